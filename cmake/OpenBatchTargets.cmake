@@ -1,0 +1,29 @@
+# Shared compile settings: warnings as errors and the optional sanitizers, applied per target
+# through INTERFACE libraries rather than global flags, so third-party code is untouched.
+add_library(openbatch_warnings INTERFACE)
+target_compile_options(openbatch_warnings INTERFACE
+  -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wno-unused-parameter)
+
+add_library(openbatch_sanitizers INTERFACE)
+if(OPENBATCH_SANITIZE)
+  target_compile_options(openbatch_sanitizers INTERFACE
+    -fsanitize=${OPENBATCH_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(openbatch_sanitizers INTERFACE -fsanitize=${OPENBATCH_SANITIZE})
+endif()
+
+# openbatch_library(NAME DIR [DEPS ...]): one static library per source folder, its sources
+# globbed so that adding a file needs no CMake edit.
+function(openbatch_library name dir)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${dir}/*.cpp)
+  list(FILTER srcs EXCLUDE REGEX ".*/main\\.cpp$")
+  if(srcs)
+    add_library(${name} STATIC ${srcs})
+    target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} PUBLIC ${ARG_DEPS} openbatch_warnings openbatch_sanitizers)
+  else()  # header-only so far
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS} openbatch_warnings openbatch_sanitizers)
+  endif()
+endfunction()
