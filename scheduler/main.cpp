@@ -1,1 +1,201 @@
-int main() { return 0; }
+// openbatch-scheduler: wiring only. Parses flags (or a TOML/INI config file with the same
+// keys), opens the store, loads the catalog, starts the HTTP server and the lifecycle sweeper
+// on an io_context thread pool, and shuts down gracefully on SIGTERM/SIGINT: stop accepting,
+// finish in-flight requests, drain and close the store.
+#include <spdlog/spdlog.h>
+
+#include <openssl/rand.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "common/encoding.hpp"
+#include "scheduler/api/router.hpp"
+#include "scheduler/api/services.hpp"
+#include "scheduler/catalog/catalog.hpp"
+#include "scheduler/lifecycle/sweeper.hpp"
+#include "scheduler/server/http_server.hpp"
+#include "scheduler/store/store.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace openbatch;
+
+namespace {
+
+struct Options {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./openbatch-data";
+  std::string account = "openbatch";
+  std::string key;  // base64
+  std::string public_url;
+  std::string images_dir = OPENBATCH_DEFAULT_IMAGES_DIR;
+  std::string ready_file;
+  std::string log_level = "info";
+  bool synchronous_full = true;
+  unsigned threads = 0;
+};
+
+Result<asio::ip::tcp::endpoint> parse_listen(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return Error(400, "InvalidArgument", "--listen must be HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) return Error(400, "InvalidArgument", "--listen: bad address " + host);
+  int port = 0;
+  try {
+    port = std::stoi(text.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return Error(400, "InvalidArgument", "--listen: bad port");
+  return asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+// The account key: given, or generated once and kept (mode 0600) in the data directory.
+Result<std::string> account_key(Options& opt) {
+  if (opt.key.empty()) {
+    if (const char* env = std::getenv("OPENBATCH_ACCOUNT_KEY")) opt.key = env;
+  }
+  const fs::path key_file = fs::path(opt.data_dir) / "account.key";
+  if (opt.key.empty() && fs::exists(key_file)) {
+    std::ifstream in(key_file);
+    std::getline(in, opt.key);
+  }
+  if (opt.key.empty()) {
+    unsigned char raw[64];
+    if (RAND_bytes(raw, sizeof raw) != 1) return Error(500, "InternalError", "no randomness for a key");
+    opt.key = encoding::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+    std::ofstream out(key_file);
+    out << opt.key << '\n';
+    out.close();
+    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    std::cout << "generated account key (kept in " << key_file.string() << ")" << std::endl;
+  }
+  auto decoded = encoding::base64_decode(opt.key);
+  if (!decoded || decoded->empty()) return Error(400, "InvalidArgument", "--key must be base64");
+  return *decoded;
+}
+
+void write_ready_file(const std::string& path, const std::string& url) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << url;
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App app{"openbatch-scheduler: the OpenBatch scheduler (Azure Batch data-plane API)"};
+  app.set_config("--config", "", "TOML/INI file with the same keys as the long flags");
+  app.add_option("--listen", opt.listen, "HOST:PORT to listen on (port 0 picks one)")->capture_default_str();
+  app.add_option("--data-dir", opt.data_dir, "directory for the database and blobs")->capture_default_str();
+  app.add_option("--account", opt.account, "account name clients sign with")->capture_default_str();
+  app.add_option("--key", opt.key, "account key, base64 (default: $OPENBATCH_ACCOUNT_KEY or generated)");
+  app.add_option("--public-url", opt.public_url, "base URL written into entity urls (default: http://LISTEN)");
+  app.add_option("--images-dir", opt.images_dir, "catalog directory (vm_sizes.json, supported_images.json)")->capture_default_str();
+  app.add_option("--ready-file", opt.ready_file, "write the base URL here once listening");
+  app.add_option("--log-level", opt.log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.add_option("--threads", opt.threads, "I/O threads (default: number of cores)");
+  app.add_flag("!--no-fsync-full", opt.synchronous_full, "synchronous=NORMAL (survives a process crash, not power loss)");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(opt.log_level));
+  std::error_code ec;
+  fs::create_directories(opt.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create data directory {}: {}", opt.data_dir, ec.message());
+    return 2;
+  }
+  auto endpoint = parse_listen(opt.listen);
+  if (!endpoint) {
+    spdlog::critical("{}", endpoint.error().message);
+    return 2;
+  }
+  auto key = account_key(opt);
+  if (!key) {
+    spdlog::critical("{}", key.error().message);
+    return 2;
+  }
+  auto catalog = catalog::Catalog::load(opt.images_dir);
+  if (!catalog) {
+    spdlog::critical("catalog {}: {}", opt.images_dir, catalog.error().message);
+    return 2;
+  }
+  auto store = store::open_sqlite_store({(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full});
+  if (!store) {
+    spdlog::critical("store: {}", store.error().message);
+    return 2;
+  }
+
+  asio::io_context ioc;
+  SystemClock clock;
+  api::AccountConfig account{opt.account, *key, opt.public_url, true};
+  api::Services services(**store, *catalog, clock, account, opt.data_dir);
+  api::Router router(services);
+  server::HttpServer http_server(ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); });
+  asio::ip::tcp::endpoint bound;
+  try {
+    bound = http_server.listen(*endpoint);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot listen on {}: {}", opt.listen, e.what());
+    return 2;
+  }
+  const std::string url = "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                                : bound.address().to_string()) +
+                          ":" + std::to_string(bound.port());
+  if (services.account.public_url.empty()) services.account.public_url = url;
+  http_server.start();
+
+  std::atomic<bool> stopping{false};
+  lifecycle::Sweeper sweeper(**store, clock, [&services] { return services.etags.next(); });
+  asio::co_spawn(ioc, sweeper.run(std::chrono::milliseconds(250), [&] { return stopping.load(); }), asio::detached);
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(ioc);
+  signals.async_wait([&](const boost::system::error_code& sig_ec, int sig) {
+    if (sig_ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    stopping = true;
+    http_server.stop();
+    // Wait (bounded) for in-flight requests to be answered, then stop the loop.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::function<void()> poll = [&, deadline] {
+      if (http_server.requests_in_flight() == 0 || std::chrono::steady_clock::now() > deadline) {
+        ioc.stop();
+        return;
+      }
+      drain_timer.expires_after(std::chrono::milliseconds(20));
+      drain_timer.async_wait([&](const boost::system::error_code&) { poll(); });
+    };
+    poll();
+  });
+
+  std::cout << "openbatch-scheduler listening on " << url << std::endl;
+  write_ready_file(opt.ready_file, url);
+  spdlog::info("listening on {} (data {}, account {})", url, opt.data_dir, opt.account);
+
+  const unsigned n = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < n; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  (*store)->close();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,104 @@
+#include "scheduler/api/entity.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/http_date.hpp"
+#include "common/time.hpp"
+
+namespace openbatch::api {
+
+void stamp_new(nlohmann::json& entity, std::string_view url, std::string_view etag, TimePoint now,
+               std::string_view state) {
+  const std::string t = format_iso8601(now);
+  entity["url"] = url;
+  entity["eTag"] = etag;
+  entity["lastModified"] = t;
+  entity["creationTime"] = t;
+  entity["state"] = state;
+  entity["stateTransitionTime"] = t;
+}
+
+void touch(nlohmann::json& entity, std::string_view etag, TimePoint now) {
+  entity["eTag"] = etag;
+  entity["lastModified"] = format_iso8601(now);
+}
+
+void transition_state(nlohmann::json& entity, std::string_view to, TimePoint now) {
+  auto it = entity.find("state");
+  if (it != entity.end() && it->is_string() && it->get_ref<const std::string&>() == to) return;
+  if (it != entity.end()) {
+    entity["previousState"] = *it;
+    entity["previousStateTransitionTime"] = entity.value("stateTransitionTime", std::string());
+  }
+  entity["state"] = to;
+  entity["stateTransitionTime"] = format_iso8601(now);
+}
+
+void transition_allocation_state(nlohmann::json& entity, std::string_view to, TimePoint now) {
+  auto it = entity.find("allocationState");
+  if (it != entity.end() && it->is_string() && it->get_ref<const std::string&>() == to) return;
+  entity["allocationState"] = to;
+  entity["allocationStateTransitionTime"] = format_iso8601(now);
+}
+
+namespace {
+
+// An ETag list header matches when it is "*" or names the entity's tag (quoted or not).
+bool etag_matches(std::string_view header, std::string_view etag) {
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t comma = header.find(',', pos);
+    std::string_view item = header.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+    if (item == "*" || item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+Error condition_failed(bool is_read) {
+  if (is_read) return Error(304, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.");
+  return Error(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.");
+}
+
+}  // namespace
+
+Status check_preconditions(const RequestContext& ctx, const nlohmann::json& entity, bool is_read) {
+  const std::string etag = entity.value("eTag", std::string());
+  if (auto h = ctx.header("If-Match"); h && !etag_matches(*h, etag)) return condition_failed(is_read);
+  if (auto h = ctx.header("If-None-Match"); h && etag_matches(*h, etag)) return condition_failed(is_read);
+  auto modified = parse_iso8601(entity.value("lastModified", std::string()));
+  if (!modified) return {};
+  // HTTP dates have one-second resolution: compare at that resolution.
+  auto modified_s = std::chrono::floor<std::chrono::seconds>(*modified);
+  if (auto h = ctx.header("If-Modified-Since")) {
+    if (auto since = parse_http_date(*h); since && modified_s <= *since) return condition_failed(is_read);
+  }
+  if (auto h = ctx.header("If-Unmodified-Since")) {
+    if (auto since = parse_http_date(*h); since && modified_s > *since) return condition_failed(is_read);
+  }
+  return {};
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string dump_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace openbatch::api

@@ -1,0 +1,28 @@
+#include "scheduler/api/request_context.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace openbatch::api {
+
+bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) <
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+std::optional<std::string_view> RequestContext::query_param(std::string_view name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+std::optional<std::string_view> RequestContext::header(std::string_view name) const {
+  auto it = http.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == http.end()) return std::nullopt;
+  auto v = it->value();
+  return std::string_view(v.data(), v.size());
+}
+
+}  // namespace openbatch::api

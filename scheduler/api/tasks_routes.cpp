@@ -1,0 +1,321 @@
+// Task routes: add, addtaskcollection (<= 100, one group-commit op for the whole collection),
+// get, list, update (PUT constraints), delete, terminate, reactivate, subtasksinfo; file
+// routes under a task are delegated to files_route.
+#include <nlohmann/json.hpp>
+
+#include "common/time.hpp"
+#include "scheduler/store/async_write.hpp"
+#include "scheduler/api/entity.hpp"
+#include "scheduler/api/entity_store.hpp"
+#include "scheduler/api/json_body.hpp"
+#include "scheduler/api/listing.hpp"
+#include "scheduler/api/response.hpp"
+#include "scheduler/api/routes.hpp"
+#include "scheduler/domain/task_validation.hpp"
+#include "scheduler/odata/select.hpp"
+
+namespace openbatch::api {
+namespace {
+
+using nlohmann::json;
+using store::Table;
+
+constexpr std::size_t kMaxTasksPerCollection = 100;
+
+// Tasks can be added only to an active (or disabled) job.
+std::optional<Error> job_refuses_tasks(const json& job) {
+  const std::string state = job.value("state", "");
+  if (state == "completed" || state == "terminating") {
+    return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
+  }
+  if (state == "deleting") {
+    return errors::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.");
+  }
+  return std::nullopt;
+}
+
+// Turns a validated TaskAddParameter into the stored CloudTask.
+json make_task(json task, const json& job, const std::string& task_url, const std::string& etag, TimePoint now) {
+  stamp_new(task, task_url, etag, now, "active");
+  json& constraints = task["constraints"];
+  if (!constraints.contains("maxWallClockTime")) constraints["maxWallClockTime"] = format_duration(kMaxDuration);
+  if (!constraints.contains("retentionTime")) constraints["retentionTime"] = "P7D";
+  if (!constraints.contains("maxTaskRetryCount")) {
+    constraints["maxTaskRetryCount"] = job.contains("constraints") ? job["constraints"].value("maxTaskRetryCount", 0) : 0;
+  }
+  if (!task.contains("requiredSlots")) task["requiredSlots"] = 1;
+  task["executionInfo"] = {{"retryCount", 0}, {"requeueCount", 0}};
+  return task;
+}
+
+struct PreparedTask {
+  std::string id;
+  json entity;
+  store::Record record;
+};
+
+RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string& job_id, bool collection) {
+  auto body = parse_json_body(ctx.http.body());
+  if (!body) co_return error_response(ctx, body.error());
+  auto reader = s.store.reader();
+  auto job = load_entity(*reader, Table::Jobs, "", job_id);
+  reader.reset();
+  if (!job) co_return error_response(ctx, job_not_found());
+  if (auto refused = job_refuses_tasks(*job)) co_return error_response(ctx, *refused);
+  const std::string real_job_id = job->value("id", job_id);
+
+  const json* items = &*body;
+  json single = json::array();
+  if (collection) {
+    auto it = body->find("value");
+    if (it == body->end()) co_return error_response(ctx, errors::missing_property("value"));
+    if (!it->is_array()) co_return error_response(ctx, errors::invalid_property("value", "", "value must be an array of tasks."));
+    if (it->size() > kMaxTasksPerCollection) {
+      co_return error_response(ctx, errors::invalid_property("value", std::to_string(it->size()),
+          "A task collection may hold at most 100 tasks."));
+    }
+    items = &*it;
+  } else {
+    single.push_back(std::move(*body));
+    items = &single;
+  }
+
+  std::vector<PreparedTask> tasks;
+  tasks.reserve(items->size());
+  const std::string job_url = s.account.public_url + "/jobs/" + real_job_id + "/tasks/";
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    auto validated = domain::validate_task_add((*items)[i], *job);
+    if (!validated) {
+      Error e = validated.error();
+      if (collection) {
+        for (auto& d : e.values) {
+          if (d.key == "PropertyName") d.value = "value[" + std::to_string(i) + "]." + d.value;
+        }
+      }
+      co_return error_response(ctx, e);
+    }
+    PreparedTask t;
+    t.id = (*validated)["id"].get<std::string>();
+    t.entity = make_task(std::move(*validated), *job, job_url + t.id, s.etags.next(), ctx.now);
+    t.record = make_record(t.entity, real_job_id);
+    tasks.push_back(std::move(t));
+  }
+
+  std::vector<bool> added(tasks.size(), false);
+  std::optional<Error> refused;
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    // Recheck the job under the writer: it may have been terminated since we read it.
+    auto current = load_entity(w, Table::Jobs, "", real_job_id);
+    if (!current) { refused = job_not_found(); return false; }
+    if (auto r = job_refuses_tasks(*current)) { refused = *r; return false; }
+    for (std::size_t i = 0; i < tasks.size(); ++i) added[i] = w.insert(Table::Tasks, tasks[i].record);
+    return true;
+  });
+  if (!status) co_return error_response(ctx, status.error());
+  if (refused) co_return error_response(ctx, *refused);
+
+  if (!collection) {
+    if (!added[0]) co_return error_response(ctx, errors::conflict("TaskExists", "The specified task already exists."));
+    auto res = empty_response(ctx, http::status::created);
+    set_entity_headers(res, tasks[0].entity["eTag"].get<std::string>(), tasks[0].entity["lastModified"].get<std::string>());
+    set_data_service_id(res, tasks[0].entity["url"].get<std::string>());
+    co_return res;
+  }
+  std::string out = "{\"value\":[";
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    json r;
+    r["taskId"] = tasks[i].id;
+    if (added[i]) {
+      r["status"] = "success";
+      r["eTag"] = tasks[i].entity["eTag"];
+      r["lastModified"] = tasks[i].entity["lastModified"];
+      r["location"] = tasks[i].entity["url"];
+    } else {
+      r["status"] = "clienterror";
+      r["error"] = {{"code", "TaskExists"},
+                    {"message", {{"lang", "en-US"}, {"value", "The specified task already exists."}}}};
+    }
+    if (i) out += ',';
+    out += dump_json(r);
+  }
+  out += "]}";
+  co_return json_response(ctx, http::status::ok, std::move(out));
+}
+
+HttpResponse get_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+  auto reader = s.store.reader();
+  auto job = reader->get(Table::Jobs, "", job_id);
+  if (!job) return error_response(ctx, job_not_found());
+  auto task = load_entity(*reader, Table::Tasks, job->id, task_id);
+  if (!task) return error_response(ctx, task_not_found());
+  if (auto pre = check_preconditions(ctx, *task, true); !pre) return error_response(ctx, pre.error());
+  if (auto e = check_expand(ctx); !e) return error_response(ctx, e.error());
+  json out = *task;
+  if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
+    auto parsed = odata::parse_select(*sel);
+    if (!parsed) return error_response(ctx, parsed.error());
+    out = odata::apply_select(*task, *parsed);
+  }
+  out["odata.metadata"] = ctx.base_url + "/$metadata#tasks/@Element";
+  auto res = json_response(ctx, http::status::ok, dump_json(out));
+  set_entity_headers(res, task->value("eTag", ""), task->value("lastModified", ""));
+  return res;
+}
+
+HttpResponse list_tasks(const RequestContext& ctx, Services& s, const std::string& job_id) {
+  auto reader = s.store.reader();
+  auto job = reader->get(Table::Jobs, "", job_id);
+  if (!job) return error_response(ctx, job_not_found());
+  return list_entities(ctx, s, {Table::Tasks, job->id, "tasks"});
+}
+
+// Loads job and task under the writer, checks preconditions, runs `mutate`, saves the task.
+template <class Mutate>
+boost::asio::awaitable<Result<json>> update_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+                                                 const std::string& task_id, Mutate mutate) {
+  Error error;
+  json task;
+  const std::string etag = s.etags.next();
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    auto job = load_entity(w, Table::Jobs, "", job_id);
+    if (!job) { error = job_not_found(); return false; }
+    const std::string parent = job->value("id", job_id);
+    auto current = load_entity(w, Table::Tasks, parent, task_id);
+    if (!current) { error = task_not_found(); return false; }
+    if (auto pre = check_preconditions(ctx, *current, false); !pre) { error = pre.error(); return false; }
+    if (Status m = mutate(w, *job, *current); !m) { error = m.error(); return false; }
+    touch(*current, etag, ctx.now);
+    task = std::move(*current);
+    return w.update(Table::Tasks, make_record(task, parent));
+  });
+  if (!status) co_return status.error();
+  if (!error.code.empty()) co_return error;
+  co_return task;
+}
+
+RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+  auto body = parse_json_body(ctx.http.body());
+  if (!body) co_return error_response(ctx, body.error());
+  auto validated = domain::validate_task_update(*body);
+  if (!validated) co_return error_response(ctx, validated.error());
+  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json&, json& task) -> Status {
+    if (task.value("state", "") == "completed") {
+      return errors::conflict("TaskCompleted", "The specified task is already completed.");
+    }
+    if (auto c = validated->find("constraints"); c != validated->end()) {
+      for (auto it = c->begin(); it != c->end(); ++it) task["constraints"][it.key()] = it.value();
+    }
+    return {};
+  });
+  if (!result) co_return error_response(ctx, result.error());
+  auto res = empty_response(ctx, http::status::ok);
+  set_entity_headers(res, result->value("eTag", ""), result->value("lastModified", ""));
+  set_data_service_id(res, result->value("url", ""));
+  co_return res;
+}
+
+RouteResult terminate_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json&, json& task) -> Status {
+    if (task.value("state", "") == "completed") {
+      return errors::conflict("TaskCompleted", "The specified task is already completed.");
+    }
+    // A running task is killed by its node; it stays recorded as ended by the user.
+    transition_state(task, "completed", ctx.now);
+    json& info = task["executionInfo"];
+    info["endTime"] = format_iso8601(ctx.now);
+    info["result"] = "failure";
+    info["failureInfo"] = {{"category", "usererror"}, {"code", "TaskEnded"},
+                           {"message", "Task Was Ended by User Request"}};
+    return {};
+  });
+  if (!result) co_return error_response(ctx, result.error());
+  co_return empty_response(ctx, http::status::no_content);
+}
+
+RouteResult reactivate_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json& job, json& task) -> Status {
+    const std::string job_state = job.value("state", "");
+    if (job_state == "completed" || job_state == "terminating") {
+      return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
+    }
+    if (task.value("state", "") != "completed") {
+      return errors::conflict("TaskNotCompleted", "The specified task is not completed.");
+    }
+    if (task["executionInfo"].value("result", "") != "failure") {
+      return errors::conflict("TaskSucceeded", "The specified task completed successfully and cannot be reactivated.");
+    }
+    transition_state(task, "active", ctx.now);
+    task["executionInfo"] = {{"retryCount", 0}, {"requeueCount", task["executionInfo"].value("requeueCount", 0)}};
+    task.erase("nodeInfo");
+    return {};
+  });
+  if (!result) co_return error_response(ctx, result.error());
+  co_return empty_response(ctx, http::status::no_content);
+}
+
+RouteResult delete_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+  Error error;
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    auto job = w.get(Table::Jobs, "", job_id);
+    if (!job) { error = job_not_found(); return false; }
+    auto task = load_entity(w, Table::Tasks, job->id, task_id);
+    if (!task) { error = task_not_found(); return false; }
+    if (auto pre = check_preconditions(ctx, *task, false); !pre) { error = pre.error(); return false; }
+    return w.erase(Table::Tasks, job->id, task_id);
+  });
+  if (!status) co_return error_response(ctx, status.error());
+  if (!error.code.empty()) co_return error_response(ctx, error);
+  co_return empty_response(ctx, http::status::ok);
+}
+
+HttpResponse subtasks_info(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+  auto reader = s.store.reader();
+  auto job = reader->get(Table::Jobs, "", job_id);
+  if (!job) return error_response(ctx, job_not_found());
+  auto task = load_entity(*reader, Table::Tasks, job->id, task_id);
+  if (!task) return error_response(ctx, task_not_found());
+  // Subtasks exist once a multi-instance task has been placed; their records live in the
+  // task's "openbatch.subtasks" list (written by the dispatcher).
+  json value = json::array();
+  if (auto ext = task->find("openbatch"); ext != task->end() && ext->contains("subtasks")) value = (*ext)["subtasks"];
+  json body = {{"odata.metadata", ctx.base_url + "/$metadata#subtaskinformations"}, {"value", value}};
+  return json_response(ctx, http::status::ok, dump_json(body));
+}
+
+}  // namespace
+
+RouteResult tasks_route(const RequestContext& ctx, Services& s) {
+  const auto& seg = ctx.segments;  // jobs/{j}/tasks[/{t}[/action|files...]] or jobs/{j}/addtaskcollection
+  const std::string& m = ctx.method;
+  const std::string& job_id = seg[1];
+  if (lower_ascii(seg[2]) == "addtaskcollection") {
+    if (seg.size() != 3) co_return invalid_uri(ctx);
+    if (m != "POST") co_return unsupported_verb(ctx);
+    co_return co_await add_tasks(ctx, s, job_id, true);
+  }
+  if (seg.size() == 3) {
+    if (m == "GET") co_return list_tasks(ctx, s, job_id);
+    if (m == "POST") co_return co_await add_tasks(ctx, s, job_id, false);
+    co_return unsupported_verb(ctx);
+  }
+  const std::string& task_id = seg[3];
+  if (seg.size() == 4) {
+    if (m == "GET") co_return get_task(ctx, s, job_id, task_id);
+    if (m == "PUT") co_return co_await put_task(ctx, s, job_id, task_id);
+    if (m == "DELETE") co_return co_await delete_task(ctx, s, job_id, task_id);
+    co_return unsupported_verb(ctx);
+  }
+  if (seg[4] == "files") co_return co_await files_route(ctx, s);
+  if (seg.size() != 5) co_return invalid_uri(ctx);
+  const std::string action = lower_ascii(seg[4]);
+  if (action == "subtasksinfo") {
+    if (m != "GET") co_return unsupported_verb(ctx);
+    co_return subtasks_info(ctx, s, job_id, task_id);
+  }
+  if (m != "POST") co_return unsupported_verb(ctx);
+  if (action == "terminate") co_return co_await terminate_task(ctx, s, job_id, task_id);
+  if (action == "reactivate") co_return co_await reactivate_task(ctx, s, job_id, task_id);
+  co_return invalid_uri(ctx);
+}
+
+}  // namespace openbatch::api

@@ -1,0 +1,164 @@
+#include "scheduler/server/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace openbatch::server {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+struct HttpServer::Connection {
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  std::atomic<bool> busy{false};  // a request is being handled: do not close under it
+};
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// A minimal Azure-shaped error written by the transport itself (before any route runs).
+api::HttpResponse transport_error(unsigned version, http::status status, const char* code, const char* message) {
+  api::HttpResponse res{status, version};
+  res.set(http::field::content_type, api::kJsonContentType);
+  res.set(http::field::server, "OpenBatch");
+  res.body() = std::string("{\"code\":\"") + code + "\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + message + "\"}}";
+  res.keep_alive(false);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& ioc, Handler handler, ServerLimits limits)
+    : ioc_(ioc), handler_(std::move(handler)), limits_(limits), acceptor_(ioc) {}
+
+tcp::endpoint HttpServer::listen(const tcp::endpoint& endpoint) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  return acceptor_.local_endpoint();
+}
+
+void HttpServer::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+void HttpServer::stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::lock_guard lock(connections_mu_);
+  for (const auto& conn : connections_) {
+    if (!conn->busy.load()) {
+      // Idle keep-alive connection: cancel its pending read so it closes.
+      asio::post(conn->stream.get_executor(), [conn] { conn->stream.socket().close(); });
+    }
+  }
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+  for (;;) {
+    // Each connection gets its own strand so that many are served in parallel on the pool.
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kUseTuple);
+    if (ec) {
+      if (stopping_) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true));
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    {
+      std::lock_guard lock(connections_mu_);
+      connections_.insert(conn);
+    }
+    auto ex = conn->stream.get_executor();
+    asio::co_spawn(ex, serve(conn), [this, conn](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("connection failed: {}", ex.what());
+        }
+      }
+      std::lock_guard lock(connections_mu_);
+      connections_.erase(conn);
+    });
+  }
+}
+
+asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
+  beast::flat_buffer buffer;
+  auto& stream = conn->stream;
+  while (!stopping_) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    parser.body_limit(limits_.max_body_bytes);
+    stream.expires_after(limits_.idle_timeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    if (hec) {
+      if (hec == http::error::header_limit) {
+        auto res = transport_error(11, http::status::request_header_fields_too_large, "RequestHeaderTooLarge",
+                                   "The request headers are too large.");
+        co_await http::async_write(stream, res, kUseTuple);
+      }
+      break;  // closed, timed out, or malformed
+    }
+    conn->busy = true;
+    in_flight_++;
+    struct Done {
+      HttpServer* s;
+      Connection* c;
+      ~Done() { c->busy = false; s->in_flight_--; }
+    } done{this, conn.get()};
+    const auto length = parser.content_length();
+    if (length && *length > limits_.max_body_bytes) {
+      auto res = transport_error(parser.get().version(), http::status::payload_too_large, "RequestBodyTooLarge",
+                                 "The request body is too large and exceeds the maximum permissible limit.");
+      co_await http::async_write(stream, res, kUseTuple);
+      break;
+    }
+    stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    if (ec == http::error::body_limit) {
+      auto res = transport_error(parser.get().version(), http::status::payload_too_large, "RequestBodyTooLarge",
+                                 "The request body is too large and exceeds the maximum permissible limit.");
+      co_await http::async_write(stream, res, kUseTuple);
+      break;
+    }
+    if (ec) break;
+    api::HttpRequest request = parser.release();
+    const bool keep_alive = request.keep_alive();
+    const bool head = request.method() == http::verb::head;
+    stream.expires_never();
+    api::HttpResponse response = co_await handler_(std::move(request));
+    response.keep_alive(keep_alive && !stopping_);
+    if (!head) response.prepare_payload();
+    stream.expires_after(std::chrono::seconds(60));
+    if (head) {
+      // A HEAD answer carries the entity's headers (Content-Length included) but no body.
+      http::response_serializer<http::string_body> sr{response};
+      sr.split(true);
+      auto [wec, wn] = co_await http::async_write_header(stream, sr, kUseTuple);
+      if (wec) break;
+    } else {
+      auto [wec, wn] = co_await http::async_write(stream, response, kUseTuple);
+      if (wec) break;
+    }
+    if (!response.keep_alive()) break;
+  }
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  co_return;
+}
+
+}  // namespace openbatch::server

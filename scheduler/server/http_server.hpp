@@ -1,0 +1,58 @@
+// HttpServer: the Boost.Beast HTTP/1.1 transport. It accepts connections, reads requests
+// (bounded: header and body size), hands each to a handler coroutine, and writes the answer;
+// keep-alive connections serve requests one after another while many connections are in
+// flight at once. It knows nothing of routes (the handler is the api::Router).
+//
+// Shutdown: stop() closes the acceptor and idle connections; requests already being handled
+// finish and are answered, then their connections close. wait_idle() returns once none is
+// left. Threading: all members are used on the io_context's threads.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "scheduler/api/http_types.hpp"
+
+namespace openbatch::server {
+
+struct ServerLimits {
+  std::size_t max_body_bytes = (1u << 20) - 1;  // Azure: a body of 1 MB or more is refused
+  std::size_t max_header_bytes = 64 * 1024;
+  std::chrono::seconds idle_timeout{120};
+};
+
+using Handler = std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest)>;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, Handler handler, ServerLimits limits = {});
+  // Binds and listens; returns the bound endpoint (port 0 picks a free port).
+  boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  void start();
+  void stop();
+  std::size_t requests_in_flight() const { return in_flight_.load(); }
+
+ private:
+  struct Connection;
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+
+  boost::asio::io_context& ioc_;
+  Handler handler_;
+  ServerLimits limits_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  std::mutex connections_mu_;  // guards connections_
+  std::set<std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace openbatch::server
