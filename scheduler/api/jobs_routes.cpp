@@ -129,13 +129,10 @@ RouteResult terminate_job(const RequestContext& ctx, Services& s, const std::str
 RouteResult patch_job(const RequestContext& ctx, Services& s, const std::string& id, bool full_update) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
-  if (full_update) {
-    if (auto v = domain::validate_job_update(*body); !v) co_return error_response(ctx, v.error());
-  }
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
     const std::string state = job.value("state", "");
     if (state == "completed" || state == "terminating" || state == "deleting") return job_state_conflict(state);
-    auto changes = full_update ? domain::validate_job_update(*body) : domain::validate_job_patch(*body, job);
+    auto changes = full_update ? domain::validate_job_update(*body, job) : domain::validate_job_patch(*body, job);
     if (!changes) return changes.error();
     if (changes->contains("poolInfo") && state != "disabled" && !full_update) {
       return errors::conflict("JobNotDisabled" , "The poolInfo of a job can only be changed while the job is disabled.");
@@ -183,8 +180,9 @@ RouteResult enable_job(const RequestContext& ctx, Services& s, const std::string
 
 HttpResponse task_counts(const RequestContext& ctx, Services& s, const std::string& id) {
   auto reader = s.store.reader();
-  if (!reader->get(Table::Jobs, "", id)) return error_response(ctx, job_not_found());
-  const auto& real_id = reader->get(Table::Jobs, "", id)->id;
+  auto job = reader->get(Table::Jobs, "", id);
+  if (!job) return error_response(ctx, job_not_found());
+  const std::string real_id = job->id;
   const int64_t active = reader->count(Table::Tasks, real_id, "active");
   const int64_t running = reader->count(Table::Tasks, real_id, "running") +
                           reader->count(Table::Tasks, real_id, "preparing");

@@ -27,9 +27,6 @@ Error pool_being_deleted() {
 int target_nodes(const json& pool) {
   return pool.value("targetDedicatedNodes", 0) + pool.value("targetLowPriorityNodes", 0);
 }
-int current_nodes(const json& pool) {
-  return pool.value("currentDedicatedNodes", 0) + pool.value("currentLowPriorityNodes", 0);
-}
 
 HttpResponse entity_reply(const RequestContext& ctx, http::status status, const json& pool) {
   auto res = empty_response(ctx, status);
@@ -41,7 +38,7 @@ HttpResponse entity_reply(const RequestContext& ctx, http::status status, const 
 RouteResult add_pool(const RequestContext& ctx, Services& s) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
-  auto validated = domain::validate_pool_add(*body, s.catalog);
+  auto validated = domain::validate_pool_add(std::move(*body), s.catalog);
   if (!validated) co_return error_response(ctx, validated.error());
   json pool = std::move(validated->value);
   const std::string id = pool["id"];

@@ -23,6 +23,7 @@ struct CaseInsensitiveLess {
 using QueryParams = std::map<std::string, std::string, CaseInsensitiveLess>;
 
 struct RequestContext {
+  explicit RequestContext(const HttpRequest& request) : http(request) {}
   const HttpRequest& http;
   std::string method;                 // "GET", "POST", ...
   std::string raw_path;               // as received, still percent-encoded

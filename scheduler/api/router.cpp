@@ -109,7 +109,7 @@ HttpResponse invalid_uri(const RequestContext& ctx) {
 }
 
 boost::asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
-  RequestContext ctx{request};
+  RequestContext ctx(request);
   ctx.method = std::string(request.method_string());
   ctx.request_id = encoding::uuid_v4();
   ctx.now = services_.clock.now();

@@ -64,7 +64,7 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
   if (auto refused = job_refuses_tasks(*job)) co_return error_response(ctx, *refused);
   const std::string real_job_id = job->value("id", job_id);
 
-  const json* items = &*body;
+  json* items = &*body;
   json single = json::array();
   if (collection) {
     auto it = body->find("value");
@@ -84,7 +84,7 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
   tasks.reserve(items->size());
   const std::string job_url = s.account.public_url + "/jobs/" + real_job_id + "/tasks/";
   for (std::size_t i = 0; i < items->size(); ++i) {
-    auto validated = domain::validate_task_add((*items)[i], *job);
+    auto validated = domain::validate_task_add(std::move((*items)[i]), *job);
     if (!validated) {
       Error e = validated.error();
       if (collection) {
@@ -196,9 +196,9 @@ boost::asio::awaitable<Result<json>> update_task(const RequestContext& ctx, Serv
 RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
-  auto validated = domain::validate_task_update(*body);
-  if (!validated) co_return error_response(ctx, validated.error());
-  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json&, json& task) -> Status {
+  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json& job, json& task) -> Status {
+    auto validated = domain::validate_task_update(*body, job);
+    if (!validated) return validated.error();
     if (task.value("state", "") == "completed") {
       return errors::conflict("TaskCompleted", "The specified task is already completed.");
     }

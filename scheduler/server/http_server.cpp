@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -81,13 +82,13 @@ asio::awaitable<void> HttpServer::accept_loop() {
       std::lock_guard lock(connections_mu_);
       connections_.insert(conn);
     }
-    auto ex = conn->stream.get_executor();
-    asio::co_spawn(ex, serve(conn), [this, conn](std::exception_ptr e) {
+    auto executor = conn->stream.get_executor();
+    asio::co_spawn(executor, serve(conn), [this, conn](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("connection failed: {}", ex.what());
+        } catch (const std::exception& failure) {
+          spdlog::error("connection failed: {}", failure.what());
         }
       }
       std::lock_guard lock(connections_mu_);

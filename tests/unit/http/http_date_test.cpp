@@ -1,0 +1,44 @@
+// RFC 1123 date parsing and formatting (common/http_date).
+#include "common/http_date.hpp"
+
+#include <gtest/gtest.h>
+
+namespace openbatch {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::duration_cast, std::chrono::seconds, std::chrono::sys_days,
+    std::chrono::sys_seconds, std::chrono::January, std::chrono::March;
+
+TEST(HttpDate, ParsesTheOcpDateOfTheWorkedExamples) {
+  const auto t = parse_http_date("Fri, 17 Feb 2017 00:00:00 GMT");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(duration_cast<seconds>(t->time_since_epoch()).count(), 1487289600);
+}
+
+TEST(HttpDate, FormatsAndParsesBackToTheSameSecond) {
+  const sys_seconds t = sys_days{2024y / March / 9} + 7h + 5min + 3s;
+  EXPECT_EQ(format_http_date(t + 900ms), "Sat, 09 Mar 2024 07:05:03 GMT");
+  EXPECT_EQ(parse_http_date(format_http_date(t)), t);
+  EXPECT_EQ(format_http_date(sys_days{1970y / January / 1}), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+TEST(HttpDate, ToleratesAOneDigitDay) {
+  EXPECT_EQ(parse_http_date("Thu, 1 Feb 2024 00:00:00 GMT"),
+            parse_http_date("Thu, 01 Feb 2024 00:00:00 GMT"));
+}
+
+TEST(HttpDate, RejectsOtherFormatsAndImpossibleDates) {
+  for (const char* bad :
+       {"", "Fri, 17 Feb 2017 00:00:00", "Fri, 17 Feb 2017 00:00:00 UTC",
+        "Friday, 17-Feb-17 00:00:00 GMT", "Fri Feb 17 00:00:00 2017", "2017-02-17T00:00:00Z",
+        "Fri, 30 Feb 2017 00:00:00 GMT", "Fri, 17 Feb 2017 24:00:00 GMT",
+        "Fri, 17 Feb 2017 00:60:00 GMT", "Fri, 17 Foo 2017 00:00:00 GMT",
+        "Xyz, 17 Feb 2017 00:00:00 GMT", "Fri, 17 Feb 2017 00:00:00 GMT ",
+        "fri, 17 feb 2017 00:00:00 GMT", "Fri, 17 Feb 17 00:00:00 GMT"}) {
+    EXPECT_FALSE(parse_http_date(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace openbatch
