@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 
 namespace openbatch::server {
 namespace asio = boost::asio;
@@ -35,6 +36,29 @@ api::HttpResponse transport_error(unsigned version, http::status status, const c
   res.keep_alive(false);
   res.prepare_payload();
   return res;
+}
+
+// Answers 413 and closes without a TCP reset: the client may still be sending the body, and
+// closing a socket with unread data makes the kernel send RST, which can destroy our answer
+// before the client reads it. So: write the answer, half-close, and discard what still
+// arrives (bounded in bytes and time) until the client closes its side.
+asio::awaitable<void> refuse_body_and_close(beast::tcp_stream& stream, unsigned version) {
+  auto res = transport_error(version, http::status::payload_too_large, "RequestBodyTooLarge",
+                             "The request body is too large and exceeds the maximum permissible limit.");
+  stream.expires_after(std::chrono::seconds(10));
+  auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+  if (wec) co_return;
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 64 * 1024> sink;
+  std::size_t drained = 0;
+  stream.expires_after(std::chrono::seconds(5));
+  while (drained < (64u << 20)) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kUseTuple);
+    if (rec) break;
+    drained += n;
+  }
+  stream.socket().close(ec);
 }
 
 }  // namespace
@@ -106,6 +130,11 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     parser.body_limit(limits_.max_body_bytes);
     stream.expires_after(limits_.idle_timeout);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    if (hec == http::error::body_limit) {
+      // Beast checks Content-Length against the body limit while parsing the header.
+      co_await refuse_body_and_close(stream, parser.get().version());
+      co_return;
+    }
     if (hec) {
       if (hec == http::error::header_limit) {
         auto res = transport_error(11, http::status::request_header_fields_too_large, "RequestHeaderTooLarge",
@@ -123,18 +152,14 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     } done{this, conn.get()};
     const auto length = parser.content_length();
     if (length && *length > limits_.max_body_bytes) {
-      auto res = transport_error(parser.get().version(), http::status::payload_too_large, "RequestBodyTooLarge",
-                                 "The request body is too large and exceeds the maximum permissible limit.");
-      co_await http::async_write(stream, res, kUseTuple);
-      break;
+      co_await refuse_body_and_close(stream, parser.get().version());
+      co_return;
     }
     stream.expires_after(std::chrono::seconds(60));
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
     if (ec == http::error::body_limit) {
-      auto res = transport_error(parser.get().version(), http::status::payload_too_large, "RequestBodyTooLarge",
-                                 "The request body is too large and exceeds the maximum permissible limit.");
-      co_await http::async_write(stream, res, kUseTuple);
-      break;
+      co_await refuse_body_and_close(stream, parser.get().version());
+      co_return;
     }
     if (ec) break;
     api::HttpRequest request = parser.release();

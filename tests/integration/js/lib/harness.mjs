@@ -1,0 +1,243 @@
+// Test harness for the Node integration tests: starts and stops a real openbatch-scheduler
+// (temp data dir, port 0, random key, --ready-file), sends raw SharedKey-signed requests, and
+// polls with deadlines. Everything here is process-local; each test file owns its schedulers.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { authorization } from './sharedkey.mjs';
+
+export const API_VERSION = '2022-10-01.16.0';
+export const JSON_BODY_TYPE = 'application/json; odata=minimalmetadata; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_DIR = process.env.OPENBATCH_SOURCE_DIR ?? path.resolve(here, '../../../..');
+export const SCHEDULER_BIN = process.env.OPENBATCH_SCHEDULER ??
+  path.join(REPO_DIR, 'build/scheduler/openbatch-scheduler');
+
+const live = new Set();  // children still running, killed if this process exits first
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Polls `probe` (sync or async) until it returns a truthy value, which is returned. Throws
+// with `what` and the last value/error once `timeoutMs` has passed.
+export async function until(probe, { timeoutMs = 20000, intervalMs = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = last instanceof Error ? last.stack : JSON.stringify(last);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${detail}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(path.join(os.tmpdir(), `openbatch-${prefix}-`));
+}
+
+export function removeDir(dir) {
+  if (dir && !process.env.OPENBATCH_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+}
+
+export function randomKey() {
+  return randomBytes(32).toString('base64');
+}
+
+export function randomAccount() {
+  return `obtest${randomBytes(4).toString('hex')}`;
+}
+
+// A running scheduler process. Output is kept (last 256 KiB) for failure messages; set
+// OPENBATCH_TEST_VERBOSE=1 to also copy it to stderr as it comes.
+export class Scheduler {
+  constructor({ dataDir, account, key, child, readyFile }) {
+    Object.assign(this, { dataDir, account, key, child, readyFile });
+    this.url = undefined;
+    this.output = '';
+    this.exit = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        live.delete(child);
+        resolve({ code, signal });
+      });
+    });
+    this.exited = undefined;
+    this.exit.then((status) => { this.exited = status; });
+    const keep = (chunk) => {
+      this.output = (this.output + chunk.toString()).slice(-256 * 1024);
+      if (process.env.OPENBATCH_TEST_VERBOSE) process.stderr.write(chunk);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+  }
+
+  describe() {
+    return `scheduler pid ${this.child.pid} (${this.url ?? 'not ready'}), output:\n${this.output}`;
+  }
+
+  // SIGTERM, then waits up to `timeoutMs` for the exit; SIGKILL and throw if it does not come.
+  async stop({ timeoutMs = 15000 } = {}) {
+    if (this.exited) return this.exited;
+    this.child.kill('SIGTERM');
+    const timer = sleep(timeoutMs).then(() => undefined);
+    const status = await Promise.race([this.exit, timer]);
+    if (status) return status;
+    this.child.kill('SIGKILL');
+    await this.exit;
+    throw new Error(`scheduler did not exit within ${timeoutMs} ms of SIGTERM; ${this.describe()}`);
+  }
+
+  // SIGKILL and wait for the exit.
+  async kill() {
+    if (this.exited) return this.exited;
+    this.child.kill('SIGKILL');
+    return this.exit;
+  }
+}
+
+// Starts the scheduler and resolves once its ready file names its URL. `dataDir`, `account`
+// and `key` are generated when absent (pass the same ones to restart on the same data).
+export async function startScheduler({ dataDir, account, key, timeoutMs = 20000 } = {}) {
+  if (!existsSync(SCHEDULER_BIN)) {
+    throw new Error(`scheduler binary not found: ${SCHEDULER_BIN} (set OPENBATCH_SCHEDULER)`);
+  }
+  dataDir ??= tempDir('data');
+  account ??= randomAccount();
+  key ??= randomKey();
+  const readyFile = path.join(tempDir('ready'), 'url');
+  const args = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--account', account,
+    '--key', key, '--ready-file', readyFile];
+  const child = spawn(SCHEDULER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  const spawnError = new Promise((_, reject) => child.on('error', reject));
+  const sched = new Scheduler({ dataDir, account, key, child, readyFile });
+  try {
+    sched.url = await Promise.race([spawnError, until(() => {
+      if (sched.exited) {
+        throw new Error(`scheduler exited early (${JSON.stringify(sched.exited)})`);
+      }
+      if (!existsSync(readyFile)) return undefined;
+      const text = readFileSync(readyFile, 'utf8');
+      return /^http:\/\/127\.0\.0\.1:[1-9][0-9]*$/.test(text) ? text : undefined;
+    }, { timeoutMs, intervalMs: 20, what: `ready file ${readyFile}` })]);
+  } catch (err) {
+    await sched.kill();
+    throw new Error(`${err.message}\n${sched.describe()}`);
+  } finally {
+    removeDir(path.dirname(readyFile));
+  }
+  return sched;
+}
+
+// Sends one request with SharedKey auth. `body` is a string, Buffer or object (sent as JSON);
+// `query` is appended after api-version (pass apiVersion: null to omit it). Set `key` to sign
+// with another key, or `sign: false` to send no Authorization. Resolves to
+// {status, headers, text, json}; json is undefined when the body is not JSON.
+export function rawRequest(sched, { method = 'GET', path: urlPath, query = {}, body, headers = {},
+  key = sched.key, account = sched.account, sign = true, apiVersion = API_VERSION,
+  timeoutMs = 30000 }) {
+  const url = new URL(sched.url + urlPath);
+  if (apiVersion !== null) url.searchParams.set('api-version', apiVersion);
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, String(value));
+  let payload;
+  if (body !== undefined) {
+    payload = Buffer.isBuffer(body) ? body
+      : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  }
+  const sent = {
+    'content-type': payload !== undefined || method === 'POST' ? JSON_BODY_TYPE : JSON_TYPE,
+    'ocp-date': new Date().toUTCString(),
+    ...headers,
+  };
+  if (payload !== undefined || method === 'POST') sent['content-length'] = String(payload?.length ?? 0);
+  if (sign) {
+    sent.authorization = authorization({ account, key, method, url: url.href, headers: sent,
+      bodyLength: payload?.length });
+  }
+  return new Promise((resolve, reject) => {
+    let response;
+    const req = http.request(url, { method, headers: sent }, (res) => {
+      response = res;
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${url} timed out`)));
+    // A server may answer (413) and close before reading a large body: an EPIPE/ECONNRESET
+    // after the response has arrived is not the request's failure.
+    req.on('error', (err) => {
+      if (!response) reject(new Error(`${method} ${url.pathname}: ${err.code ?? ''} ${err.message}`));
+    });
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+// Asserts `res` is an Azure Batch error (batch-api.md section 8) with `status` and, when given,
+// `code`; returns the parsed error body.
+export function azureError(res, status, code) {
+  const where = `${res.status} ${res.text.slice(0, 500)}`;
+  if (res.status !== status) throw new Error(`expected HTTP ${status}, got ${where}`);
+  if (!res.json || typeof res.json !== 'object') throw new Error(`error body is not JSON: ${where}`);
+  if (typeof res.json.code !== 'string' || res.json.code === '') {
+    throw new Error(`error body has no code: ${where}`);
+  }
+  if (code !== undefined && res.json.code !== code) {
+    throw new Error(`expected code ${code}, got ${where}`);
+  }
+  const msg = res.json.message;
+  if (!msg || typeof msg.value !== 'string' || msg.value === '') {
+    throw new Error(`error body has no message.value: ${where}`);
+  }
+  if (!String(res.headers['content-type'] ?? '').startsWith('application/json')) {
+    throw new Error(`error Content-Type is ${res.headers['content-type']}: ${where}`);
+  }
+  return res.json;
+}
+
+// Returns the value of the first {key, value} detail named `key` in an error body, if any.
+export function errorDetail(errorBody, key) {
+  const values = errorBody?.values ?? [];
+  return values.find((v) => v.key === key)?.value;
+}
+
+// Collects every item of an SDK list call: `first` is the first page, `next(link)` the next.
+export async function listAll(first, next) {
+  const pages = [];
+  let page = await first();
+  pages.push(page);
+  while (page.odatanextLink) {
+    page = await next(page.odatanextLink);
+    pages.push(page);
+  }
+  return { items: pages.flatMap((p) => [...p]), pages };
+}
