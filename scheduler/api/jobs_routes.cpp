@@ -134,9 +134,6 @@ RouteResult patch_job(const RequestContext& ctx, Services& s, const std::string&
     if (state == "completed" || state == "terminating" || state == "deleting") return job_state_conflict(state);
     auto changes = full_update ? domain::validate_job_update(*body, job) : domain::validate_job_patch(*body, job);
     if (!changes) return changes.error();
-    if (changes->contains("poolInfo") && state != "disabled" && !full_update) {
-      return errors::conflict("JobNotDisabled" , "The poolInfo of a job can only be changed while the job is disabled.");
-    }
     for (auto it = changes->begin(); it != changes->end(); ++it) job[it.key()] = it.value();
     if (auto pool_id = job["poolInfo"].find("poolId"); pool_id != job["poolInfo"].end()) {
       job["executionInfo"]["poolId"] = *pool_id;
