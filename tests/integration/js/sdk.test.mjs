@@ -150,12 +150,38 @@ describe('official @azure/batch SDK against openbatch-scheduler', () => {
 
   test('an unknown application package is refused with 409', { timeout: TEST_TIMEOUT }, async () => {
     const unchanged = await poolsSnapshot();
-    const err = await refused(client.pool.add(gpuPool('app-pool', {
+    const err = await refused(client.pool.add(gpuPool('unknown-app-pool', {
       applicationPackageReferences: [{ applicationId: 'no_such_app', version: '1.0' }],
     })), 409, 'InvalidApplicationPackageReferences');
     assert.ok(err.body?.message, 'error has a message');
     assert.deepEqual(await poolsSnapshot(), unchanged);
-    assert.equal((await client.pool.exists('app-pool')).body, false);
+    assert.equal((await client.pool.exists('unknown-app-pool')).body, false);
+  });
+
+  test('a pool may reference an uploaded application package', { timeout: TEST_TIMEOUT }, async () => {
+    // OpenBatch's stand-in for Azure's management plane: PUT the application, then PUT each
+    // version's .zip (here an empty archive: just the end-of-central-directory record).
+    const created = await rawRequest(sched, { method: 'PUT', path: '/applications/gpu_driver',
+      body: { displayName: 'GPU driver' } });
+    assert.equal(created.status, 201, created.text);
+    const emptyZip = Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)]);
+    const uploaded = await rawRequest(sched, { method: 'PUT',
+      path: '/applications/gpu_driver/versions/535.104', body: emptyZip,
+      headers: { 'content-type': 'application/zip' } });
+    assert.equal(uploaded.status, 201, uploaded.text);
+    const app = await client.application.get('gpu_driver');
+    assert.deepEqual(app.versions, ['535.104']);
+    assert.equal(app.displayName, 'GPU driver');
+
+    const unchanged = await poolsSnapshot();
+    await refused(client.pool.add(gpuPool('app-pool-bad-version', {
+      applicationPackageReferences: [{ applicationId: 'gpu_driver', version: '999' }],
+    })), 409, 'InvalidApplicationPackageReferences');
+    assert.deepEqual(await poolsSnapshot(), unchanged);
+
+    const refs = [{ applicationId: 'gpu_driver', version: '535.104' }];
+    await client.pool.add(gpuPool('app-pool', { applicationPackageReferences: refs }));
+    assert.deepEqual((await client.pool.get('app-pool')).applicationPackageReferences, refs);
   });
 
   test('duplicate pool ids are refused, whatever their case', { timeout: TEST_TIMEOUT }, async () => {

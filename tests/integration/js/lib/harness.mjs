@@ -98,8 +98,10 @@ export class Scheduler {
   async stop({ timeoutMs = 15000 } = {}) {
     if (this.exited) return this.exited;
     this.child.kill('SIGTERM');
-    const timer = sleep(timeoutMs).then(() => undefined);
-    const status = await Promise.race([this.exit, timer]);
+    let timer;
+    const expired = new Promise((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    const status = await Promise.race([this.exit, expired]);
+    clearTimeout(timer);
     if (status) return status;
     this.child.kill('SIGKILL');
     await this.exit;
