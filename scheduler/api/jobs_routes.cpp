@@ -12,7 +12,6 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/job_validation.hpp"
-#include "scheduler/odata/select.hpp"
 
 namespace openbatch::api {
 namespace {
@@ -62,18 +61,7 @@ HttpResponse get_job(const RequestContext& ctx, Services& s, const std::string& 
   auto reader = s.store.reader();
   auto job = load_entity(*reader, Table::Jobs, "", id);
   if (!job) return error_response(ctx, job_not_found());
-  if (auto pre = check_preconditions(ctx, *job, true); !pre) return error_response(ctx, pre.error());
-  if (auto e = check_expand(ctx); !e) return error_response(ctx, e.error());
-  json out = *job;
-  if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
-    auto parsed = odata::parse_select(*sel);
-    if (!parsed) return error_response(ctx, parsed.error());
-    out = odata::apply_select(*job, *parsed);
-  }
-  out["odata.metadata"] = ctx.base_url + "/$metadata#jobs/@Element";
-  auto res = json_response(ctx, http::status::ok, dump_json(out));
-  set_entity_headers(res, job->value("eTag", ""), job->value("lastModified", ""));
-  return res;
+  return entity_response(ctx, *job, "jobs");
 }
 
 // Loads the job under the writer, checks it exists and the preconditions, runs `mutate`, and

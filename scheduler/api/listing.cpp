@@ -65,6 +65,22 @@ Status check_expand(const RequestContext& ctx) {
   return errors::invalid_query("$expand", *expand, "Only 'stats' can be expanded.");
 }
 
+HttpResponse entity_response(const RequestContext& ctx, const nlohmann::json& entity,
+                             std::string_view metadata_name) {
+  if (auto pre = check_preconditions(ctx, entity, true); !pre) return error_response(ctx, pre.error());
+  if (auto e = check_expand(ctx); !e) return error_response(ctx, e.error());
+  nlohmann::json out = entity;
+  if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
+    auto parsed = odata::parse_select(*sel);
+    if (!parsed) return error_response(ctx, parsed.error());
+    out = odata::apply_select(entity, *parsed);
+  }
+  out["odata.metadata"] = ctx.base_url + "/$metadata#" + std::string(metadata_name) + "/@Element";
+  auto res = json_response(ctx, http::status::ok, dump_json(out));
+  set_entity_headers(res, entity.value("eTag", ""), entity.value("lastModified", ""));
+  return res;
+}
+
 HttpResponse list_entities(const RequestContext& ctx, Services& services, const ListSpec& spec) {
   auto max_results = parse_max_results(ctx, spec.default_max, spec.max_max);
   if (!max_results) return error_response(ctx, max_results.error());

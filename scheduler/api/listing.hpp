@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,11 @@ struct ListSpec {
 };
 
 HttpResponse list_entities(const RequestContext& ctx, Services& services, const ListSpec& spec);
+
+// The answer to a GET of one entity: conditional headers (304), `$expand` and `$select`
+// checked and applied, odata.metadata added, ETag and Last-Modified set.
+HttpResponse entity_response(const RequestContext& ctx, const nlohmann::json& entity,
+                             std::string_view metadata_name);
 
 // Validates `maxresults` against [1, max]: absent -> default.
 Result<std::size_t> parse_max_results(const RequestContext& ctx, std::size_t default_max,

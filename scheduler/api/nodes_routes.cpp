@@ -7,7 +7,6 @@
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
-#include "scheduler/odata/select.hpp"
 
 namespace openbatch::api {
 
@@ -28,16 +27,7 @@ RouteResult nodes_route(const RequestContext& ctx, Services& s) {
   if (ctx.method != "GET") co_return unsupported_verb(ctx);
   auto node = load_entity(*reader, store::Table::Nodes, pool->id, seg[3]);
   if (!node) co_return error_response(ctx, node_not_found());
-  nlohmann::json out = *node;
-  if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
-    auto parsed = odata::parse_select(*sel);
-    if (!parsed) co_return error_response(ctx, parsed.error());
-    out = odata::apply_select(*node, *parsed);
-  }
-  out["odata.metadata"] = ctx.base_url + "/$metadata#nodes/@Element";
-  auto res = json_response(ctx, http::status::ok, dump_json(out));
-  set_entity_headers(res, node->value("eTag", ""), node->value("lastModified", ""));
-  co_return res;
+  co_return entity_response(ctx, *node, "nodes");
 }
 
 }  // namespace openbatch::api

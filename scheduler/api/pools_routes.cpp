@@ -12,7 +12,6 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/pool_validation.hpp"
-#include "scheduler/odata/select.hpp"
 
 namespace openbatch::api {
 namespace {
@@ -71,19 +70,11 @@ HttpResponse get_pool(const RequestContext& ctx, Services& s, const std::string&
   auto reader = s.store.reader();
   auto pool = load_entity(*reader, Table::Pools, "", id);
   if (!pool) return error_response(ctx, pool_not_found());
-  if (auto pre = check_preconditions(ctx, *pool, true); !pre) return error_response(ctx, pre.error());
-  if (head) return entity_reply(ctx, http::status::ok, *pool);
-  if (auto e = check_expand(ctx); !e) return error_response(ctx, e.error());
-  json out = *pool;
-  if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
-    auto parsed = odata::parse_select(*sel);
-    if (!parsed) return error_response(ctx, parsed.error());
-    out = odata::apply_select(*pool, *parsed);
+  if (head) {
+    if (auto pre = check_preconditions(ctx, *pool, true); !pre) return error_response(ctx, pre.error());
+    return entity_reply(ctx, http::status::ok, *pool);
   }
-  out["odata.metadata"] = ctx.base_url + "/$metadata#pools/@Element";
-  auto res = json_response(ctx, http::status::ok, dump_json(out));
-  set_entity_headers(res, pool->value("eTag", ""), pool->value("lastModified", ""));
-  return res;
+  return entity_response(ctx, *pool, "pools");
 }
 
 // Runs `mutate` on the stored pool under the writer, with the shared checks (exists, not being

@@ -12,7 +12,6 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/task_validation.hpp"
-#include "scheduler/odata/select.hpp"
 
 namespace openbatch::api {
 namespace {
@@ -148,18 +147,7 @@ HttpResponse get_task(const RequestContext& ctx, Services& s, const std::string&
   if (!job) return error_response(ctx, job_not_found());
   auto task = load_entity(*reader, Table::Tasks, job->id, task_id);
   if (!task) return error_response(ctx, task_not_found());
-  if (auto pre = check_preconditions(ctx, *task, true); !pre) return error_response(ctx, pre.error());
-  if (auto e = check_expand(ctx); !e) return error_response(ctx, e.error());
-  json out = *task;
-  if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
-    auto parsed = odata::parse_select(*sel);
-    if (!parsed) return error_response(ctx, parsed.error());
-    out = odata::apply_select(*task, *parsed);
-  }
-  out["odata.metadata"] = ctx.base_url + "/$metadata#tasks/@Element";
-  auto res = json_response(ctx, http::status::ok, dump_json(out));
-  set_entity_headers(res, task->value("eTag", ""), task->value("lastModified", ""));
-  return res;
+  return entity_response(ctx, *task, "tasks");
 }
 
 HttpResponse list_tasks(const RequestContext& ctx, Services& s, const std::string& job_id) {
