@@ -2,19 +2,22 @@
 // keep-alive clients adding tasks in collections of 100, then reading them back page by page,
 // and (optionally) probing list pages and single-task GETs deep inside one large job.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +44,7 @@ struct Options {
   bool readback = true;       // list every job back after the fill
   bool probe_only = false;    // skip creating and adding; probe an existing job
   unsigned deep_pages = 0;    // >0: probe job 0 following this many nextLinks
+  int scheduler_pid = 0;      // >0: split the scheduler's CPU per phase and thread
 };
 
 double ms_since(SteadyClock::time_point start) {
@@ -52,6 +56,86 @@ double cpu_seconds_self() {
   getrusage(RUSAGE_SELF, &usage);
   auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Where the CPU went during a phase: the machine (/proc/stat), the scheduler's threads
+// (/proc/PID/task/TID/stat) and this process.
+struct CpuSnapshot {
+  double machine_busy = 0;  // seconds summed over all cores
+  double machine_idle = 0;
+  double machine_iowait = 0;
+  double self = 0;
+  std::map<int, double> scheduler_threads;  // tid -> user+system seconds
+};
+
+// user+system seconds from a /proc stat line (fields 14 and 15, after "(comm) ").
+double stat_cpu_seconds(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(line.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / double(sysconf(_SC_CLK_TCK));
+}
+
+CpuSnapshot cpu_snapshot(int scheduler_pid) {
+  CpuSnapshot snap;
+  snap.self = cpu_seconds_self();
+  const double hz = double(sysconf(_SC_CLK_TCK));
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  snap.machine_busy = (user + nice + system + irq + softirq + steal) / hz;
+  snap.machine_idle = idle / hz;
+  snap.machine_iowait = iowait / hz;
+  if (scheduler_pid > 0) {
+    std::error_code ec;
+    const std::string dir = "/proc/" + std::to_string(scheduler_pid) + "/task";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      const int tid = std::stoi(entry.path().filename().string());
+      snap.scheduler_threads[tid] = stat_cpu_seconds(entry.path().string() + "/stat");
+    }
+  }
+  return snap;
+}
+
+// Prints the CPU split of a phase. Scheduler threads in tid order: the main thread runs I/O,
+// the next one started is the store writer, the rest are I/O threads.
+void print_cpu_split(const char* phase, const CpuSnapshot& a, const CpuSnapshot& b, double wall_s,
+                     std::uint64_t tasks, int scheduler_pid) {
+  const double cores = double(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  double scheduler = 0;
+  std::string threads;
+  int n = 0;
+  for (const auto& [tid, seconds] : b.scheduler_threads) {
+    auto before = a.scheduler_threads.find(tid);
+    const double used = seconds - (before == a.scheduler_threads.end() ? 0.0 : before->second);
+    scheduler += used;
+    const char* role = tid == scheduler_pid ? "io-main" : n == 1 ? "store-writer" : "io";
+    char part[64];
+    std::snprintf(part, sizeof part, " %s=%.2f", role, used);
+    threads += part;
+    ++n;
+  }
+  const double busy = b.machine_busy - a.machine_busy;
+  const double self = b.self - a.self;
+  std::printf("cpu during %s: %.2f s wall x %.0f cores = %.2f core-s; scheduler %.2f (%.2f cores:%s)",
+              phase, wall_s, cores, wall_s * cores, scheduler, scheduler / wall_s, threads.c_str());
+  if (tasks) std::printf(" = %.1f us/task", scheduler * 1e6 / double(tasks));
+  std::printf("; bench %.2f; others %.2f; idle %.2f (iowait %.2f)\n", self,
+              std::max(0.0, busy - scheduler - self), b.machine_idle - a.machine_idle,
+              b.machine_iowait - a.machine_iowait);
+  std::printf("CPU phase=%s wall_s=%.2f scheduler_core_s=%.2f scheduler_cores=%.2f bench_core_s=%.2f "
+              "others_core_s=%.2f idle_core_s=%.2f\n",
+              phase, wall_s, scheduler, scheduler / wall_s, self, std::max(0.0, busy - scheduler - self),
+              b.machine_idle - a.machine_idle);
 }
 
 // Nearest-rank percentiles of a latency sample, in milliseconds.
@@ -274,16 +358,18 @@ std::uint64_t run_fill(const Options& opt) {
       results[k].connections = client.http().connections_opened();
     });
   }
-  const double cpu0 = cpu_seconds_self();
+  const CpuSnapshot cpu0 = cpu_snapshot(opt.scheduler_pid);
   start_line.arrive_and_wait();
   const auto add_start = SteadyClock::now();
   add_done.arrive_and_wait();
   const double add_ms = ms_since(add_start);
-  const double add_cpu = cpu_seconds_self() - cpu0;
+  const CpuSnapshot cpu1 = cpu_snapshot(opt.scheduler_pid);
+  const double add_cpu = cpu1.self - cpu0.self;
   const auto read_start_time = SteadyClock::now();
   read_start.arrive_and_wait();
   for (auto& t : threads) t.join();
   const double read_ms = ms_since(read_start_time);
+  const CpuSnapshot cpu2 = cpu_snapshot(opt.scheduler_pid);
 
   ClientResult all;
   for (auto& r : results) {
@@ -312,6 +398,10 @@ std::uint64_t run_fill(const Options& opt) {
     print_latency("GET tasks page (maxresults=1000)", page_p);
   }
   std::printf("connections opened: %zu for %u clients (keep-alive)\n", all.connections, opt.clients);
+  if (opt.scheduler_pid > 0) {
+    print_cpu_split("add", cpu0, cpu1, add_ms / 1000.0, opt.tasks, opt.scheduler_pid);
+    if (opt.readback) print_cpu_split("readback", cpu1, cpu2, read_ms / 1000.0, all.read_back, opt.scheduler_pid);
+  }
   if (!all.first_error.empty()) std::printf("first error: %s\n", all.first_error.c_str());
   std::printf("SUMMARY tasks=%llu accepted=%llu failed=%llu tasks_per_s=%.0f add_p50_ms=%.2f "
               "add_p90_ms=%.2f add_p99_ms=%.2f add_max_ms=%.2f read_back=%llu read_errors=%llu "
@@ -446,11 +536,17 @@ int main(int argc, char** argv) {
   app.add_flag("--single-job", opt.single_job, "every client adds to the one job PREFIX-0");
   app.add_flag("!--no-readback", opt.readback, "skip listing the tasks back");
   app.add_option("--deep-pages", opt.deep_pages, "after the fill, probe PREFIX-0 following N nextLinks");
+  app.add_option("--scheduler-pid", opt.scheduler_pid,
+                 "the scheduler's pid (same machine): print its CPU per phase and thread");
   app.add_flag("--probe-only", opt.probe_only, "skip the fill; probe an existing PREFIX-0 of --tasks tasks");
   CLI11_PARSE(app, argc, argv);
   if (opt.probe_only && opt.deep_pages == 0) opt.deep_pages = 500;
 
   std::printf("command: %s\n", command_line(argc, argv).c_str());
+  if (opt.key.empty()) {
+    std::fprintf(stderr, "api_bench: --key is empty\n");
+    return 2;
+  }
   {
     BatchClient check(opt.url, opt.account, opt.key);
     if (auto v = check.valid(); !v) {

@@ -26,6 +26,7 @@ KEY=$(head -c 32 /dev/urandom | base64 -w0)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/openbatch-api-bench.XXXXXX")
 PID=""
 URL=""
+DATA=""
 HZ=$(getconf CLK_TCK)
 
 stop_scheduler() {
@@ -48,6 +49,7 @@ start_scheduler() {
   local name=$1
   shift
   rm -f "$WORK/ready"
+  DATA=$WORK/$name
   "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$WORK/$name" --account "$ACCOUNT" --key "$KEY" \
     --ready-file "$WORK/ready" --log-level warn "$@" >>"$WORK/$name.log" 2>&1 &
   PID=$!
@@ -71,11 +73,11 @@ report_scheduler() {
   local rss hwm user sys
   rss=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status")
   hwm=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status")
-  read -r user sys < <(sed 's/^.*) //' "/proc/$PID/stat" | awk -v hz="$HZ" '{printf "%.2f %.2f", $12 / hz, $13 / hz}')
+  read -r user sys < <(sed 's/^.*) //' "/proc/$PID/stat" | awk -v hz="$HZ" '{printf "%.2f %.2f\n", $12 / hz, $13 / hz}')
   echo "SCHEDULER [$1] VmRSS=${rss}MiB VmHWM=${hwm}MiB cpu_s=$(cpu_seconds "/proc/$PID/stat") (user $user, sys $sys)" \
-    "data=$(du -sm "$WORK" | cut -f1)MB"
+    "data_dir=$(du -sm "$DATA" | cut -f1)MB"
   local line="  threads:" n=0 role tid
-  for tid in $(ls "/proc/$PID/task" | sort -n); do
+  for tid in $(cd "/proc/$PID/task" && printf '%s\n' * | sort -n); do
     if [[ $tid == "$PID" ]]; then role="io-main"; elif ((n == 1)); then role="store-writer"; else role="io"; fi
     line+=" $role=$(cpu_seconds "/proc/$PID/task/$tid/stat")s"
     n=$((n + 1))
@@ -86,7 +88,7 @@ report_scheduler() {
 # bench ARGS...: api_bench against $URL, bounded in time; a failure is reported, not fatal.
 bench() {
   local rc=0
-  timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" --key "$KEY" "$@" || rc=$?
+  timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" --key "$KEY" --scheduler-pid "$PID" "$@" || rc=$?
   ((rc == 0)) || echo "FAILED: api_bench exited with $rc (124: over PHASE_TIMEOUT=${PHASE_TIMEOUT}s)"
 }
 

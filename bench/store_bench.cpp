@@ -1,6 +1,8 @@
 // openbatch-bench-store_bench: measures the SQLite store alone -- T threads submitting write ops
 // of 100 task inserts (~300-byte bodies) through group commit, then keyset pages deep inside
 // the job; reports inserts/s, groups committed and the process's peak RSS.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -46,6 +48,13 @@ std::string proc_status(const char* field) {
     if (line.starts_with(field)) return line.substr(line.find_first_not_of(" \t", std::string(field).size()));
   }
   return "?";
+}
+
+double cpu_seconds_self() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 // A body shaped like a stored CloudTask, padded to `bytes`.
@@ -125,6 +134,7 @@ int main(int argc, char** argv) {
   std::atomic<std::uint64_t> failed_ops{0};
   std::atomic<std::uint64_t> inserted{0};
   std::vector<double> op_ms(ops);  // submit -> durable, per op (each slot written once)
+  const double cpu_start = cpu_seconds_self();
   const auto start = SteadyClock::now();
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < opt.threads; ++t) {
@@ -136,8 +146,11 @@ int main(int argc, char** argv) {
         std::vector<store::Record> records;  // built off the writer thread, as the API does
         records.reserve(last - first);
         for (std::uint64_t n = first; n < last; ++n) {
-          records.push_back({.id = "task-" + std::to_string(n), .parent = "BigJob", .state = "active",
-                             .body = task_body(n, opt.body_bytes)});
+          store::Record& r = records.emplace_back();
+          r.id = "task-" + std::to_string(n);
+          r.parent = "BigJob";
+          r.state = "active";
+          r.body = task_body(n, opt.body_bytes);
         }
         window.acquire();
         const auto submitted = SteadyClock::now();
@@ -159,6 +172,7 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   const double total_ms = ms_since(start);
+  const double cpu_used = cpu_seconds_self() - cpu_start;
   const auto stats = store.stats();
 
   std::sort(op_ms.begin(), op_ms.end());
@@ -170,6 +184,8 @@ int main(int argc, char** argv) {
   std::printf("  %.2f s = %.0f inserts/s; failed ops %llu, rolled back %llu\n", total_ms / 1000.0, per_s,
               static_cast<unsigned long long>(failed_ops.load()),
               static_cast<unsigned long long>(stats.ops_rolled_back));
+  std::printf("  process CPU %.2f s (%.2f cores) = %.2f us/insert, record building included\n", cpu_used,
+              cpu_used / (total_ms / 1000.0), cpu_used * 1e6 / double(std::max<std::uint64_t>(1, inserted.load())));
   std::printf("  groups committed %llu, %.1f ops (%.0f inserts) per group, largest %llu ops\n",
               static_cast<unsigned long long>(stats.groups_committed),
               double(stats.ops_committed) / double(std::max<uint64_t>(1, stats.groups_committed)),
@@ -180,7 +196,11 @@ int main(int argc, char** argv) {
   // Keyset pages: the first, and one half-way through the job.
   auto reader = store.reader();
   auto time_page = [&](int64_t after) {
-    store::ListQuery q{.table = store::Table::Tasks, .parent = "bigjob", .after_seq = after, .limit = 1001};
+    store::ListQuery q;
+    q.table = store::Table::Tasks;
+    q.parent = "bigjob";
+    q.after_seq = after;
+    q.limit = 1001;
     const auto t0 = SteadyClock::now();
     auto rows = reader->list(q);
     return std::pair{ms_since(t0), rows.size()};
