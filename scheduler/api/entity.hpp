@@ -32,6 +32,9 @@ Status check_preconditions(const RequestContext& ctx, const nlohmann::json& enti
 std::string lower_ascii(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 
+// Appends `text` to `out` as a JSON string literal (quotes and escapes included).
+void append_json_string(std::string& out, std::string_view text);
+
 // Dumps JSON for storage and the wire (invalid UTF-8 replaced rather than throwing).
 std::string dump_json(const nlohmann::json& value);
 
