@@ -41,7 +41,9 @@ SqliteStore::SqliteStore(const SqliteOptions& options, std::unique_ptr<Connectio
     : options_(options),
       write_connection_(std::move(writer)),
       writer_(*write_connection_),
-      readers_(std::make_shared<ReaderPool>(options.path, kMaxIdleReaders, kReaderCacheKib)) {
+      readers_(std::make_shared<ReaderPool>(options.path, kMaxIdleReaders, kReaderCacheKib)),
+      checkpointer_(WalCheckpointer::start(options.path, options.synchronous_full)) {
+  if (checkpointer_) checkpointer_->attach(write_connection_->handle());
   thread_ = std::thread([this] { writer_loop(); });
 }
 
@@ -77,6 +79,10 @@ void SqliteStore::close() {
   }
   thread_.join();
   closed_ = true;
+  if (checkpointer_) {
+    sqlite3_wal_hook(write_connection_->handle(), nullptr, nullptr);
+    checkpointer_.reset();
+  }
   readers_->close();  // idle readers first, so the checkpoint can reset the WAL
   if (auto st = write_connection_->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !st) {
     spdlog::warn("store: final checkpoint failed: {}", st.error().message);
@@ -91,6 +97,7 @@ WriterStats SqliteStore::stats() const {
   s.ops_rolled_back = ops_rolled_back_.load(std::memory_order_acquire);
   s.groups_failed = groups_failed_.load(std::memory_order_acquire);
   s.largest_group = largest_group_.load(std::memory_order_acquire);
+  s.background_checkpoints = checkpointer_ ? checkpointer_->checkpoints_run() : 0;
   return s;
 }
 

@@ -13,6 +13,7 @@
 #include "scheduler/store/record_queries.hpp"
 #include "scheduler/store/sqlite_connection.hpp"
 #include "scheduler/store/store.hpp"
+#include "scheduler/store/wal_checkpointer.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -33,6 +34,7 @@ struct WriterStats {
   uint64_t ops_rolled_back = 0;   // ops of committed groups whose own changes were undone
   uint64_t groups_failed = 0;     // transactions that could not begin or commit
   uint64_t largest_group = 0;     // most ops seen in one group
+  uint64_t background_checkpoints = 0;  // WAL checkpoints run off the writer thread
 };
 
 class SqliteStore final : public Store {
@@ -75,6 +77,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Connection> write_connection_;  // writer thread only (and close() after join)
   ConnectionWriter writer_;                       // on write_connection_, writer thread only
   std::shared_ptr<ReaderPool> readers_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped before write_connection_ closes
 
   std::mutex mutex_;
   std::condition_variable wake_;

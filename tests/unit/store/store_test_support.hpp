@@ -4,6 +4,7 @@
 
 #include "scheduler/store/sqlite_store.hpp"
 #include "scheduler/store/store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -17,27 +18,7 @@
 
 namespace openbatch::store::testing {
 
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "openbatch-store-XXXXXX");
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = openbatch::testing::TempDir;
 
 inline std::unique_ptr<SqliteStore> open_store(const std::string& path,
                                                std::size_t max_group_ops = 4096) {

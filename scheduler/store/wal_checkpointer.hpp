@@ -1,0 +1,59 @@
+// WalCheckpointer: copies the WAL back into the database file on a thread of its own.
+//
+// Why: SQLite's automatic checkpoint runs inside COMMIT on the connection that commits --
+// here the single writer thread -- so every ~1,000 pages one group commit also copies the WAL
+// into the main file and fsyncs it. That stalled the writer (tens of ms) and cost ~5% of its
+// time (bench/RESULTS.md). Instead the writer's WAL hook (installed by attach(), which also
+// turns the automatic checkpoint off) asks this thread for a PASSIVE checkpoint, which never
+// blocks the writer or readers. Durability is unchanged: commits are durable in the WAL.
+// If checkpoints cannot keep up (a long-lived reader pins the WAL), the hook falls back to a
+// checkpoint on the writer once the WAL passes kWriterFallbackPages, so the WAL stays bounded.
+//
+// Threading: request() is called from the writer thread (inside the WAL hook); the
+// checkpoint runs on this object's thread on its own connection.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "scheduler/store/sqlite_connection.hpp"
+
+namespace openbatch::store {
+
+class WalCheckpointer {
+ public:
+  static constexpr int kCheckpointPages = 4000;         // ~16 MB of WAL at 4 KiB pages
+  static constexpr int kWriterFallbackPages = 250000;   // ~1 GB: checkpoint on the writer
+
+  // Opens its own connection to `path`; nullptr when that fails (the caller keeps SQLite's
+  // automatic checkpoint then).
+  static std::unique_ptr<WalCheckpointer> start(const std::string& path, bool synchronous_full);
+  ~WalCheckpointer();  // stops and joins the thread
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+  // Installs the WAL hook on the writer's connection (replacing the automatic checkpoint).
+  void attach(sqlite3* writer);
+  void request();
+  uint64_t checkpoints_run() const;
+
+ private:
+  explicit WalCheckpointer(std::unique_ptr<Connection> connection);
+  void loop();
+  static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);
+
+  std::unique_ptr<Connection> connection_;  // used by thread_ only
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool requested_ = false;  // guarded by mutex_
+  bool stopping_ = false;   // guarded by mutex_
+  uint64_t runs_ = 0;       // guarded by mutex_
+  std::thread thread_;      // started last
+};
+
+}  // namespace openbatch::store
