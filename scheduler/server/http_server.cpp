@@ -1,5 +1,8 @@
 #include "scheduler/server/http_server.hpp"
 
+#include "common/encoding.hpp"
+#include "common/time.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -27,12 +30,16 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
-// A minimal Azure-shaped error written by the transport itself (before any route runs).
+// An Azure-shaped error written by the transport itself, before any route runs: the same
+// body and request-id header as the API's errors.
 api::HttpResponse transport_error(unsigned version, http::status status, const char* code, const char* message) {
+  const std::string request_id = encoding::uuid_v4();
   api::HttpResponse res{status, version};
   res.set(http::field::content_type, api::kJsonContentType);
   res.set(http::field::server, "OpenBatch");
-  res.body() = std::string("{\"code\":\"") + code + "\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + message + "\"}}";
+  res.set("request-id", request_id);
+  res.body() = std::string("{\"code\":\"") + code + "\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + message +
+               "\\nRequestId:" + request_id + "\\nTime:" + format_iso8601(std::chrono::system_clock::now()) + "\"}}";
   res.keep_alive(false);
   res.prepare_payload();
   return res;
