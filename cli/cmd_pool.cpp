@@ -1,0 +1,135 @@
+// `openbatch pool create|list|show|delete|resize` (batch-api.md section 2).
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/errors.hpp"
+#include "cli/input_file.hpp"
+#include "cli/json_fields.hpp"
+
+namespace openbatch::cli {
+namespace {
+
+using nlohmann::json;
+
+struct PoolOptions {
+  std::string id;
+  std::string file;
+  std::string filter;
+  bool wait = false;
+  double timeout = 0;
+  int target = 0;
+  std::optional<int> target_low_priority;
+  std::string resize_timeout;
+};
+
+int create(Context& ctx, const PoolOptions& o) {
+  auto body = read_json_object(o.file);
+  if (!body) return ctx.fail(body.error());
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  auto res = (*api)->call("POST", "/pools", 201, to_body(*body));
+  if (!res) return ctx.fail(res.error());
+  ctx.out() << "pool " << text_at(*body, "id") << " created\n";
+  return kExitOk;
+}
+
+int list(Context& ctx, const PoolOptions& o) {
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  std::string target = "/pools";
+  if (!o.filter.empty()) target = with_query(target, "$filter", o.filter);
+  auto items = (*api)->list(target);
+  if (!items) return ctx.fail(items.error());
+  ctx.print_list(pool_view(), *items);
+  return kExitOk;
+}
+
+int show(Context& ctx, const PoolOptions& o) {
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  auto pool = (*api)->get_json(path_of({"pools", o.id}));
+  if (!pool) return ctx.fail(pool.error());
+  ctx.print_entity(pool_view(), *pool);
+  return kExitOk;
+}
+
+// Polls the pool until it is gone (404) or `timeout` seconds pass (0: no limit).
+int wait_gone(Context& ctx, Api& api, const PoolOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    auto res = api.send("GET", path_of({"pools", o.id}) + "?$select=id,state");
+    if (!res) return ctx.fail(res.error());
+    if (res->status == 404) return kExitOk;
+    if (res->status != 200) return ctx.fail(error_from_reply(res->status, res->body));
+    const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - start;
+    if (o.timeout > 0 && waited.count() >= o.timeout) {
+      return ctx.fail(Error(0, "WaitTimedOut", "pool " + o.id + " still exists"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+int remove(Context& ctx, const PoolOptions& o) {
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  auto res = (*api)->call("DELETE", path_of({"pools", o.id}), 202);
+  if (!res) return ctx.fail(res.error());
+  if (!o.wait) {
+    ctx.out() << "pool " << o.id << " is being deleted\n";
+    return kExitOk;
+  }
+  if (int rc = wait_gone(ctx, **api, o); rc != kExitOk) return rc;
+  ctx.out() << "pool " << o.id << " deleted\n";
+  return kExitOk;
+}
+
+int resize(Context& ctx, const PoolOptions& o) {
+  json body = {{"targetDedicatedNodes", o.target}};
+  if (o.target_low_priority) body["targetLowPriorityNodes"] = *o.target_low_priority;
+  if (!o.resize_timeout.empty()) body["resizeTimeout"] = o.resize_timeout;
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  auto res = (*api)->call("POST", path_of({"pools", o.id, "resize"}), 202, to_body(body));
+  if (!res) return ctx.fail(res.error());
+  ctx.out() << "pool " << o.id << " resizing to " << o.target << " dedicated nodes\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_pool_commands(CLI::App& root, Context& ctx) {
+  auto* pool = root.add_subcommand("pool", "Pools: create, list, show, delete, resize");
+  pool->require_subcommand(1);
+  auto o = std::make_shared<PoolOptions>();
+
+  auto* create_cmd = pool->add_subcommand("create", "Add a pool from a PoolAddParameter JSON file");
+  create_cmd->add_option("-f,--file", o->file, "pool JSON file (- for stdin)")->required();
+  on_parsed(create_cmd, ctx, [&ctx, o] { return create(ctx, *o); });
+
+  auto* list_cmd = pool->add_subcommand("list", "List pools");
+  list_cmd->add_option("--filter", o->filter, "OData $filter, e.g. \"state eq 'active'\"");
+  on_parsed(list_cmd, ctx, [&ctx, o] { return list(ctx, *o); });
+
+  auto* show_cmd = pool->add_subcommand("show", "Show one pool");
+  show_cmd->add_option("id", o->id, "pool id")->required();
+  on_parsed(show_cmd, ctx, [&ctx, o] { return show(ctx, *o); });
+
+  auto* delete_cmd = pool->add_subcommand("delete", "Delete a pool");
+  delete_cmd->add_option("id", o->id, "pool id")->required();
+  delete_cmd->add_flag("--wait", o->wait, "return once the pool is gone");
+  delete_cmd->add_option("--timeout", o->timeout, "with --wait: give up after SECONDS (default: never)")
+      ->check(CLI::NonNegativeNumber);
+  on_parsed(delete_cmd, ctx, [&ctx, o] { return remove(ctx, *o); });
+
+  auto* resize_cmd = pool->add_subcommand("resize", "Change a pool's target node count");
+  resize_cmd->add_option("id", o->id, "pool id")->required();
+  resize_cmd->add_option("--target", o->target, "target dedicated nodes")->required()->check(CLI::NonNegativeNumber);
+  resize_cmd->add_option("--target-low-priority", o->target_low_priority, "target low-priority nodes")
+      ->check(CLI::NonNegativeNumber);
+  resize_cmd->add_option("--resize-timeout", o->resize_timeout, "ISO 8601 duration (default PT15M)");
+  on_parsed(resize_cmd, ctx, [&ctx, o] { return resize(ctx, *o); });
+}
+
+}  // namespace openbatch::cli

@@ -1,0 +1,39 @@
+// What the CLI shows of each entity: the columns of `list` tables and the labelled fields of
+// `show`, as functions of the entity's wire JSON. Pure; thread-safe.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/table.hpp"
+
+namespace openbatch::cli {
+
+struct Column {
+  std::string header;  // table header ("VM SIZE") or show label ("VM size")
+  std::function<std::string(const nlohmann::json&)> cell;
+};
+
+struct EntityView {
+  std::vector<Column> columns;  // list tables
+  std::vector<Column> fields;   // show; empty values are left out
+};
+
+const EntityView& pool_view();
+const EntityView& job_view();
+const EntityView& task_view();
+const EntityView& node_view();
+const EntityView& file_view();
+const EntityView& application_view();
+
+// The table of `entities` (a JSON array; non-objects are skipped) with `view`'s columns.
+Table list_table(const EntityView& view, const nlohmann::json& entities);
+
+// The `show` fields of one entity that have a value, as label/value pairs.
+std::vector<std::pair<std::string, std::string>> entity_fields(const EntityView& view,
+                                                               const nlohmann::json& entity);
+
+}  // namespace openbatch::cli
