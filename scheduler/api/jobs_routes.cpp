@@ -7,6 +7,7 @@
 #include "scheduler/store/async_write.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
+#include "scheduler/api/entity_update.hpp"
 #include "scheduler/api/json_body.hpp"
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
@@ -64,26 +65,10 @@ HttpResponse get_job(const RequestContext& ctx, Services& s, const std::string& 
   return entity_response(ctx, *job, "jobs");
 }
 
-// Loads the job under the writer, checks it exists and the preconditions, runs `mutate`, and
-// saves it with a new eTag.
 template <class Mutate>
 boost::asio::awaitable<Result<json>> update_job(const RequestContext& ctx, Services& s,
                                                 const std::string& id, Mutate mutate) {
-  Error error;
-  json job;
-  const std::string etag = s.etags.next();
-  auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto current = load_entity(w, Table::Jobs, "", id);
-    if (!current) { error = job_not_found(); return false; }
-    if (auto pre = check_preconditions(ctx, *current, false); !pre) { error = pre.error(); return false; }
-    if (Status m = mutate(w, *current); !m) { error = m.error(); return false; }
-    touch(*current, etag, ctx.now);
-    job = std::move(*current);
-    return w.update(Table::Jobs, make_record(job, ""));
-  });
-  if (!status) co_return status.error();
-  if (!error.code.empty()) co_return error;
-  co_return job;
+  co_return co_await update_entity(ctx, s, Table::Jobs, id, job_not_found, std::move(mutate));
 }
 
 RouteResult delete_job(const RequestContext& ctx, Services& s, const std::string& id) {

@@ -6,6 +6,7 @@
 #include "scheduler/store/async_write.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
+#include "scheduler/api/entity_update.hpp"
 #include "scheduler/api/json_body.hpp"
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/package_refs.hpp"
@@ -77,27 +78,15 @@ HttpResponse get_pool(const RequestContext& ctx, Services& s, const std::string&
   return entity_response(ctx, *pool, "pools");
 }
 
-// Runs `mutate` on the stored pool under the writer, with the shared checks (exists, not being
-// deleted, preconditions), then saves it with a new eTag. `mutate` may fail with an Error.
+// update_entity for pools, refusing any change while the pool is being deleted.
 template <class Mutate>
 boost::asio::awaitable<Result<json>> update_pool(const RequestContext& ctx, Services& s,
                                                  const std::string& id, Mutate mutate) {
-  Error error;
-  json pool;
-  const std::string etag = s.etags.next();
-  auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto current = load_entity(w, Table::Pools, "", id);
-    if (!current) { error = pool_not_found(); return false; }
-    if (current->value("state", "") == "deleting") { error = pool_being_deleted(); return false; }
-    if (auto pre = check_preconditions(ctx, *current, false); !pre) { error = pre.error(); return false; }
-    if (Status m = mutate(w, *current); !m) { error = m.error(); return false; }
-    touch(*current, etag, ctx.now);
-    pool = std::move(*current);
-    return w.update(Table::Pools, make_record(pool, ""));
-  });
-  if (!status) co_return status.error();
-  if (!error.code.empty()) co_return error;
-  co_return pool;
+  co_return co_await update_entity(ctx, s, Table::Pools, id, pool_not_found,
+                                   [&](store::Writer& w, json& pool) -> Status {
+                                     if (pool.value("state", "") == "deleting") return pool_being_deleted();
+                                     return mutate(w, pool);
+                                   });
 }
 
 RouteResult delete_pool(const RequestContext& ctx, Services& s, const std::string& id) {
