@@ -1,0 +1,236 @@
+// Agent protocol: the messages a node agent and the scheduler exchange over /agent/v1/link,
+// as plain structs, their JSON forms, and the frame codec. docs/dev/agent-protocol.md is the
+// specification; the JSON field names listed there and next to each member here are the wire.
+//
+// A frame is one WebSocket text frame holding one JSON object {"type", "seq", ...fields}.
+// decode() never throws: a frame that is too large, not JSON, too deep, of an unknown type or
+// with a missing or mistyped field is a 400 "InvalidMessage" Error naming the field
+// (PropertyName) and why (Reason). Unknown fields are ignored so a newer peer may add one.
+// The to_json/from_json pairs follow nlohmann's conventions (from_json throws
+// std::invalid_argument); code that reads untrusted input uses decode().
+//
+// The node inventory travels as an nlohmann::json object (the agent's discovery::Inventory
+// JSON form): common does not depend on node_agent.
+//
+// Thread-safety: plain values; the functions are pure.
+#pragma once
+
+#include "common/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace openbatch::protocol {
+
+using json = nlohmann::json;
+
+// Bumped on any incompatible change; hello and welcome carry it.
+inline constexpr int kProtocolVersion = 1;
+// Bounds applied by decode() to untrusted frames.
+inline constexpr std::size_t kMaxFrameBytes = 4 * 1024 * 1024;
+inline constexpr std::size_t kMaxArrayItems = 4096;
+inline constexpr int kMaxJsonDepth = 32;
+// Largest seq: the largest integer a JSON number carries exactly in every implementation.
+inline constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << 53) - 1;
+
+enum class AttemptState { Preparing, Running, Completed };  // "preparing" | "running" | "completed"
+enum class TaskResult { Success, Failure };                 // "success" | "failure"
+enum class ErrorCategory { UserError, ServerError };        // "usererror" | "servererror"
+enum class CancelReason {
+  TaskTerminated,  // "taskTerminated": the client terminated the task
+  JobTerminated,   // "jobTerminated": the job was terminated or disabled with requeue/terminate
+  TaskDeleted,     // "taskDeleted"
+  Requeued,        // "requeued": the scheduler moved the task elsewhere (node offline, gang)
+  UnknownAttempt,  // "unknownAttempt": the agent reported an attempt the scheduler did not dispatch
+  NodeRemoved,     // "nodeRemoved": the node is leaving the pool
+};
+
+std::string_view to_string(AttemptState s);
+std::string_view to_string(TaskResult r);
+std::string_view to_string(ErrorCategory c);
+std::string_view to_string(CancelReason r);
+
+struct EnvironmentSetting {
+  std::string name;   // "name"
+  std::string value;  // "value"
+  bool operator==(const EnvironmentSetting&) const = default;
+};
+
+struct FailureInfo {
+  ErrorCategory category = ErrorCategory::UserError;  // "category"
+  std::string code;                                   // "code": e.g. "FailureExitCode"
+  std::string message;                                // "message"
+  bool operator==(const FailureInfo&) const = default;
+};
+
+struct TaskConstraints {
+  std::optional<std::string> max_wall_clock_time;  // "maxWallClockTime": ISO 8601 duration
+  std::optional<std::string> retention_time;       // "retentionTime": ISO 8601 duration
+  std::int64_t max_task_retry_count = 0;           // "maxTaskRetryCount": -1 = unlimited
+  bool operator==(const TaskConstraints&) const = default;
+};
+
+// The multi-instance part of an assignment: one per node placed for the task.
+struct MultiInstance {
+  int number_of_instances = 1;                 // "numberOfInstances"
+  int subtask_id = 0;                          // "subtaskId": 0 is the primary
+  std::string coordination_command_line;       // "coordinationCommandLine"
+  json common_resource_files = json::array();  // "commonResourceFiles": Azure ResourceFile[]
+  std::vector<std::string> host_list;          // "hostList": addresses, in subtask order
+  std::vector<std::string> node_list;          // "nodeList": node ids, in subtask order
+  std::string exec_token;                      // "execToken": per-task token for peer rsh launch
+  bool operator==(const MultiInstance&) const = default;
+};
+
+// scheduler -> agent: run this attempt of a task.
+struct Assignment {
+  std::string attempt_id;                       // "attemptId"
+  std::string job_id;                           // "jobId"
+  std::string task_id;                          // "taskId"
+  std::int64_t retry_count = 0;                 // "retryCount"
+  std::int64_t requeue_count = 0;               // "requeueCount"
+  std::string command_line;                     // "commandLine"
+  std::vector<EnvironmentSetting> environment;  // "environmentSettings"
+  json user_identity = json::object();  // "userIdentity": Azure UserIdentity; {} = pool default
+  json resource_files = json::array();  // "resourceFiles": Azure ResourceFile[]
+  TaskConstraints constraints;          // "constraints"
+  int required_slots = 1;               // "requiredSlots"
+  std::vector<std::string> gpu_uuids;   // "gpuUuids": GPUs placed for the attempt
+  std::optional<MultiInstance> multi_instance;  // "multiInstance"
+  bool operator==(const Assignment&) const = default;
+};
+
+// scheduler -> agent: stop this attempt (SIGTERM, then SIGKILL) and report it completed.
+struct Cancel {
+  std::string attempt_id;                              // "attemptId"
+  CancelReason reason = CancelReason::TaskTerminated;  // "reason"
+  bool operator==(const Cancel&) const = default;
+};
+
+// agent -> scheduler: an attempt changed state.
+struct Report {
+  std::string attempt_id;                      // "attemptId"
+  AttemptState state = AttemptState::Running;  // "state"
+  std::optional<int> exit_code;                // "exitCode": completed after the process ran
+  std::optional<std::string> start_time;       // "startTime": RFC 3339
+  std::optional<std::string> end_time;         // "endTime": RFC 3339; required when completed
+  std::optional<FailureInfo> failure_info;     // "failureInfo"
+  std::optional<TaskResult> result;            // "result": required when completed
+  bool operator==(const Report&) const = default;
+};
+
+// A report still in the agent's outbox, resent in hello with the seq it was first sent with.
+struct PendingReport {
+  std::uint64_t seq = 0;  // "seq"
+  Report report;          // the report's own fields, beside "seq"
+  bool operator==(const PendingReport&) const = default;
+};
+
+// What the agent is running right now, as listed in hello.
+struct RunningAttempt {
+  std::string attempt_id;                      // "attemptId"
+  AttemptState state = AttemptState::Running;  // "state": preparing | running
+  std::optional<std::string> start_time;       // "startTime"
+  bool operator==(const RunningAttempt&) const = default;
+};
+
+// agent -> scheduler, first frame of every connection.
+struct Hello {
+  int protocol_version = kProtocolVersion;       // "protocolVersion"
+  std::string agent_version;                     // "agentVersion"
+  std::string node_id;                           // "nodeId"
+  std::string inventory_hash;                    // "inventoryHash": hex SHA-256 of the inventory
+  std::vector<RunningAttempt> running_attempts;  // "runningAttempts"
+  std::vector<PendingReport> unacked_reports;    // "unackedReports"
+  bool operator==(const Hello&) const = default;
+};
+
+// scheduler -> agent, answer to hello.
+struct Welcome {
+  int protocol_version = kProtocolVersion;  // "protocolVersion"
+  std::string node_id;                      // "nodeId"
+  int heartbeat_interval_seconds = 10;      // "heartbeatIntervalSeconds"
+  bool inventory_wanted = false;            // "inventoryWanted": hash unknown or different
+  bool operator==(const Welcome&) const = default;
+};
+
+// agent -> scheduler: the node's inventory (after welcome asks, or when it changes).
+struct InventoryUpdate {
+  std::string inventory_hash;       // "inventoryHash"
+  json inventory = json::object();  // "inventory": discovery::Inventory JSON form
+  bool operator==(const InventoryUpdate&) const = default;
+};
+
+// agent -> scheduler, every heartbeatIntervalSeconds.
+struct Heartbeat {
+  int running_attempts = 0;  // "runningAttempts"
+  int used_slots = 0;        // "usedSlots"
+  bool operator==(const Heartbeat&) const = default;
+};
+
+// Either side: the peer's frames with these seqs are durably applied.
+struct Ack {
+  std::vector<std::uint64_t> seqs;  // "seqs"
+  bool operator==(const Ack&) const = default;
+};
+
+using Payload =
+    std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel, Report, Ack>;
+
+struct Message {
+  std::uint64_t seq = 0;  // "seq": per sender, increasing from 1; the agent's survives restarts
+  Payload payload;
+  bool operator==(const Message&) const = default;
+};
+
+// The "type" string of a payload: "hello", "welcome", "inventory", "heartbeat", "assignment",
+// "cancel", "report", "ack".
+std::string_view type_name(const Payload& payload);
+
+std::string encode(const Message& message);
+Result<Message> decode(std::string_view frame);
+
+// The InvalidMessage error decode() returns; `field` is a path such as
+// "assignment.environmentSettings[2].name".
+Error invalid_message(std::string_view field, std::string_view reason);
+
+void to_json(json& j, const EnvironmentSetting& v);
+void to_json(json& j, const FailureInfo& v);
+void to_json(json& j, const TaskConstraints& v);
+void to_json(json& j, const MultiInstance& v);
+void to_json(json& j, const Assignment& v);
+void to_json(json& j, const Cancel& v);
+void to_json(json& j, const Report& v);
+void to_json(json& j, const PendingReport& v);
+void to_json(json& j, const RunningAttempt& v);
+void to_json(json& j, const Hello& v);
+void to_json(json& j, const Welcome& v);
+void to_json(json& j, const InventoryUpdate& v);
+void to_json(json& j, const Heartbeat& v);
+void to_json(json& j, const Ack& v);
+void to_json(json& j, const Message& v);
+
+void from_json(const json& j, EnvironmentSetting& v);
+void from_json(const json& j, FailureInfo& v);
+void from_json(const json& j, TaskConstraints& v);
+void from_json(const json& j, MultiInstance& v);
+void from_json(const json& j, Assignment& v);
+void from_json(const json& j, Cancel& v);
+void from_json(const json& j, Report& v);
+void from_json(const json& j, PendingReport& v);
+void from_json(const json& j, RunningAttempt& v);
+void from_json(const json& j, Hello& v);
+void from_json(const json& j, Welcome& v);
+void from_json(const json& j, InventoryUpdate& v);
+void from_json(const json& j, Heartbeat& v);
+void from_json(const json& j, Ack& v);
+void from_json(const json& j, Message& v);
+
+}  // namespace openbatch::protocol

@@ -1,0 +1,268 @@
+// Agent protocol codec: every message survives encode/decode, malformed frames are refused
+// with InvalidMessage naming the field, and the frames in docs/dev/agent-protocol.md decode.
+#include "common/protocol/agent_protocol.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace openbatch::protocol {
+namespace {
+
+Report completed_report() {
+  Report r;
+  r.attempt_id = "job1:task3:1:0";
+  r.state = AttemptState::Completed;
+  r.exit_code = 3;
+  r.start_time = "2025-03-01T09:58:00Z";
+  r.end_time = "2025-03-01T09:59:30Z";
+  r.failure_info = FailureInfo{ErrorCategory::UserError, "FailureExitCode", "exit 3"};
+  r.result = TaskResult::Failure;
+  return r;
+}
+
+Assignment full_assignment() {
+  Assignment a;
+  a.attempt_id = "job1:mpi1:0:2:1";
+  a.job_id = "job1";
+  a.task_id = "mpi1";
+  a.retry_count = 0;
+  a.requeue_count = 2;
+  a.command_line = "mpirun -np 2 ./hello";
+  a.environment = {{"MODE", "fast"}, {"EMPTY", ""}};
+  a.user_identity = {{"userName", "batchuser"}};
+  a.resource_files = json::array({{{"httpUrl", "https://example.org/a"}, {"filePath", "a"}}});
+  a.constraints.max_wall_clock_time = "PT1H";
+  a.constraints.retention_time = "P7D";
+  a.constraints.max_task_retry_count = -1;
+  a.required_slots = 2;
+  a.gpu_uuids = {"GPU-1", "GPU-2"};
+  MultiInstance mi;
+  mi.number_of_instances = 2;
+  mi.subtask_id = 1;
+  mi.coordination_command_line = "true";
+  mi.host_list = {"10.0.0.1", "10.0.0.2"};
+  mi.node_list = {"n1", "n2"};
+  mi.exec_token = "tok";
+  a.multi_instance = mi;
+  return a;
+}
+
+std::vector<Message> every_message() {
+  Hello hello;
+  hello.agent_version = "0.3.0";
+  hello.node_id = "tvmps_0001";
+  hello.inventory_hash = "abc";
+  hello.running_attempts = {{"job1:task7:0:0", AttemptState::Running, "2025-03-01T10:00:02Z"},
+                            {"job1:task8:0:0", AttemptState::Preparing, std::nullopt}};
+  hello.unacked_reports = {{40, completed_report()}};
+  Report running;
+  running.attempt_id = "job1:task7:0:0";
+  running.state = AttemptState::Running;
+  running.start_time = "2025-03-01T10:00:02Z";
+  return {
+      {1, hello},
+      {2, Welcome{1, "tvmps_0001", 15, true}},
+      {3, InventoryUpdate{"abc", {{"hostname", "n1"}, {"gpus", json::array()}}}},
+      {4, Heartbeat{3, 5}},
+      {5, full_assignment()},
+      {6, Assignment{"j:t:0:0",
+                     "j",
+                     "t",
+                     0,
+                     0,
+                     "true",
+                     {},
+                     json::object(),
+                     json::array(),
+                     {},
+                     1,
+                     {},
+                     std::nullopt}},
+      {7, Cancel{"job1:task9:0:1", CancelReason::Requeued}},
+      {8, running},
+      {9, completed_report()},
+      {kMaxSeq, Ack{{1, 2, kMaxSeq}}},
+  };
+}
+
+TEST(AgentProtocol, EveryMessageRoundTrips) {
+  std::set<std::string_view> types;
+  for (const Message& m : every_message()) {
+    std::string frame = encode(m);
+    Result<Message> back = decode(frame);
+    ASSERT_TRUE(back) << frame << ": " << back.error().detail("PropertyName") << " "
+                      << back.error().detail("Reason");
+    EXPECT_EQ(*back, m) << frame;
+    EXPECT_EQ(encode(*back), frame);
+    types.insert(type_name(m.payload));
+  }
+  EXPECT_EQ(types.size(), std::variant_size_v<Payload>);
+}
+
+TEST(AgentProtocol, NlohmannConversionsRoundTrip) {
+  for (const Message& m : every_message()) {
+    json j = m;
+    EXPECT_EQ(j.get<Message>(), m);
+  }
+  json a = full_assignment();
+  EXPECT_EQ(a.get<Assignment>(), full_assignment());
+  json bad = {{"attemptId", "x"}};
+  EXPECT_THROW((void)bad.get<Cancel>(), std::invalid_argument);
+}
+
+// Decodes `frame`, expecting InvalidMessage naming `field`.
+void expect_refused(const std::string& frame, const std::string& field) {
+  Result<Message> r = decode(frame);
+  ASSERT_FALSE(r) << frame;
+  EXPECT_EQ(r.error().code, "InvalidMessage");
+  EXPECT_EQ(r.error().status, 400);
+  EXPECT_EQ(r.error().detail("PropertyName"), field) << frame << ": " << r.error().detail("Reason");
+}
+
+TEST(AgentProtocol, RefusesBadEnvelopes) {
+  expect_refused("not json", "frame");
+  expect_refused("[1,2]", "frame");
+  expect_refused(R"({"seq": 1})", "frame.type");
+  expect_refused(R"({"type": "heartbeat", "runningAttempts": 0, "usedSlots": 0})", "frame.seq");
+  expect_refused(R"({"type": "heartbeat", "seq": 0, "runningAttempts": 0, "usedSlots": 0})",
+                 "frame.seq");
+  expect_refused(R"({"type": "heartbeat", "seq": 9007199254740992, "runningAttempts": 0,
+                     "usedSlots": 0})",
+                 "frame.seq");
+  expect_refused(R"({"type": "heartbeat", "seq": "1", "runningAttempts": 0, "usedSlots": 0})",
+                 "frame.seq");
+  expect_refused(R"({"type": "teleport", "seq": 1})", "type");
+  expect_refused(R"({"type": 7, "seq": 1})", "frame.type");
+  expect_refused(std::string(kMaxFrameBytes + 1, ' '), "frame");
+  std::string deep = R"({"type": "inventory", "seq": 1, "inventoryHash": "h", "inventory": )";
+  for (int i = 0; i < kMaxJsonDepth + 1; ++i) deep += R"({"a": )";
+  deep += "1";
+  for (int i = 0; i < kMaxJsonDepth + 1; ++i) deep += "}";
+  deep += "}";
+  expect_refused(deep, "frame");
+}
+
+TEST(AgentProtocol, RefusesMissingAndMistypedFields) {
+  expect_refused(R"({"type": "heartbeat", "seq": 1, "usedSlots": 0})", "heartbeat.runningAttempts");
+  expect_refused(R"({"type": "heartbeat", "seq": 1, "runningAttempts": -1, "usedSlots": 0})",
+                 "heartbeat.runningAttempts");
+  expect_refused(R"({"type": "heartbeat", "seq": 1, "runningAttempts": 1.5, "usedSlots": 0})",
+                 "heartbeat.runningAttempts");
+  expect_refused(R"({"type": "cancel", "seq": 1, "attemptId": "a", "reason": "bored"})",
+                 "cancel.reason");
+  expect_refused(R"({"type": "cancel", "seq": 1, "attemptId": "", "reason": "requeued"})",
+                 "cancel.attemptId");
+  expect_refused(R"({"type": "welcome", "seq": 1, "protocolVersion": 1, "nodeId": "n",
+                     "heartbeatIntervalSeconds": 10, "inventoryWanted": "yes"})",
+                 "welcome.inventoryWanted");
+  expect_refused(R"({"type": "inventory", "seq": 1, "inventoryHash": "h", "inventory": []})",
+                 "inventory.inventory");
+  expect_refused(R"({"type": "report", "seq": 1, "attemptId": "a", "state": "completed",
+                     "endTime": "2025-03-01T10:00:00Z"})",
+                 "report.result");
+  expect_refused(R"({"type": "report", "seq": 1, "attemptId": "a", "state": "completed",
+                     "result": "success"})",
+                 "report.endTime");
+  expect_refused(R"({"type": "report", "seq": 1, "attemptId": "a", "state": "running",
+                     "failureInfo": {"category": "oops", "code": "c", "message": "m"}})",
+                 "report.failureInfo.category");
+  expect_refused(R"({"type": "report", "seq": 1, "attemptId": "a", "state": "running",
+                     "exitCode": 4294967296})",
+                 "report.exitCode");
+  expect_refused(R"({"type": "ack", "seq": 1, "seqs": [1, "2"]})", "ack.seqs[1]");
+  expect_refused(R"({"type": "ack", "seq": 1, "seqs": {}})", "ack.seqs");
+  expect_refused(R"({"type": "hello", "seq": 1, "protocolVersion": 1, "agentVersion": "v",
+                     "nodeId": "n", "inventoryHash": "h", "runningAttempts": [{"attemptId": "a",
+                     "state": "completed"}], "unackedReports": []})",
+                 "hello.runningAttempts[0].state");
+  expect_refused(R"({"type": "hello", "seq": 1, "protocolVersion": 1, "agentVersion": "v",
+                     "nodeId": "n", "inventoryHash": "h", "runningAttempts": [],
+                     "unackedReports": [{"attemptId": "a", "state": "running"}]})",
+                 "hello.unackedReports[0].seq");
+}
+
+TEST(AgentProtocol, RefusesBadAssignments) {
+  json good = json::parse(encode({5, full_assignment()}));
+  auto refused_without = [&](const std::string& key, const std::string& field) {
+    json j = good;
+    j.erase(key);
+    expect_refused(j.dump(), field);
+  };
+  refused_without("attemptId", "assignment.attemptId");
+  refused_without("commandLine", "assignment.commandLine");
+  refused_without("requiredSlots", "assignment.requiredSlots");
+
+  auto refused_with = [&](const json::json_pointer& at, const json& value,
+                          const std::string& field) {
+    json j = good;
+    j[at] = value;
+    expect_refused(j.dump(), field);
+  };
+  refused_with("/requiredSlots"_json_pointer, 0, "assignment.requiredSlots");
+  refused_with("/environmentSettings/1/name"_json_pointer, 5,
+               "assignment.environmentSettings[1].name");
+  refused_with("/userIdentity"_json_pointer, "root", "assignment.userIdentity");
+  refused_with("/resourceFiles"_json_pointer, json::array({1}), "assignment.resourceFiles[0]");
+  refused_with("/constraints/maxTaskRetryCount"_json_pointer, -2,
+               "assignment.constraints.maxTaskRetryCount");
+  refused_with("/gpuUuids/0"_json_pointer, "", "assignment.gpuUuids[0]");
+  refused_with("/multiInstance/subtaskId"_json_pointer, 2, "assignment.multiInstance.subtaskId");
+  refused_with("/multiInstance/hostList"_json_pointer, json::array({"10.0.0.1"}),
+               "assignment.multiInstance.hostList");
+  refused_with("/environmentSettings"_json_pointer,
+               json::array_t(kMaxArrayItems + 1, {{"name", "A"}, {"value", ""}}),
+               "assignment.environmentSettings");
+}
+
+TEST(AgentProtocol, IgnoresUnknownFieldsAndNulls) {
+  Result<Message> r = decode(R"({"type": "report", "seq": 3, "attemptId": "a",
+      "state": "preparing", "exitCode": null, "futureField": {"x": 1}})");
+  ASSERT_TRUE(r);
+  const auto& report = std::get<Report>(r->payload);
+  EXPECT_EQ(report.state, AttemptState::Preparing);
+  EXPECT_FALSE(report.exit_code);
+}
+
+// The ```json blocks of the specification.
+std::vector<std::string> spec_frames() {
+  std::ifstream in(std::string(OPENBATCH_SOURCE_DIR) + "/docs/dev/agent-protocol.md");
+  std::vector<std::string> frames;
+  std::string line;
+  std::string current;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!inside && line == "```json") {
+      inside = true;
+      current.clear();
+    } else if (inside && line == "```") {
+      inside = false;
+      frames.push_back(current);
+    } else if (inside) {
+      current += line + "\n";
+    }
+  }
+  return frames;
+}
+
+TEST(AgentProtocol, SpecFramesDecode) {
+  std::vector<std::string> frames = spec_frames();
+  ASSERT_FALSE(frames.empty());
+  std::set<std::string_view> types;
+  for (const std::string& frame : frames) {
+    Result<Message> r = decode(frame);
+    ASSERT_TRUE(r) << frame << ": " << r.error().detail("PropertyName") << " "
+                   << r.error().detail("Reason");
+    types.insert(type_name(r->payload));
+    // Nothing in a spec frame is dropped: re-encoding gives the same JSON document.
+    EXPECT_EQ(json::parse(encode(*r)), json::parse(frame)) << frame;
+  }
+  EXPECT_EQ(types.size(), std::variant_size_v<Payload>) << "every type has a spec frame";
+}
+
+}  // namespace
+}  // namespace openbatch::protocol
