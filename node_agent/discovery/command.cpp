@@ -3,6 +3,8 @@
 // calls setpgid, dup2, execve, write and _exit.
 #include "node_agent/discovery/command.hpp"
 
+#include "common/posix/unique_fd.hpp"
+
 #include "node_agent/discovery/scanner.hpp"
 #include "node_agent/discovery/text.hpp"
 
@@ -25,38 +27,14 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// An owned file descriptor, closed on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = posix::UniqueFd;
+using posix::errno_text;
 
 struct Pipe {
   Fd read;
   Fd write;
 };
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 Error failed(std::string_view what, int err) {
   return discovery_error(kCommandFailed, std::string(what) + ": " + errno_text(err));

@@ -1,6 +1,8 @@
 // PosixLauncher: fork/execve with privilege drop and an exec-error pipe (see posix_launcher.hpp).
 #include "node_agent/exec/posix_launcher.hpp"
 
+#include "common/posix/unique_fd.hpp"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -26,31 +28,8 @@ using SteadyClock = std::chrono::steady_clock;
 // Where a bare program name is looked for when the spec's environment has no PATH.
 constexpr std::string_view kFallbackSearchPath = "/usr/local/bin:/usr/bin:/bin";
 
-// An owned file descriptor, closed on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = posix::UniqueFd;
+using posix::errno_text;
 
 // The step the child was at when it failed; reported to the parent with errno.
 enum class Step : int { Setsid, Dup, Rlimit, Setgroups, Setgid, Setuid, Chdir, Exec };
@@ -74,7 +53,6 @@ struct ChildReport {
   int err = 0;
 };
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 Error exec_error(std::string_view code, std::string message, int err) {
   return Error(500, std::string(code), std::move(message),
