@@ -284,6 +284,17 @@ Result<json> validate_pool_update_properties(json body) {
   return validate_pool_properties(body, true);
 }
 
+namespace {
+
+// resizeTimeout and nodeDeallocationOption: shared by resize and removenodes.
+Status take_resize_options(Fields& f) {
+  if (auto st = f.duration("resizeTimeout", kResizeTimeout); !st) return st;
+  return f.enumeration("nodeDeallocationOption",
+                       {"requeue", "terminate", "taskcompletion", "retaineddata"}, "requeue");
+}
+
+}  // namespace
+
 Result<json> validate_pool_resize(json body) {
   if (auto st = require_body(body); !st) return st.error();
   const Path root;
@@ -295,13 +306,7 @@ Result<json> validate_pool_resize(json body) {
   for (auto key : {"targetDedicatedNodes", "targetLowPriorityNodes"}) {
     if (auto st = f.integer(key, {.min = 0}); !st) return st.error();
   }
-  if (auto st = f.duration("resizeTimeout", kResizeTimeout); !st) return st.error();
-  if (auto st =
-          f.enumeration("nodeDeallocationOption",
-                        {"requeue", "terminate", "taskcompletion", "retaineddata"}, "requeue");
-      !st) {
-    return st.error();
-  }
+  if (auto st = take_resize_options(f); !st) return st.error();
   return out;
 }
 
@@ -323,13 +328,7 @@ Result<json> validate_pool_remove_nodes(json body) {
     }
   }
   if (auto st = f.keep("nodeList", Kind::Array); !st) return st.error();
-  if (auto st = f.duration("resizeTimeout", kResizeTimeout); !st) return st.error();
-  if (auto st =
-          f.enumeration("nodeDeallocationOption",
-                        {"requeue", "terminate", "taskcompletion", "retaineddata"}, "requeue");
-      !st) {
-    return st.error();
-  }
+  if (auto st = take_resize_options(f); !st) return st.error();
   return out;
 }
 
