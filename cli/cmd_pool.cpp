@@ -1,5 +1,7 @@
 // `openbatch pool create|list|show|delete|resize` (batch-api.md section 2).
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -97,10 +99,32 @@ int resize(Context& ctx, const PoolOptions& o) {
   return kExitOk;
 }
 
+// A new join token for agents on other machines (static pools). The scheduler shows it once.
+int join_token(Context& ctx, const PoolOptions& o) {
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  auto res = (*api)->call("POST", path_of({"pools", o.id, "jointoken"}), 200);
+  if (!res) return ctx.fail(res.error());
+  auto body = json::parse(res->body, nullptr, false);
+  if (!body.is_object()) return ctx.fail(Error(0, "InvalidResponse", "the join token answer is not JSON"));
+  if (!o.file.empty()) {
+    std::ofstream out(o.file, std::ios::trunc);
+    out << body.value("joinToken", "") << '\n';
+    out.close();
+    std::filesystem::permissions(o.file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
+    ctx.out() << "join token for pool " << o.id << " written to " << o.file
+              << " (the previous token no longer works)\n";
+    return kExitOk;
+  }
+  ctx.out() << body.value("joinToken", "") << '\n';
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_pool_commands(CLI::App& root, Context& ctx) {
-  auto* pool = root.add_subcommand("pool", "Pools: create, list, show, delete, resize");
+  auto* pool = root.add_subcommand("pool", "Pools: create, list, show, delete, resize, join-token");
   pool->require_subcommand(1);
   auto o = std::make_shared<PoolOptions>();
 
@@ -130,6 +154,12 @@ void add_pool_commands(CLI::App& root, Context& ctx) {
       ->check(CLI::NonNegativeNumber);
   resize_cmd->add_option("--resize-timeout", o->resize_timeout, "ISO 8601 duration (default PT15M)");
   on_parsed(resize_cmd, ctx, [&ctx, o] { return resize(ctx, *o); });
+
+  auto* token_cmd = pool->add_subcommand(
+      "join-token", "Issue a new join token for agents on other machines (openbatch-agent run --join-token-file)");
+  token_cmd->add_option("id", o->id, "pool id")->required();
+  token_cmd->add_option("-o,--output", o->file, "write the token to FILE (mode 0600) instead of printing it");
+  on_parsed(token_cmd, ctx, [&ctx, o] { return join_token(ctx, *o); });
 }
 
 }  // namespace openbatch::cli

@@ -22,6 +22,9 @@
 #include "scheduler/api/services.hpp"
 #include "scheduler/catalog/catalog.hpp"
 #include "scheduler/lifecycle/sweeper.hpp"
+#include "scheduler/nodes/agent_endpoint.hpp"
+#include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/server/http_server.hpp"
 #include "scheduler/store/store.hpp"
 
@@ -42,7 +45,24 @@ struct Options {
   std::string log_level = "info";
   bool synchronous_full = true;
   unsigned threads = 0;
+  std::string provisioner = "local";
+  std::string agent_binary;
+  std::vector<std::string> agent_args;
+  int heartbeat_seconds = 10;
+  bool keep_agents = false;
 };
+
+// The agent next to this executable: installed side by side, or in the build tree.
+std::string default_agent_binary() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "openbatch-agent";
+  for (const fs::path& candidate : {self.parent_path() / "openbatch-agent",
+                                    self.parent_path().parent_path() / "node_agent" / "openbatch-agent"}) {
+    if (fs::exists(candidate, ec)) return candidate.string();
+  }
+  return "openbatch-agent";
+}
 
 Result<asio::ip::tcp::endpoint> parse_listen(const std::string& text) {
   auto colon = text.rfind(':');
@@ -113,6 +133,13 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", opt.log_level, "trace|debug|info|warn|error")->capture_default_str();
   app.add_option("--threads", opt.threads, "I/O threads (default: number of cores)");
   app.add_flag("!--no-fsync-full", opt.synchronous_full, "synchronous=NORMAL (survives a process crash, not power loss)");
+  app.add_option("--provisioner", opt.provisioner, "default for pools: local (agents on this machine) or static (agents join)")
+      ->check(CLI::IsMember({"local", "static"}))
+      ->capture_default_str();
+  app.add_option("--agent-binary", opt.agent_binary, "openbatch-agent for the local provisioner (default: next to this program)");
+  app.add_option("--agent-arg", opt.agent_args, "extra argument for every local agent (repeatable)")->allow_extra_args(false);
+  app.add_option("--heartbeat-seconds", opt.heartbeat_seconds, "agent heartbeat interval")->check(CLI::Range(1, 3600))->capture_default_str();
+  app.add_flag("--keep-agents", opt.keep_agents, "leave local agents running on shutdown (a restart adopts them)");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
@@ -149,6 +176,8 @@ int main(int argc, char** argv) {
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
   api::Router router(services);
   server::HttpServer http_server(ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); });
+  std::unique_ptr<nodes::Engine> engine;
+  std::unique_ptr<nodes::AgentEndpoint> agent_endpoint;
   asio::ip::tcp::endpoint bound;
   try {
     bound = http_server.listen(*endpoint);
@@ -160,6 +189,27 @@ int main(int argc, char** argv) {
                                                                 : bound.address().to_string()) +
                           ":" + std::to_string(bound.port());
   if (services.account.public_url.empty()) services.account.public_url = url;
+
+  nodes::LocalAgentsConfig agents_config;
+  agents_config.agent_binary = opt.agent_binary.empty() ? default_agent_binary() : opt.agent_binary;
+  agents_config.data_dir = fs::absolute(opt.data_dir);
+  agents_config.scheduler_url = url;
+  agents_config.extra_args = opt.agent_args;
+  nodes::EngineConfig engine_config;
+  engine_config.account_name = opt.account;
+  engine_config.account_url = services.account.public_url;
+  engine_config.default_provisioner = opt.provisioner;
+  engine_config.heartbeat_interval_seconds = opt.heartbeat_seconds;
+  engine = std::make_unique<nodes::Engine>(ioc, **store, clock, engine_config, [&services] { return services.etags.next(); },
+                                           std::make_unique<nodes::LocalAgents>(agents_config));
+  agent_endpoint = std::make_unique<nodes::AgentEndpoint>(*engine);
+  http_server.route_prefix(
+      "/agent/v1",
+      [&agent_endpoint](api::HttpRequest req, std::string peer) { return agent_endpoint->handle(std::move(req), std::move(peer)); },
+      [&agent_endpoint](boost::beast::tcp_stream stream, api::HttpRequest req) {
+        return agent_endpoint->upgrade(std::move(stream), std::move(req));
+      });
+  engine->start();
   http_server.start();
 
   std::atomic<bool> stopping{false};
@@ -172,6 +222,7 @@ int main(int argc, char** argv) {
     if (sig_ec) return;
     spdlog::info("signal {}: shutting down", sig);
     stopping = true;
+    engine->quiesce();
     http_server.stop();
     // Wait (bounded) for in-flight requests to be answered, then stop the loop.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -195,6 +246,7 @@ int main(int argc, char** argv) {
   for (unsigned i = 1; i < n; ++i) pool.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();
+  engine->stop(!opt.keep_agents);
   (*store)->close();
   spdlog::info("stopped");
   return 0;

@@ -276,6 +276,7 @@ void read(FieldReader& r, Assignment& out, std::optional<Error>* error) {
     if (m.ok()) read_multi_instance(m, value);
     out.multi_instance = std::move(value);
   }
+  read_items(r, "jobEnvironmentSettings", false, out.job_environment, error);
 }
 
 void read(FieldReader& r, Cancel& out) {
@@ -340,6 +341,9 @@ void read(FieldReader& r, Welcome& out) {
   out.node_id = r.string("nodeId");
   out.heartbeat_interval_seconds = static_cast<int>(r.integer("heartbeatIntervalSeconds", 1, 3600));
   out.inventory_wanted = r.boolean("inventoryWanted");
+  out.pool_id = r.optional_string("poolId");
+  out.account_name = r.optional_string("accountName");
+  out.account_url = r.optional_string("accountUrl");
 }
 
 void read(FieldReader& r, InventoryUpdate& out) {
@@ -466,6 +470,7 @@ void to_json(json& j, const Assignment& v) {
        {"requiredSlots", v.required_slots},
        {"gpuUuids", v.gpu_uuids}};
   if (v.multi_instance) j["multiInstance"] = *v.multi_instance;
+  if (!v.job_environment.empty()) j["jobEnvironmentSettings"] = v.job_environment;
 }
 
 void to_json(json& j, const Cancel& v) {
@@ -505,6 +510,9 @@ void to_json(json& j, const Welcome& v) {
        {"nodeId", v.node_id},
        {"heartbeatIntervalSeconds", v.heartbeat_interval_seconds},
        {"inventoryWanted", v.inventory_wanted}};
+  put_optional(j, "poolId", v.pool_id);
+  put_optional(j, "accountName", v.account_name);
+  put_optional(j, "accountUrl", v.account_url);
 }
 
 void to_json(json& j, const InventoryUpdate& v) {

@@ -104,6 +104,9 @@ struct Assignment {
   int required_slots = 1;               // "requiredSlots"
   std::vector<std::string> gpu_uuids;   // "gpuUuids": GPUs placed for the attempt
   std::optional<MultiInstance> multi_instance;  // "multiInstance"
+  // "jobEnvironmentSettings": the job's commonEnvironmentSettings; optional (absent = empty,
+  // and omitted when empty). A task setting of the same name wins over a job one.
+  std::vector<EnvironmentSetting> job_environment;
   bool operator==(const Assignment&) const = default;
 };
 
@@ -158,6 +161,11 @@ struct Welcome {
   std::string node_id;                      // "nodeId"
   int heartbeat_interval_seconds = 10;      // "heartbeatIntervalSeconds"
   bool inventory_wanted = false;            // "inventoryWanted": hash unknown or different
+  // Optional node facts for the task environment (AZ_BATCH_POOL_ID, AZ_BATCH_ACCOUNT_NAME,
+  // AZ_BATCH_ACCOUNT_URL); absent or null decodes to nullopt, nullopt is omitted.
+  std::optional<std::string> pool_id;       // "poolId"
+  std::optional<std::string> account_name;  // "accountName"
+  std::optional<std::string> account_url;   // "accountUrl"
   bool operator==(const Welcome&) const = default;
 };
 

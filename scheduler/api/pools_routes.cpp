@@ -13,6 +13,8 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/pool_validation.hpp"
+#include "common/auth/bearer_token.hpp"
+#include "scheduler/nodes/credentials.hpp"
 
 namespace openbatch::api {
 namespace {
@@ -208,6 +210,35 @@ RouteResult remove_nodes(const RequestContext& ctx, Services& s, const std::stri
   co_return entity_reply(ctx, http::status::accepted, *result);
 }
 
+// POST /pools/{id}/jointoken (OpenBatch): a new join token for agents on other machines
+// (static provisioning). It is shown once, here; only its digest is kept, and it replaces the
+// pool's previous join token (nodes that already joined keep their own node tokens).
+RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::string& id) {
+  auto reader = s.store.reader();
+  auto pool = load_entity(*reader, Table::Pools, "", id);
+  reader.reset();
+  if (!pool) co_return error_response(ctx, pool_not_found());
+  if (pool->value("state", "") != "active") {
+    co_return error_response(ctx, errors::conflict("PoolBeingDeleted", "The specified pool has been marked for deletion and is being reclaimed."));
+  }
+  const std::string pool_id = pool->value("id", id);
+  const std::string token = auth::new_bearer_token(pool_id);
+  auto record = nodes::credential_record(nodes::kJoinCredential, pool_id, token, pool_id);
+  bool found = true;
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    auto current = w.get(Table::Pools, "", pool_id);
+    if (!current || current->state != "active") {
+      found = false;
+      return false;
+    }
+    return nodes::put_credential(w, record);
+  });
+  if (!status) co_return error_response(ctx, status.error());
+  if (!found) co_return error_response(ctx, pool_not_found());
+  nlohmann::json body = {{"poolId", pool_id}, {"joinToken", token}, {"schedulerUrl", s.account.public_url}};
+  co_return json_response(ctx, http::status::ok, dump_json(body));
+}
+
 }  // namespace
 
 RouteResult pools_route(const RequestContext& ctx, Services& s) {
@@ -233,6 +264,7 @@ RouteResult pools_route(const RequestContext& ctx, Services& s) {
   if (action == "resize") co_return co_await resize_pool(ctx, s, id);
   if (action == "stopresize") co_return co_await stop_resize(ctx, s, id);
   if (action == "removenodes") co_return co_await remove_nodes(ctx, s, id);
+  if (action == "jointoken") co_return co_await new_join_token(ctx, s, id);
   if (action == "enableautoscale" || action == "disableautoscale" || action == "evaluateautoscale") {
     auto reader = s.store.reader();
     if (!load_entity(*reader, Table::Pools, "", id)) co_return error_response(ctx, pool_not_found());

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <array>
 
 namespace openbatch::server {
@@ -72,6 +73,12 @@ asio::awaitable<void> refuse_body_and_close(beast::tcp_stream& stream, unsigned 
 
 HttpServer::HttpServer(asio::io_context& ioc, Handler handler, ServerLimits limits)
     : ioc_(ioc), handler_(std::move(handler)), limits_(limits), acceptor_(ioc) {}
+
+void HttpServer::route_prefix(std::string prefix, PeerHandler handler, UpgradeHandler upgrade) {
+  prefix_ = std::move(prefix);
+  prefix_handler_ = std::move(handler);
+  upgrade_ = std::move(upgrade);
+}
 
 tcp::endpoint HttpServer::listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
@@ -155,7 +162,11 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     struct Done {
       HttpServer* s;
       Connection* c;
-      ~Done() { c->busy = false; s->in_flight_--; }
+      ~Done() {
+        if (!c) return;  // handed over to the upgrade handler
+        c->busy = false;
+        s->in_flight_--;
+      }
     } done{this, conn.get()};
     const auto length = parser.content_length();
     if (length && *length > limits_.max_body_bytes) {
@@ -173,7 +184,33 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
     stream.expires_never();
-    api::HttpResponse response = co_await handler_(std::move(request));
+    const bool prefixed = !prefix_.empty() && std::string_view(request.target().data(), request.target().size()).starts_with(prefix_);
+    if (prefixed && upgrade_ && beast::websocket::is_upgrade(request)) {
+      // The connection now belongs to the upgrade handler (a long-lived agent link): it is no
+      // request in flight, and stop() must not wait for it.
+      in_flight_--;
+      conn->busy = false;
+      done.c = nullptr;
+      {
+        std::lock_guard lock(connections_mu_);
+        connections_.erase(conn);
+      }
+      co_await upgrade_(std::move(conn->stream), std::move(request));
+      co_return;
+    }
+    std::string peer;
+    if (prefixed) {
+      beast::error_code pec;
+      auto remote = stream.socket().remote_endpoint(pec);
+      if (!pec) peer = remote.address().to_string();
+    }
+    // Two statements, not a conditional expression: GCC 12 miscompiles co_await inside ?:.
+    api::HttpResponse response;
+    if (prefixed) {
+      response = co_await prefix_handler_(std::move(request), std::move(peer));
+    } else {
+      response = co_await handler_(std::move(request));
+    }
     response.keep_alive(keep_alive && !stopping_);
     if (!head) response.prepare_payload();
     stream.expires_after(std::chrono::seconds(60));

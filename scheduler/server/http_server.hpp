@@ -11,6 +11,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <string>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -30,10 +32,19 @@ struct ServerLimits {
 };
 
 using Handler = std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest)>;
+// Takes over a connection whose request asked for a WebSocket upgrade (the agent link). The
+// server forgets the connection: the upgrade handler owns it from then on.
+using UpgradeHandler =
+    std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, api::HttpRequest)>;
+// The peer's address, for handlers that want it (joins record it).
+using PeerHandler = std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest, std::string peer)>;
 
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& ioc, Handler handler, ServerLimits limits = {});
+  // Requests whose target starts with `prefix` go to `handler` (with the peer address), and
+  // WebSocket upgrades to `upgrade`; set both before start().
+  void route_prefix(std::string prefix, PeerHandler handler, UpgradeHandler upgrade);
   // Binds and listens; returns the bound endpoint (port 0 picks a free port).
   boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& endpoint);
   void start();
@@ -47,6 +58,9 @@ class HttpServer {
 
   boost::asio::io_context& ioc_;
   Handler handler_;
+  std::string prefix_;
+  PeerHandler prefix_handler_;
+  UpgradeHandler upgrade_;
   ServerLimits limits_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};

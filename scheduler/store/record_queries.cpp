@@ -170,6 +170,7 @@ bool ConnectionWriter::insert(Table table, Record& record) {
   // ON CONFLICT DO NOTHING: no row changed means (parent, id) already exists.
   if (sqlite3_changes(connection_.handle()) == 0) return false;
   record.seq = sqlite3_last_insert_rowid(connection_.handle());
+  if (recording_) changes_.push_back(Change{Change::Kind::Upsert, table, record});
   return true;
 }
 
@@ -188,7 +189,9 @@ bool ConnectionWriter::update(Table table, const Record& record) {
     note(connection_.error("update (bind)"));
     return false;
   }
-  return step_write(*stmt, "update") && sqlite3_changes(connection_.handle()) > 0;
+  if (!step_write(*stmt, "update") || sqlite3_changes(connection_.handle()) == 0) return false;
+  if (recording_) changes_.push_back(Change{Change::Kind::Upsert, table, record});
+  return true;
 }
 
 bool ConnectionWriter::erase(Table table, std::string_view parent, std::string_view id) {
@@ -204,7 +207,12 @@ bool ConnectionWriter::erase(Table table, std::string_view parent, std::string_v
     note(connection_.error("erase (bind)"));
     return false;
   }
-  return step_write(*stmt, "erase") && sqlite3_changes(connection_.handle()) > 0;
+  if (!step_write(*stmt, "erase") || sqlite3_changes(connection_.handle()) == 0) return false;
+  if (recording_) {
+    changes_.push_back(
+        Change{Change::Kind::Erase, table, Record{std::string(id), std::string(parent), {}, {}, 0}});
+  }
+  return true;
 }
 
 std::size_t ConnectionWriter::erase_children(Table table, std::string_view parent,
@@ -221,7 +229,12 @@ std::size_t ConnectionWriter::erase_children(Table table, std::string_view paren
     return 0;
   }
   if (!step_write(*stmt, "erase_children")) return 0;
-  return static_cast<std::size_t>(sqlite3_changes64(connection_.handle()));
+  const auto removed = static_cast<std::size_t>(sqlite3_changes64(connection_.handle()));
+  if (recording_ && removed > 0) {
+    changes_.push_back(
+        Change{Change::Kind::EraseChildren, table, Record{{}, std::string(parent), {}, {}, 0}});
+  }
+  return removed;
 }
 
 std::optional<Error> ConnectionWriter::take_failure() {

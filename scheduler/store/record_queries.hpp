@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace openbatch::store {
@@ -47,6 +48,13 @@ class ConnectionWriter final : public Writer {
   // The first failure since the previous call, and clears it.
   std::optional<Error> take_failure();
 
+  // Change recording for the change feed: while on, every successful write is appended to the
+  // current op's list; take_changes() hands the list over (the op was kept) and
+  // drop_changes() forgets it (the op was rolled back).
+  void record_changes(bool on) { recording_ = on; }
+  std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
+  void drop_changes() { changes_.clear(); }
+
  private:
   void note(Error error);
   // Steps a bound write statement to completion; false (and noted) on a SQLite error.
@@ -54,6 +62,8 @@ class ConnectionWriter final : public Writer {
 
   Connection& connection_;
   std::optional<Error> failure_;
+  bool recording_ = false;
+  std::vector<Change> changes_;
   // Lowercased keys of the current call, kept as members so the hot insert path reuses their
   // buffers instead of allocating per record.
   std::string parent_key_;

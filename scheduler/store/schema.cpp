@@ -36,14 +36,20 @@ std::string initial_table_sql(std::string_view name) {
 
 std::string migration_1() {
   std::string sql;
-  for (Table table : kAllTables) sql += initial_table_sql(table_name(table));
+  for (Table table : {Table::Pools, Table::Jobs, Table::Tasks, Table::Nodes, Table::Applications}) {
+    sql += initial_table_sql(table_name(table));
+  }
   return sql;
 }
+
+// Migration 2: token digests (pool join tokens, node tokens), kept out of entity bodies so no
+// API answer can ever carry one.
+std::string migration_2() { return initial_table_sql(table_name(Table::Credentials)); }
 
 // The ordered migrations: entry i takes user_version i to i + 1. Append only; never edit one
 // that has shipped.
 const std::vector<std::function<std::string()>>& migrations() {
-  static const std::vector<std::function<std::string()>> kMigrations = {migration_1};
+  static const std::vector<std::function<std::string()>> kMigrations = {migration_1, migration_2};
   return kMigrations;
 }
 
@@ -79,6 +85,8 @@ std::string_view table_name(Table table) {
       return "nodes";
     case Table::Applications:
       return "applications";
+    case Table::Credentials:
+      return "credentials";
   }
   return "pools";  // unreachable: every enumerator is handled above
 }

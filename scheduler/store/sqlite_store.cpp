@@ -61,6 +61,11 @@ void SqliteStore::submit(WriteOp op, WriteDone done) {
   wake_.notify_one();
 }
 
+void SqliteStore::set_change_observer(ChangeObserver observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = observer ? std::make_shared<const ChangeObserver>(std::move(observer)) : nullptr;
+}
+
 std::unique_ptr<Reader> SqliteStore::reader() { return readers_->acquire(); }
 
 void SqliteStore::close() {
@@ -123,13 +128,20 @@ void SqliteStore::writer_loop() {
 }
 
 void SqliteStore::run_group(std::vector<Pending>& group) {
+  std::shared_ptr<const ChangeObserver> observer;
+  {
+    std::lock_guard lock(mutex_);
+    observer = observer_;
+  }
+  writer_.record_changes(observer != nullptr);
+  std::vector<Change> changes;
   if (auto st = run_control(Control::Begin); !st) {
     fail_group(group, st.error());
     return;
   }
   std::vector<OpOutcome> outcomes(group.size());
   for (std::size_t i = 0; i < group.size(); ++i) {
-    if (!run_op(group[i], outcomes[i])) {
+    if (!run_op(group[i], outcomes[i], changes)) {
       if (sqlite3_get_autocommit(write_connection_->handle()) == 0) {
         (void)run_control(Control::Rollback);
       }
@@ -151,12 +163,20 @@ void SqliteStore::run_group(std::vector<Pending>& group) {
   ops_committed_.fetch_add(group.size(), std::memory_order_release);
   ops_rolled_back_.fetch_add(rolled_back, std::memory_order_release);
   update_max(largest_group_, group.size());
+  if (observer && !changes.empty()) {
+    try {
+      (*observer)(std::move(changes));
+    } catch (const std::exception& e) {
+      spdlog::error("store: the change observer threw: {}", e.what());
+    }
+  }
   for (std::size_t i = 0; i < group.size(); ++i) {
     call_done(group[i].done, outcomes[i].error ? Status(*outcomes[i].error) : Status());
   }
 }
 
-bool SqliteStore::run_op(Pending& pending, OpOutcome& outcome) {
+bool SqliteStore::run_op(Pending& pending, OpOutcome& outcome, std::vector<Change>& changes) {
+  writer_.drop_changes();  // left over from an op of a failed group
   if (auto st = run_control(Control::Savepoint); !st) {
     outcome.error = st.error();
     return false;
@@ -180,6 +200,17 @@ bool SqliteStore::run_op(Pending& pending, OpOutcome& outcome) {
     return false;
   }
   outcome.kept = ok && !outcome.error;
+  if (outcome.kept) {
+    auto op_changes = writer_.take_changes();
+    if (changes.empty()) {
+      changes = std::move(op_changes);
+    } else {
+      changes.insert(changes.end(), std::make_move_iterator(op_changes.begin()),
+                     std::make_move_iterator(op_changes.end()));
+    }
+  } else {
+    writer_.drop_changes();
+  }
   if (!outcome.kept) {
     if (auto st = run_control(Control::RollbackToSavepoint); !st) {
       outcome.error = st.error();

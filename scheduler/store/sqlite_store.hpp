@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   void submit(WriteOp op, WriteDone done) override;
+  void set_change_observer(ChangeObserver observer) override;
   std::unique_ptr<Reader> reader() override;
   void close() override;
 
@@ -68,7 +69,7 @@ class SqliteStore final : public Store {
   void run_group(std::vector<Pending>& group);
   // Runs one op inside its savepoint. False when the whole transaction is lost (the group
   // must then fail), e.g. SQLite rolled it back itself after an I/O error.
-  bool run_op(Pending& pending, OpOutcome& outcome);
+  bool run_op(Pending& pending, OpOutcome& outcome, std::vector<Change>& changes);
   Status run_control(Control which);
   void fail_group(std::vector<Pending>& group, const Error& error);
   static void call_done(const WriteDone& done, const Status& status);
@@ -78,6 +79,7 @@ class SqliteStore final : public Store {
   ConnectionWriter writer_;                       // on write_connection_, writer thread only
   std::shared_ptr<ReaderPool> readers_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped before write_connection_ closes
+  std::shared_ptr<const ChangeObserver> observer_;  // guarded by mutex_; copied per group
 
   std::mutex mutex_;
   std::condition_variable wake_;

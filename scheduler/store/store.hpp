@@ -28,7 +28,8 @@
 
 namespace openbatch::store {
 
-enum class Table { Pools, Jobs, Tasks, Nodes, Applications };
+// Credentials holds token digests (pool join tokens, node tokens): never served by the API.
+enum class Table { Pools, Jobs, Tasks, Nodes, Applications, Credentials };
 
 struct Record {
   std::string id;      // as the client spelled it
@@ -77,10 +78,27 @@ using WriteOp = std::function<bool(Writer&)>;
 // Called on the writer thread once the group is durable (ok) or has failed.
 using WriteDone = std::function<void(const Status&)>;
 
+// One committed change, as the change feed delivers it. An Upsert carries the record as written
+// (seq is set for inserts and 0 for updates); an Erase names the record; an EraseChildren names
+// the parent whose children (some or all) went, as erase_children() removes them unnamed.
+struct Change {
+  enum class Kind { Upsert, Erase, EraseChildren };
+  Kind kind = Kind::Upsert;
+  Table table = Table::Pools;
+  Record record;  // Erase: id and parent only; EraseChildren: parent only
+};
+
+// Receives the changes of each committed group, in commit order, on the writer thread before
+// the group's done callbacks run. It must be quick (hand the work to another executor).
+using ChangeObserver = std::function<void(std::vector<Change>&& changes)>;
+
 class Store {
  public:
   virtual ~Store() = default;
   virtual void submit(WriteOp op, WriteDone done) = 0;
+  // Installs the change feed observer (one; a later call replaces it). Set it before the first
+  // write whose changes matter; changes committed earlier are not replayed.
+  virtual void set_change_observer(ChangeObserver observer) = 0;
   virtual std::unique_ptr<Reader> reader() = 0;
   // Stops accepting writes, finishes the queued ones, and closes. Idempotent.
   virtual void close() = 0;

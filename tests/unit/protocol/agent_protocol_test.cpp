@@ -49,6 +49,7 @@ Assignment full_assignment() {
   mi.node_list = {"n1", "n2"};
   mi.exec_token = "tok";
   a.multi_instance = mi;
+  a.job_environment = {{"JOBWIDE", "1"}, {"MODE", "slow"}};
   return a;
 }
 
@@ -66,7 +67,8 @@ std::vector<Message> every_message() {
   running.start_time = "2025-03-01T10:00:02Z";
   return {
       {1, hello},
-      {2, Welcome{1, "tvmps_0001", 15, true}},
+      {2, Welcome{1, "tvmps_0001", 15, true, std::nullopt, std::nullopt, std::nullopt}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://127.0.0.1:8080"}},
       {3, InventoryUpdate{"abc", {{"hostname", "n1"}, {"gpus", json::array()}}}},
       {4, Heartbeat{3, 5}},
       {5, full_assignment()},
@@ -82,7 +84,8 @@ std::vector<Message> every_message() {
                      {},
                      1,
                      {},
-                     std::nullopt}},
+                     std::nullopt,
+                     {}}},
       {7, Cancel{"job1:task9:0:1", CancelReason::Requeued}},
       {8, running},
       {9, completed_report()},
@@ -226,6 +229,38 @@ TEST(AgentProtocol, IgnoresUnknownFieldsAndNulls) {
   const auto& report = std::get<Report>(r->payload);
   EXPECT_EQ(report.state, AttemptState::Preparing);
   EXPECT_FALSE(report.exit_code);
+}
+
+TEST(AgentProtocol, OptionalWelcomeFactsAndJobSettingsAreOmittedWhenEmpty) {
+  json welcome = json::parse(encode({1, Welcome{1, "n", 10, false, std::nullopt, std::nullopt,
+                                                std::nullopt}}));
+  EXPECT_FALSE(welcome.contains("poolId"));
+  EXPECT_FALSE(welcome.contains("accountName"));
+  EXPECT_FALSE(welcome.contains("accountUrl"));
+  Assignment a;
+  a.attempt_id = "j:t:0:0";
+  a.job_id = "j";
+  a.task_id = "t";
+  a.command_line = "true";
+  EXPECT_FALSE(json::parse(encode({2, a})).contains("jobEnvironmentSettings"));
+
+  Result<Message> r = decode(R"({"type": "welcome", "seq": 1, "protocolVersion": 1,
+      "nodeId": "n", "heartbeatIntervalSeconds": 5, "inventoryWanted": false,
+      "poolId": null, "accountName": "acct"})");
+  ASSERT_TRUE(r);
+  const auto& w = std::get<Welcome>(r->payload);
+  EXPECT_FALSE(w.pool_id);
+  EXPECT_EQ(w.account_name, "acct");
+  r = decode(R"({"type": "assignment", "seq": 2, "attemptId": "j:t:0:0", "jobId": "j",
+      "taskId": "t", "retryCount": 0, "requeueCount": 0, "commandLine": "true",
+      "requiredSlots": 1, "jobEnvironmentSettings": null})");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(std::get<Assignment>(r->payload).job_environment.empty());
+  r = decode(R"({"type": "assignment", "seq": 2, "attemptId": "j:t:0:0", "jobId": "j",
+      "taskId": "t", "retryCount": 0, "requeueCount": 0, "commandLine": "true",
+      "requiredSlots": 1, "jobEnvironmentSettings": [{"value": "x"}]})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail("PropertyName"), "assignment.jobEnvironmentSettings[0].name");
 }
 
 // The ```json blocks of the specification.

@@ -20,6 +20,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = process.env.OPENBATCH_SOURCE_DIR ?? path.resolve(here, '../../../..');
 export const SCHEDULER_BIN = process.env.OPENBATCH_SCHEDULER ??
   path.join(REPO_DIR, 'build/scheduler/openbatch-scheduler');
+export const AGENT_BIN = process.env.OPENBATCH_AGENT ??
+  path.join(path.dirname(path.dirname(SCHEDULER_BIN)), 'node_agent/openbatch-agent');
 
 const live = new Set();  // children still running, killed if this process exits first
 process.on('exit', () => {
@@ -118,7 +120,8 @@ export class Scheduler {
 
 // Starts the scheduler and resolves once its ready file names its URL. `dataDir`, `account`
 // and `key` are generated when absent (pass the same ones to restart on the same data).
-export async function startScheduler({ dataDir, account, key, timeoutMs = 20000 } = {}) {
+export async function startScheduler({ dataDir, account, key, timeoutMs = 20000, extraArgs = [],
+  listen = '127.0.0.1:0' } = {}) {
   if (!existsSync(SCHEDULER_BIN)) {
     throw new Error(`scheduler binary not found: ${SCHEDULER_BIN} (set OPENBATCH_SCHEDULER)`);
   }
@@ -126,8 +129,8 @@ export async function startScheduler({ dataDir, account, key, timeoutMs = 20000 
   account ??= randomAccount();
   key ??= randomKey();
   const readyFile = path.join(tempDir('ready'), 'url');
-  const args = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--account', account,
-    '--key', key, '--ready-file', readyFile];
+  const args = ['--listen', listen, '--data-dir', dataDir, '--account', account,
+    '--key', key, '--ready-file', readyFile, '--agent-binary', AGENT_BIN, ...extraArgs];
   const child = spawn(SCHEDULER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const spawnError = new Promise((_, reject) => child.on('error', reject));
@@ -242,4 +245,90 @@ export async function listAll(first, next) {
     pages.push(page);
   }
   return { items: pages.flatMap((p) => [...p]), pages };
+}
+
+// ---- clusters: pools with nodes, agents started by hand (static pools) ----
+
+export function sdkClientFor(s, options = {}) {
+  // Imported lazily so files that do not use the SDK do not need it.
+  return import('@azure/batch').then(({ BatchServiceClient, BatchSharedKeyCredentials }) =>
+    new BatchServiceClient(new BatchSharedKeyCredentials(s.account, s.key), s.url, options));
+}
+
+// A CPU pool body the catalog accepts; `metadata` may pick the provisioner.
+export function cpuPool(id, { nodes = 2, slots = 2, provisioner } = {}) {
+  const pool = {
+    id,
+    vmSize: 'STANDARD_D2S_V3',
+    virtualMachineConfiguration: {
+      imageReference: { publisher: 'canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts', version: 'latest' },
+      nodeAgentSKUId: 'batch.node.ubuntu 22.04',
+    },
+    targetDedicatedNodes: nodes,
+    taskSlotsPerNode: slots,
+  };
+  if (provisioner) pool.metadata = [{ name: 'openbatch.provisioner', value: provisioner }];
+  return pool;
+}
+
+// Waits until the pool has `count` nodes, all in one of `states`; returns them.
+export async function waitForNodes(client, poolId, count, { states = ['idle'], timeoutMs = 30000 } = {}) {
+  return until(async () => {
+    const { items: nodes } = await listAll(() => client.computeNode.list(poolId),
+      (link) => client.computeNode.listNext(link));
+    return nodes.length === count && nodes.every((n) => states.includes(n.state)) ? nodes : undefined;
+  }, { timeoutMs, intervalMs: 100, what: `${count} nodes of ${poolId} in ${states.join('|')}` });
+}
+
+// Waits until the task is completed; returns it.
+export async function waitForTask(client, jobId, taskId, { timeoutMs = 30000, state = 'completed' } = {}) {
+  return until(async () => {
+    const task = await client.task.get(jobId, taskId);
+    return task.state === state ? task : undefined;
+  }, { timeoutMs, intervalMs: 100, what: `task ${jobId}/${taskId} ${state}` });
+}
+
+// Reads a task file through the SDK (file.getFromTask) as text.
+export async function taskFileText(client, jobId, taskId, filePath) {
+  const res = await client.file.getFromTask(jobId, taskId, filePath);
+  const chunks = [];
+  for await (const chunk of res.readableStreamBody) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// An agent started by the test (static provisioning), with its own root and state dirs.
+export class Agent {
+  constructor({ schedulerUrl, poolId, tokenFile, root, stateDir, extraArgs = [] }) {
+    Object.assign(this, { schedulerUrl, poolId, tokenFile, root, stateDir });
+    this.output = '';
+    const args = ['run', '--scheduler', schedulerUrl, '--root', root, '--state-dir', stateDir,
+      '--pool', poolId, '--join-token-file', tokenFile, '--reconnect-min-ms', '100', '--reconnect-max-ms', '1000',
+      ...extraArgs];
+    // detached: its own process group, like a real node's agent.
+    this.child = spawn(AGENT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    live.add(this.child);
+    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => {
+      live.delete(this.child);
+      resolve({ code, signal });
+    }));
+    const keep = (chunk) => {
+      this.output = (this.output + chunk.toString()).slice(-64 * 1024);
+      if (process.env.OPENBATCH_TEST_VERBOSE) process.stderr.write(chunk);
+    };
+    this.child.stdout.on('data', keep);
+    this.child.stderr.on('data', keep);
+  }
+
+  nodeId() {
+    try {
+      return JSON.parse(readFileSync(path.join(this.stateDir, 'node.json'), 'utf8')).nodeId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async kill(signal = 'SIGKILL') {
+    this.child.kill(signal);
+    return this.exit;
+  }
 }

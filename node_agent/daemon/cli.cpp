@@ -1,0 +1,63 @@
+// The openbatch-agent command line (see options.hpp): CLI11 parsing only.
+#include "node_agent/daemon/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+namespace openbatch::agent::daemon {
+namespace {
+
+void add_discovery_flags(CLI::App& cmd, DiscoveryFlags& f) {
+  cmd.add_option("--sysfs-root", f.sysfs_root, "sysfs root (fixtures in tests)");
+  cmd.add_option("--proc-root", f.proc_root, "procfs root for cpu/memory (fixtures in tests)");
+  cmd.add_option("--gpu-inventory", f.gpu_inventory, "GPU inventory JSON file instead of NVML");
+  cmd.add_option("--hostname", f.hostname, "host name to report instead of gethostname()");
+}
+
+}  // namespace
+
+int agent_main(int argc, char** argv) {
+  CLI::App app("openbatch-agent: the OpenBatch node agent", "openbatch-agent");
+  app.require_subcommand(1);
+  AgentOptions o;
+  CLI::App* run = app.add_subcommand("run", "join the pool (once) and run its tasks");
+  run->add_option("--scheduler", o.scheduler, "scheduler base URL, http://host:port")->required();
+  run->add_option("--root", o.root, "node root directory (AZ_BATCH_NODE_ROOT_DIR)")->required();
+  run->add_option("--state-dir", o.state_dir, "agent state (node.json, journal), not under --root")
+      ->required();
+  run->add_option("--pool", o.pool, "pool to join when <state-dir>/node.json is missing");
+  run->add_option("--join-token-file", o.join_token_file, "file holding the pool's join token");
+  add_discovery_flags(*run, o.discovery);
+  run->add_option("--task-user", o.task_user, "OS user of nonadmin tasks")
+      ->capture_default_str();
+  run->add_option("--kill-grace-seconds", o.kill_grace_seconds,
+                  "seconds between SIGTERM and SIGKILL when stopping a task")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  run->add_option("--log-level", o.log_level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+  run->add_option("--reconnect-min-ms", o.reconnect_min_ms, "first reconnect delay")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  run->add_option("--reconnect-max-ms", o.reconnect_max_ms, "longest reconnect delay")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+
+  DiscoveryFlags discover_flags;
+  CLI::App* discover = app.add_subcommand("discover", "print this node's inventory as JSON");
+  add_discovery_flags(*discover, discover_flags);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  if (discover->parsed()) {
+    spdlog::set_level(spdlog::level::err);  // stdout is the JSON; warnings stay quiet
+    return print_inventory(discover_flags);
+  }
+  return run_agent(o);
+}
+
+}  // namespace openbatch::agent::daemon

@@ -1,0 +1,258 @@
+// run_agent: from options to a running agent (see options.hpp). Everything here runs once,
+// before or after the event loop; the loop itself is Agent's.
+#include "node_agent/daemon/agent.hpp"
+#include "node_agent/daemon/options.hpp"
+#include "node_agent/discovery/discover.hpp"
+#include "node_agent/exec/posix_launcher.hpp"
+#include "node_agent/exec/user.hpp"
+#include "node_agent/link/backoff.hpp"
+#include "node_agent/link/join_client.hpp"
+#include "node_agent/link/scheduler_url.hpp"
+#include "node_agent/state/recovery.hpp"
+#include "node_agent/tasks/layout.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace openbatch::agent::daemon {
+namespace fs = std::filesystem;
+namespace {
+
+Result<nlohmann::json> discover_inventory(const DiscoveryFlags& flags) {
+  discovery::DiscoveryOptions options;
+  options.sysfs_root = flags.sysfs_root;
+  options.proc_root = flags.proc_root;
+  options.gpu_inventory_file = flags.gpu_inventory;
+  auto inventory = discovery::discover(options);
+  if (!inventory) return inventory.error();
+  if (!flags.hostname.empty()) inventory->hostname = flags.hostname;
+  for (const auto& w : inventory->warnings) spdlog::warn("discovery: {}", w);
+  nlohmann::json j = *inventory;
+  return j;
+}
+
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  const fs::path a = fs::weakly_canonical(inner);
+  const fs::path b = fs::weakly_canonical(outer);
+  auto mismatch = std::mismatch(b.begin(), b.end(), a.begin(), a.end());
+  return mismatch.first == b.end();
+}
+
+Status make_dir(const fs::path& dir, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error(500, "StateWriteFailed", "creating " + dir.string() + ": " + ec.message());
+  if (::chmod(dir.c_str(), mode) != 0) {
+    return Error(500, "StateWriteFailed", "chmod " + dir.string() + ": " + posix::errno_text(errno));
+  }
+  return {};
+}
+
+// The Azure tree every task expects: shared/ is writable by every task (sticky, like /tmp).
+Status make_node_tree(const fs::path& root) {
+  const tasks::NodeLayout layout(root);
+  if (auto st = make_dir(layout.root(), 0755); !st) return st;
+  if (auto st = make_dir(layout.shared_dir(), 01777); !st) return st;
+  for (const auto& dir : {layout.startup_dir(), layout.workitems_dir(), layout.applications_dir(),
+                          layout.mounts_dir(), layout.volatile_dir()}) {
+    if (auto st = make_dir(dir, 0755); !st) return st;
+  }
+  return {};
+}
+
+std::string read_token(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
+}
+
+// Joins the pool, retrying while the scheduler is unreachable. An Error only for a refusal.
+Result<state::NodeIdentity> join_pool(const AgentOptions& o, const link::SchedulerUrl& url,
+                                      const nlohmann::json& inventory) {
+  link::JoinRequest request;
+  request.pool_id = o.pool;
+  request.hostname = inventory.value("hostname", std::string());
+  request.inventory = inventory;
+  request.join_token = read_token(o.join_token_file);
+  if (request.join_token.empty()) {
+    return Error(400, std::string(link::kJoinRefused),
+                 "the join token file " + o.join_token_file.string() + " is empty or unreadable");
+  }
+  link::Backoff backoff(std::chrono::milliseconds(o.reconnect_min_ms),
+                        std::chrono::milliseconds(o.reconnect_max_ms));
+  while (true) {
+    auto answer = link::join(url, request);
+    if (answer) {
+      spdlog::info("joined pool {} as node {}", answer->pool_id, answer->node_id);
+      return state::NodeIdentity{answer->node_id, answer->node_token, answer->pool_id};
+    }
+    if (answer.error().code == link::kJoinRefused) return answer.error();
+    const auto delay = backoff.next();
+    spdlog::warn("{}; retrying in {} ms", answer.error().message, delay.count());
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+std::string own_user_name() {
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(::geteuid(), &pw, buffer.data(), buffer.size(), &found) == 0 && found) {
+    return found->pw_name;
+  }
+  return std::to_string(::geteuid());
+}
+
+// Creates the pool's unprivileged task user when the agent runs as root and it is missing.
+void ensure_task_user(const std::string& name) {
+  if (exec::lookup_user(name)) return;
+  spdlog::info("creating the task user {}", name);
+  exec::PosixLauncher launcher;
+  exec::LaunchSpec spec;
+  spec.argv = {"useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name};
+  spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  spec.new_process_group = false;
+  auto child = launcher.launch(spec);
+  if (!child) {
+    spdlog::error("useradd {}: {}; nonadmin tasks will fail", name, child.error().message);
+    return;
+  }
+  auto status = launcher.wait(*child, std::chrono::seconds(60));
+  if (!status || status->exit_code != 0) {
+    spdlog::error("useradd {} failed; nonadmin tasks will fail", name);
+  }
+}
+
+}  // namespace
+
+int print_inventory(const DiscoveryFlags& flags) {
+  auto inventory = discover_inventory(flags);
+  if (!inventory) {
+    std::cerr << "openbatch-agent: discovery failed: " << inventory.error().message << '\n';
+    return 1;
+  }
+  std::cout << inventory->dump(2) << '\n';
+  return 0;
+}
+
+int run_agent(const AgentOptions& o) {
+  auto url = link::parse_scheduler_url(o.scheduler);
+  if (!url) {
+    spdlog::error("{}", url.error().message);
+    return kExitUsage;
+  }
+  if (o.root.empty() || o.state_dir.empty()) {
+    spdlog::error("--root and --state-dir are required");
+    return kExitUsage;
+  }
+  if (is_within(o.state_dir, o.root)) {
+    spdlog::error("--state-dir {} must not be inside --root {}: tasks can write there",
+                  o.state_dir.string(), o.root.string());
+    return kExitUsage;
+  }
+  if (auto st = make_dir(o.state_dir, 0700); !st) {
+    spdlog::error("{}", st.error().message);
+    return kExitStateFailed;
+  }
+  if (auto st = make_node_tree(o.root); !st) {
+    spdlog::error("{}", st.error().message);
+    return kExitStateFailed;
+  }
+  auto inventory = discover_inventory(o.discovery);
+  if (!inventory) {
+    spdlog::error("discovery failed: {}", inventory.error().message);
+    return kExitStateFailed;
+  }
+
+  const fs::path identity_file = o.state_dir / state::kNodeIdentityFile;
+  auto loaded = state::load_node_identity(identity_file);
+  if (!loaded) {
+    spdlog::error("{}", loaded.error().message);
+    return kExitStateFailed;
+  }
+  state::NodeIdentity identity;
+  if (*loaded) {
+    identity = std::move(**loaded);
+  } else {
+    if (o.pool.empty() || o.join_token_file.empty()) {
+      spdlog::error("{} does not exist: --pool and --join-token-file are needed to join",
+                    identity_file.string());
+      return kExitUsage;
+    }
+    auto joined = join_pool(o, *url, *inventory);
+    if (!joined) {
+      spdlog::error("{}", joined.error().message);
+      return kExitJoinRefused;
+    }
+    identity = std::move(*joined);
+    if (auto st = state::save_node_identity(identity_file, identity); !st) {
+      spdlog::error("{}", st.error().message);
+      return kExitStateFailed;
+    }
+  }
+
+  auto journal = state::Journal::open(o.state_dir / state::kJournalFile);
+  if (!journal) {
+    spdlog::error("{}", journal.error().message);
+    return kExitStateFailed;
+  }
+  state::ProcProcessProbe probe;
+  auto recovered = state::recover(**journal, probe);
+  if (!recovered) {
+    spdlog::error("{}", recovered.error().message);
+    return kExitStateFailed;
+  }
+  if (!recovered->abandoned.empty()) {
+    spdlog::warn("recovery: {} attempts of the previous agent abandoned ({} process groups "
+                 "killed); the scheduler requeues them",
+                 recovered->abandoned.size(), recovered->killed_groups.size());
+  }
+
+  AgentConfig config;
+  config.identity = identity;
+  config.inventory = std::move(*inventory);
+  config.boot_id = probe.boot_id();
+  config.link.host = url->host;
+  config.link.port = url->port;
+  config.link.target = url->link_target();
+  config.link.token = identity.node_token;
+  config.link.reconnect_min = std::chrono::milliseconds(o.reconnect_min_ms);
+  config.link.reconnect_max = std::chrono::milliseconds(o.reconnect_max_ms);
+  runner::NodeFacts& facts = config.runner.facts;
+  facts.pool_id = identity.pool_id;
+  facts.node_id = identity.node_id;
+  facts.node_root = o.root;
+  facts.task_user = o.task_user;
+  if (::geteuid() == 0) {
+    ensure_task_user(o.task_user);
+  } else {
+    facts.run_as_agent_user = true;
+    facts.agent_user = own_user_name();
+    spdlog::warn("the agent is not root: every task runs as {} whatever its userIdentity",
+                 facts.agent_user);
+  }
+  config.runner.lookup = [](std::string_view name) { return exec::lookup_user(name); };
+  config.runner.kill_grace = std::chrono::seconds(std::max(0, o.kill_grace_seconds));
+
+  ::signal(SIGPIPE, SIG_IGN);
+  boost::asio::io_context io(1);
+  exec::PosixLauncher launcher;
+  Agent agent(io, std::move(config), **journal, launcher);
+  agent.start();
+  io.run();
+  return agent.exit_code();
+}
+
+}  // namespace openbatch::agent::daemon

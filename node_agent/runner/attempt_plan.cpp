@@ -1,0 +1,149 @@
+// assignment -> AttemptPlan (see attempt_plan.hpp).
+#include "node_agent/runner/attempt_plan.hpp"
+
+#include "node_agent/exec/command_line.hpp"
+#include "node_agent/runner/user_identity.hpp"
+#include "node_agent/tasks/environment.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace openbatch::agent::runner {
+namespace {
+
+// A limit this long (or TimeSpan.MaxValue, Azure's "unlimited") is no limit at all, and would
+// overflow a steady_clock deadline.
+constexpr Duration kNoWallClockLimit = std::chrono::duration_cast<Duration>(
+    std::chrono::hours(24 * 365 * 100));
+
+struct RunAs {
+  std::optional<exec::UserIds> user;  // nullopt: the agent's own identity
+  std::string os_user;                // AZ_BATCH_TASK_USER
+};
+
+Result<RunAs> resolve_identity(const tasks::UserIdentity& identity, const NodeFacts& facts,
+                               const UserLookup& lookup) {
+  if (facts.run_as_agent_user) return RunAs{std::nullopt, facts.agent_user};
+  if (identity.user_name) {
+    auto user = lookup(*identity.user_name);
+    if (!user) {
+      return Error(404, "UserNotFound",
+                   "the task's user '" + *identity.user_name + "' does not exist on this node: " +
+                       user.error().message);
+    }
+    return RunAs{std::move(*user), *identity.user_name};
+  }
+  if (identity.elevation == tasks::ElevationLevel::Admin) {
+    exec::UserIds root;
+    root.name = "root";
+    root.home = "/root";
+    return RunAs{std::move(root), "root"};
+  }
+  auto user = lookup(facts.task_user);
+  if (!user) {
+    return Error(500, "UserNotFound",
+                 "the node's task user '" + facts.task_user + "' does not exist: " +
+                     user.error().message);
+  }
+  return RunAs{std::move(*user), facts.task_user};
+}
+
+std::vector<tasks::EnvironmentSetting> settings(
+    const std::vector<protocol::EnvironmentSetting>& in) {
+  std::vector<tasks::EnvironmentSetting> out;
+  out.reserve(in.size());
+  for (const auto& s : in) out.push_back({s.name, s.value});
+  return out;
+}
+
+tasks::MultiInstanceInfo gang_facts(const protocol::MultiInstance& mi,
+                                    const tasks::NodeLayout& layout,
+                                    const protocol::Assignment& a) {
+  tasks::MultiInstanceInfo info;
+  for (const auto& host : mi.host_list) info.hosts.push_back({host, 1});
+  info.master_index = 0;  // hostList is in subtask order: the primary's node comes first
+  info.is_current_node_master = mi.subtask_id == 0;
+  auto task = layout.task(a.job_id, a.task_id);
+  if (task) info.task_shared_dir = task->dir;
+  return info;
+}
+
+}  // namespace
+
+Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts& facts,
+                                 const UserLookup& lookup) {
+  AttemptPlan plan;
+  const tasks::NodeLayout layout(facts.node_root);
+  auto paths = a.multi_instance ? layout.subtask(a.job_id, a.task_id, a.multi_instance->subtask_id)
+                                : layout.task(a.job_id, a.task_id);
+  if (!paths) return paths.error();
+  plan.paths = std::move(*paths);
+
+  auto argv = exec::split_command_line(a.command_line);
+  if (!argv) return Error(400, "InvalidCommandLine", argv.error().message);
+
+  auto identity = parse_user_identity(a.user_identity);
+  if (!identity) return identity.error();
+  auto run_as = resolve_identity(*identity, facts, lookup);
+  if (!run_as) return run_as.error();
+
+  auto files = parse_resource_files(a.resource_files);
+  if (!files) return files.error();
+  plan.resource_files = std::move(*files);
+
+  if (a.constraints.max_wall_clock_time) {
+    auto limit = parse_duration(*a.constraints.max_wall_clock_time, "maxWallClockTime");
+    if (!limit) return Error(400, "InvalidMaxWallClockTime", limit.error().message);
+    if (*limit < kNoWallClockLimit) {
+      plan.max_wall_clock = *limit;
+      plan.max_wall_clock_text = *a.constraints.max_wall_clock_time;
+    }
+  }
+
+  tasks::EnvironmentInput env;
+  env.kind = a.multi_instance ? tasks::TaskKind::MultiInstance : tasks::TaskKind::Task;
+  env.account_name = facts.account_name;
+  env.account_url = facts.account_url;
+  env.pool_id = facts.pool_id;
+  env.node_id = facts.node_id;
+  env.node_root = layout.root();
+  env.job_id = a.job_id;
+  env.task_id = a.task_id;
+  env.task_dir = plan.paths.dir;
+  env.os_user = run_as->os_user;
+  env.identity = *identity;
+  if (a.multi_instance) env.multi_instance = gang_facts(*a.multi_instance, layout, a);
+  env.job_settings = settings(a.job_environment);
+  env.task_settings = settings(a.environment);
+  auto vars = tasks::build_environment(env);
+  if (!vars) return vars.error();
+  plan.spec.env = std::move(*vars);
+  if (!a.gpu_uuids.empty()) {
+    // CUDA accepts GPU UUIDs here; a task's own setting of the name wins.
+    const bool set_by_task = std::any_of(plan.spec.env.begin(), plan.spec.env.end(),
+                                         [](const std::string& e) {
+                                           return e.starts_with("CUDA_VISIBLE_DEVICES=");
+                                         });
+    if (!set_by_task) {
+      std::string list;
+      for (const auto& uuid : a.gpu_uuids) list += (list.empty() ? "" : ",") + uuid;
+      plan.spec.env.push_back("CUDA_VISIBLE_DEVICES=" + list);
+    }
+  }
+
+  plan.spec.argv = std::move(*argv);
+  plan.spec.cwd = plan.paths.working_dir;
+  plan.spec.stdout_file = exec::OutputFile{plan.paths.stdout_file, exec::OutputMode::Truncate};
+  plan.spec.stderr_file = exec::OutputFile{plan.paths.stderr_file, exec::OutputMode::Truncate};
+  plan.spec.new_process_group = true;
+  if (run_as->user) {
+    const exec::UserIds& u = *run_as->user;
+    plan.spec.uid = u.uid;
+    plan.spec.gid = u.gid;
+    plan.spec.groups = u.groups;
+    if (u.uid != 0) plan.owner = FileOwner{u.uid, u.gid};
+  }
+  return plan;
+}
+
+}  // namespace openbatch::agent::runner

@@ -1,0 +1,64 @@
+// plan_attempt: everything the runner needs to run one assignment -- its directories, the
+// LaunchSpec, who owns the task directory, the resource files to fetch and the wall-clock
+// limit -- computed from the assignment and the node's facts, without any I/O. The one
+// outside lookup (a user name to its ids) is injected, so tests pass a table.
+//
+// Identity (architecture.md "Security": nonadmin tasks never run as root):
+//   autoUser admin            -> root (uid 0, gid 0, no supplementary groups)
+//   autoUser nonadmin, or {}  -> the node's task user (--task-user, default _azbatch)
+//   username "u"              -> the local user u (missing: the attempt fails, UserNotFound)
+// When the agent does not run as root it cannot switch users: every task runs as the agent's
+// own user (run_as_agent_user).
+//
+// Failures are Errors whose code and message become the report's failureInfo (usererror):
+// InvalidCommandLine, UserNotFound, InvalidUserIdentity, ResourceFileDownloadFailed,
+// InvalidPropertyValue (an id or environment setting), InvalidMaxWallClockTime.
+// Pure; thread-safe.
+#pragma once
+
+#include "common/error.hpp"
+#include "common/protocol/agent_protocol.hpp"
+#include "common/time.hpp"
+#include "node_agent/exec/launch_spec.hpp"
+#include "node_agent/exec/user.hpp"
+#include "node_agent/runner/resource_files.hpp"
+#include "node_agent/tasks/layout.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace openbatch::agent::runner {
+
+// What the node knows about itself; account and pool facts come from welcome.
+struct NodeFacts {
+  std::string account_name;
+  std::string account_url;
+  std::string pool_id;
+  std::string node_id;
+  std::filesystem::path node_root;  // AZ_BATCH_NODE_ROOT_DIR
+  std::string task_user = "_azbatch";
+  bool run_as_agent_user = false;  // the agent is not root: no user switching
+  std::string agent_user;          // the agent's own user name (AZ_BATCH_TASK_USER then)
+};
+
+using UserLookup = std::function<Result<exec::UserIds>(std::string_view name)>;
+
+struct AttemptPlan {
+  tasks::TaskPaths paths;
+  exec::LaunchSpec spec;
+  // Who must own the task directory, wd and the downloaded files (nonadmin identities).
+  std::optional<FileOwner> owner;
+  std::vector<ResourceFile> resource_files;
+  // The maxWallClockTime constraint when it limits anything, and its text for messages.
+  std::optional<Duration> max_wall_clock;
+  std::string max_wall_clock_text;
+};
+
+[[nodiscard]] Result<AttemptPlan> plan_attempt(const protocol::Assignment& assignment,
+                                               const NodeFacts& facts, const UserLookup& lookup);
+
+}  // namespace openbatch::agent::runner

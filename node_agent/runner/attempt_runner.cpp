@@ -1,0 +1,303 @@
+// AttemptRunner: prepare, launch, supervise and stop attempts (see attempt_runner.hpp).
+#include "node_agent/runner/attempt_runner.hpp"
+
+#include "common/posix/unique_fd.hpp"
+#include "common/time.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+
+namespace openbatch::agent::runner {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+std::string now_text() { return format_iso8601(std::chrono::system_clock::now()); }
+
+int exit_code_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+Error preparation_failed(const std::string& what, int err) {
+  return Error(500, "TaskPreparationFailed", what + ": " + posix::errno_text(err));
+}
+
+// Creates `dir` (mode 0755, parents as needed) and hands it to the task user.
+Status make_task_dir(const std::filesystem::path& dir, const std::optional<FileOwner>& owner) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error(500, "TaskPreparationFailed", "creating " + dir.string() + ": " + ec.message());
+  if (::chmod(dir.c_str(), 0755) != 0) return preparation_failed("chmod " + dir.string(), errno);
+  if (owner && ::chown(dir.c_str(), owner->uid, owner->gid) != 0) {
+    return preparation_failed("chown " + dir.string(), errno);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct AttemptRunner::Attempt {
+  std::string id;
+  protocol::Assignment assignment;
+  std::optional<AttemptPlan> plan;
+  bool started = false;  // start() ran
+  exec::Child child;     // pid > 0 once the process runs
+  std::string start_time;
+  SteadyClock::time_point started_at;
+  bool running_reported = false;
+  KillReason kill = KillReason::None;
+  std::optional<protocol::CancelReason> cancel_reason;
+  std::unique_ptr<asio::steady_timer> wall_timer;
+  std::unique_ptr<asio::steady_timer> kill_timer;
+};
+
+AttemptRunner::AttemptRunner(asio::io_context& io, exec::Launcher& launcher,
+                             RunnerOptions options, RunnerEvents& events)
+    : io_(io),
+      launcher_(launcher),
+      options_(std::move(options)),
+      events_(events),
+      reaper_(io, [this](pid_t pid, int status) { on_exit(pid, status); }),
+      running_timer_(io) {}
+
+AttemptRunner::~AttemptRunner() {
+  *alive_ = false;
+  downloads_.join();
+}
+
+void AttemptRunner::accept(protocol::Assignment assignment) {
+  if (attempts_.contains(assignment.attempt_id)) return;
+  auto a = std::make_unique<Attempt>();
+  a->id = assignment.attempt_id;
+  a->assignment = std::move(assignment);
+  used_slots_ += a->assignment.required_slots;
+  attempts_.emplace(a->id, std::move(a));
+}
+
+void AttemptRunner::start(const std::string& attempt_id) {
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end() || stopping_ || it->second->started) return;
+  Attempt& a = *it->second;
+  a.started = true;
+  if (a.kill == KillReason::Cancel && a.cancel_reason) {  // cancelled while being recorded
+    events_.attempt_report(cancelled_before_start_report(a.id, *a.cancel_reason, now_text()));
+    finish(a.id);
+    return;
+  }
+  prepare(a);
+}
+
+void AttemptRunner::prepare(Attempt& a) {
+  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup);
+  if (!plan) return fail(a, plan.error());
+  a.plan = std::move(*plan);
+  const AttemptPlan& p = *a.plan;
+  if (a.assignment.multi_instance && a.assignment.multi_instance->subtask_id != 0) {
+    if (auto st = make_task_dir(p.paths.dir.parent_path(), p.owner); !st) return fail(a, st.error());
+  }
+  for (const auto* dir : {&p.paths.dir, &p.paths.working_dir}) {
+    if (auto st = make_task_dir(*dir, p.owner); !st) return fail(a, st.error());
+  }
+  if (p.resource_files.empty()) return launch(a);
+
+  // Downloads block: a worker does them and posts the outcome back to the event loop.
+  asio::post(downloads_, [this, alive = std::weak_ptr<bool>(alive_), id = a.id,
+                          files = p.resource_files, wd = p.paths.working_dir, owner = p.owner,
+                          timeout = options_.download_timeout] {
+    Status status;
+    for (const auto& f : files) {
+      status = download_resource_file(f, wd, owner, timeout);
+      if (!status) break;
+    }
+    auto token = alive.lock();
+    if (!token || !*token) return;
+    asio::post(io_, [this, alive, id, status] {
+      auto t = alive.lock();
+      if (t && *t) on_downloaded(id, status);
+    });
+  });
+}
+
+void AttemptRunner::on_downloaded(const std::string& attempt_id, Status status) {
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end()) return;  // abandoned by a shutdown meanwhile
+  Attempt& a = *it->second;
+  if (a.kill == KillReason::Cancel && a.cancel_reason) {
+    events_.attempt_report(cancelled_before_start_report(a.id, *a.cancel_reason, now_text()));
+    return finish(a.id);
+  }
+  if (!status) return fail(a, status.error());
+  launch(a);
+}
+
+void AttemptRunner::launch(Attempt& a) {
+  const std::string start_time = now_text();
+  auto child = launcher_.launch(a.plan->spec);
+  if (!child) return fail(a, child.error());
+  a.child = *child;
+  a.start_time = start_time;
+  a.started_at = SteadyClock::now();
+  by_pid_[a.child.pid] = &a;
+  events_.attempt_started(a.id, a.child.pid, a.child.pgid, a.start_time);
+  if (a.plan->max_wall_clock) {
+    a.wall_timer = std::make_unique<asio::steady_timer>(io_);
+    a.wall_timer->expires_after(
+        std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock));
+    a.wall_timer->async_wait([this, id = a.id](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto it = attempts_.find(id);
+      if (it != attempts_.end() && it->second->kill == KillReason::None) {
+        spdlog::info("attempt {}: maxWallClockTime {} expired, stopping it", id,
+                     it->second->plan->max_wall_clock_text);
+        begin_kill(*it->second, KillReason::WallClock);
+      }
+    });
+  }
+  arm_running_reports();
+}
+
+void AttemptRunner::begin_kill(Attempt& a, KillReason reason) {
+  a.kill = reason;
+  if (a.child.pid <= 0) return;
+  if (auto st = launcher_.kill_group(a.child, SIGTERM); !st) {
+    spdlog::warn("attempt {}: {}", a.id, st.error().message);
+  }
+  a.kill_timer = std::make_unique<asio::steady_timer>(io_);
+  a.kill_timer->expires_after(options_.kill_grace);
+  a.kill_timer->async_wait([this, id = a.id](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = attempts_.find(id);
+    if (it == attempts_.end() || it->second->child.pid <= 0) return;
+    (void)launcher_.kill_group(it->second->child, SIGKILL);
+  });
+}
+
+void AttemptRunner::on_exit(pid_t pid, int wait_status) {
+  auto pit = by_pid_.find(pid);
+  if (pit == by_pid_.end()) return;  // not an attempt (or already handled)
+  Attempt& a = *pit->second;
+  by_pid_.erase(pit);
+  const std::string end_time = now_text();
+  // Whatever the group left behind after a stop goes too.
+  if (a.kill != KillReason::None) (void)launcher_.kill_group(a.child, SIGKILL);
+  if (a.kill == KillReason::Shutdown) {
+    abandoned_.push_back(a.id);
+    finish(a.id);
+    return maybe_stopped();
+  }
+  events_.attempt_report(completed_report(a.id, exit_code_of(wait_status), a.start_time, end_time,
+                                          a.kill, a.plan->max_wall_clock_text, a.cancel_reason));
+  finish(a.id);
+}
+
+void AttemptRunner::fail(Attempt& a, const Error& error) {
+  spdlog::info("attempt {}: could not start: {}", a.id, error.message);
+  events_.attempt_report(failed_to_start_report(a.id, error, std::nullopt, now_text()));
+  finish(a.id);
+}
+
+void AttemptRunner::finish(const std::string& attempt_id) {
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end()) return;
+  used_slots_ -= it->second->assignment.required_slots;
+  attempts_.erase(it);  // its timers are cancelled with it
+}
+
+bool AttemptRunner::cancel(const std::string& attempt_id, protocol::CancelReason reason) {
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end()) return false;
+  Attempt& a = *it->second;
+  if (a.kill != KillReason::None) return true;  // already stopping; that stop reports
+  a.cancel_reason = reason;
+  if (a.child.pid > 0) {
+    begin_kill(a, KillReason::Cancel);
+  } else {
+    a.kill = KillReason::Cancel;  // start() or the download's end reports it
+  }
+  return true;
+}
+
+void AttemptRunner::stop_all(std::function<void(std::vector<std::string>)> done) {
+  stopping_ = true;
+  stopped_ = std::move(done);
+  std::vector<std::string> not_running;
+  for (auto& [id, a] : attempts_) {
+    if (a->child.pid > 0) {
+      begin_kill(*a, KillReason::Shutdown);
+    } else {
+      not_running.push_back(id);
+    }
+  }
+  for (const auto& id : not_running) {
+    abandoned_.push_back(id);
+    finish(id);
+  }
+  maybe_stopped();
+}
+
+void AttemptRunner::maybe_stopped() {
+  if (!stopping_ || !by_pid_.empty() || !stopped_) return;
+  auto done = std::exchange(stopped_, nullptr);
+  asio::post(io_, [done = std::move(done), ids = std::exchange(abandoned_, {})]() mutable {
+    done(std::move(ids));
+  });
+}
+
+std::vector<protocol::RunningAttempt> AttemptRunner::running_attempts() const {
+  std::vector<protocol::RunningAttempt> out;
+  out.reserve(attempts_.size());
+  for (const auto& [id, a] : attempts_) {
+    if (a->child.pid > 0) {
+      out.push_back({id, protocol::AttemptState::Running, a->start_time});
+    } else {
+      out.push_back({id, protocol::AttemptState::Preparing, std::nullopt});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& x, const auto& y) { return x.attempt_id < y.attempt_id; });
+  return out;
+}
+
+void AttemptRunner::arm_running_reports() {
+  if (running_timer_armed_ || options_.running_report_delay.count() <= 0) return;
+  running_timer_armed_ = true;
+  running_timer_.expires_after(options_.running_report_delay);
+  running_timer_.async_wait([this](const boost::system::error_code& ec) {
+    running_timer_armed_ = false;
+    if (!ec) send_running_reports();
+  });
+}
+
+void AttemptRunner::send_running_reports() {
+  const auto due = SteadyClock::now() - options_.running_report_delay;
+  bool waiting = false;
+  for (auto& [pid, a] : by_pid_) {
+    if (a->running_reported || a->kill != KillReason::None) continue;
+    if (a->started_at > due) {
+      waiting = true;
+      continue;
+    }
+    a->running_reported = true;
+    protocol::Report r;
+    r.attempt_id = a->id;
+    r.state = protocol::AttemptState::Running;
+    r.start_time = a->start_time;
+    events_.attempt_report(std::move(r));
+  }
+  if (waiting) arm_running_reports();
+}
+
+}  // namespace openbatch::agent::runner

@@ -1,0 +1,115 @@
+// AttemptRunner: runs the attempts the scheduler assigns to this node, one process group
+// each, and says what became of them.
+//
+// Lifecycle of one attempt (the agent drives the first two steps around its journal):
+//   accept(a)   counts the attempt (preparing) from now on: hello, heartbeat slots
+//   start(id)   after the accepted record is durable: plan (pure, attempt_plan.hpp), make the
+//               task directory, fetch resource files (on a worker thread, rare), fork/exec
+//               with PosixLauncher; RunnerEvents::attempt_started(pid) once it runs
+//   exit        SIGCHLD (ChildReaper) -> attempt_report(completed, exit code)
+// Stops: the maxWallClockTime timer, cancel() and stop_all() send SIGTERM to the group and
+// SIGKILL after the kill grace; the report then carries the reason (MaxWallClockTimeExpiry,
+// TaskEnded, ...). stop_all() (agent shutdown) reports nothing: those attempts are
+// abandoned and the scheduler requeues them.
+// An attempt still running `running_report_delay` after it started gets a "running" report;
+// short tasks go straight to "completed", which halves the report traffic of small tasks.
+//
+// Retries are the scheduler's business: it sends a new assignment with a new attempt id.
+// Thread-safety: none; everything on the io_context's thread (the resource file worker only
+// touches its own copies and posts back).
+#pragma once
+
+#include "common/protocol/agent_protocol.hpp"
+#include "node_agent/exec/launcher.hpp"
+#include "node_agent/runner/attempt_plan.hpp"
+#include "node_agent/runner/attempt_reports.hpp"
+#include "node_agent/runner/child_reaper.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace openbatch::agent::runner {
+
+struct RunnerOptions {
+  NodeFacts facts;
+  UserLookup lookup;  // exec::lookup_user in the agent
+  std::chrono::milliseconds kill_grace{5000};
+  std::chrono::milliseconds running_report_delay{1000};  // 0: never send "running"
+  std::chrono::milliseconds download_timeout{std::chrono::minutes(10)};
+};
+
+class RunnerEvents {
+ public:
+  virtual ~RunnerEvents() = default;
+  // The process runs (journal it: recovery kills this group after a crash).
+  virtual void attempt_started(const std::string& attempt_id, pid_t pid, pid_t pgid,
+                               const std::string& start_time) = 0;
+  // A running or completed report to queue in the outbox.
+  virtual void attempt_report(protocol::Report report) = 0;
+};
+
+class AttemptRunner {
+ public:
+  AttemptRunner(boost::asio::io_context& io, exec::Launcher& launcher, RunnerOptions options,
+                RunnerEvents& events);
+  ~AttemptRunner();
+  AttemptRunner(const AttemptRunner&) = delete;
+  AttemptRunner& operator=(const AttemptRunner&) = delete;
+
+  // Registers the attempt (preparing). An id it already holds is ignored.
+  void accept(protocol::Assignment assignment);
+  // Starts an accepted attempt; a no-op for an unknown id or after stop_all().
+  void start(const std::string& attempt_id);
+  // Stops the attempt and reports it completed with the cancel's failureInfo. False when the
+  // attempt is not here (already finished, or never assigned).
+  bool cancel(const std::string& attempt_id, protocol::CancelReason reason);
+  // Stops everything for shutdown; `done` receives the ids to record abandoned, once every
+  // process is gone.
+  void stop_all(std::function<void(std::vector<std::string>)> done);
+
+  bool has(const std::string& attempt_id) const { return attempts_.contains(attempt_id); }
+  std::vector<protocol::RunningAttempt> running_attempts() const;
+  int attempt_count() const { return static_cast<int>(attempts_.size()); }
+  int used_slots() const { return used_slots_; }
+  NodeFacts& facts() { return options_.facts; }
+
+ private:
+  struct Attempt;
+
+  void prepare(Attempt& a);
+  void launch(Attempt& a);
+  void on_exit(pid_t pid, int wait_status);
+  void on_downloaded(const std::string& attempt_id, Status status);
+  void begin_kill(Attempt& a, KillReason reason);
+  void fail(Attempt& a, const Error& error);
+  void finish(const std::string& attempt_id);
+  void arm_running_reports();
+  void send_running_reports();
+  void maybe_stopped();
+
+  boost::asio::io_context& io_;
+  exec::Launcher& launcher_;
+  RunnerOptions options_;
+  RunnerEvents& events_;
+  ChildReaper reaper_;
+  std::unordered_map<std::string, std::unique_ptr<Attempt>> attempts_;
+  std::unordered_map<pid_t, Attempt*> by_pid_;
+  int used_slots_ = 0;
+  boost::asio::steady_timer running_timer_;
+  bool running_timer_armed_ = false;
+  bool stopping_ = false;
+  std::vector<std::string> abandoned_;
+  std::function<void(std::vector<std::string>)> stopped_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  boost::asio::thread_pool downloads_{2};  // last: joined first on destruction
+};
+
+}  // namespace openbatch::agent::runner

@@ -1,0 +1,29 @@
+#include "scheduler/nodes/credentials.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/auth/bearer_token.hpp"
+
+namespace openbatch::nodes {
+
+store::Record credential_record(std::string_view kind, const std::string& id, std::string_view token,
+                                const std::string& pool_id) {
+  nlohmann::json body = {{"digest", auth::token_digest(token)}, {"poolId", pool_id}};
+  return store::Record{id, std::string(kind), "active", body.dump(), 0};
+}
+
+bool put_credential(store::Writer& w, const store::Record& record) {
+  store::Record copy = record;
+  if (w.insert(store::Table::Credentials, copy)) return true;
+  return w.update(store::Table::Credentials, record);
+}
+
+bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id, std::string_view token) {
+  auto record = r.get(store::Table::Credentials, kind, id);
+  if (!record) return false;
+  auto body = nlohmann::json::parse(record->body, nullptr, false);
+  if (!body.is_object()) return false;
+  return auth::token_matches(token, body.value("digest", ""));
+}
+
+}  // namespace openbatch::nodes

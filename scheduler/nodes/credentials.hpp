@@ -1,0 +1,27 @@
+// Credential records (store::Table::Credentials): the SHA-256 digest of each pool's join token
+// (parent "join", id = pool id) and of each node's token (parent "node", id = node id). Tokens
+// themselves are never stored; see common/auth/bearer_token.hpp.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "scheduler/store/store.hpp"
+
+namespace openbatch::nodes {
+
+inline constexpr std::string_view kJoinCredential = "join";
+inline constexpr std::string_view kNodeCredential = "node";
+
+// A record for `token` (its digest) of kind join/node; `pool_id` is kept for node tokens.
+store::Record credential_record(std::string_view kind, const std::string& id, std::string_view token,
+                                const std::string& pool_id);
+
+// Inserts or replaces the credential.
+bool put_credential(store::Writer& w, const store::Record& record);
+
+// True when `token` matches the stored credential of (kind, id).
+bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id, std::string_view token);
+
+}  // namespace openbatch::nodes

@@ -1,0 +1,171 @@
+// Engine: the scheduler's live half. It keeps the in-memory model of pools, jobs, pending
+// tasks and nodes (engine_state.hpp), places tasks on nodes with placement::place(), commits
+// each round's dispatches in one store transaction that re-checks every node's capacity, sends
+// assignments over the agents' links, applies their reports exactly once, tracks liveness
+// (unknown -> offline -> requeue), removes leaving nodes, and asks the local provisioner for
+// agents.
+//
+// Everything runs on one strand: no locks, and no blocking I/O on it except short indexed
+// store reads. Store writes go through the group-commit writer; their results come back to the
+// strand. The change feed (store::ChangeObserver) keeps the model current with what the API
+// routes and the lifecycle sweeper commit.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/protocol/agent_protocol.hpp"
+#include "scheduler/nodes/engine_state.hpp"
+#include "scheduler/nodes/local_agents.hpp"
+#include "scheduler/store/store.hpp"
+
+namespace openbatch::nodes {
+
+struct EngineConfig {
+  std::string account_name;
+  std::string account_url;         // base URL of entity urls
+  std::string default_provisioner = "local";  // for pools without openbatch.provisioner metadata
+  int heartbeat_interval_seconds = 10;
+  int unknown_after_heartbeats = 3;  // no frame for this many intervals -> unknown
+  int offline_after_heartbeats = 6;  // ... and this many -> offline, attempts requeued
+  std::size_t max_dispatch_per_round = 2048;
+};
+
+struct JoinRequest {
+  std::string pool_id;
+  std::string token;
+  std::string hostname;
+  std::string peer_address;
+  nlohmann::json inventory;
+};
+
+struct JoinAnswer {
+  std::string node_id;
+  std::string node_token;
+  std::string pool_id;
+  int heartbeat_interval_seconds = 10;
+};
+
+class Engine {
+ public:
+  using Executor = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+  Engine(boost::asio::io_context& ioc, store::Store& store, const Clock& clock, EngineConfig config,
+         std::function<std::string()> next_etag, std::unique_ptr<LocalAgents> local_agents);
+  ~Engine();
+
+  // Loads the model from the store, installs the change feed and starts the timers.
+  void start();
+  // Stops placing and timers (thread-safe; posts). For the start of a graceful shutdown.
+  void quiesce();
+  // Final stop, once the io_context has stopped: drops links and, when `stop_agents`, stops
+  // the local agents (SIGTERM, bounded wait). Agents left running are adopted by the next start.
+  void stop(bool stop_agents);
+
+  // Joins a node to a pool (static provisioning): checks the pool's join token, creates the
+  // node and its token. `done` runs on the strand.
+  void join(JoinRequest request, std::function<void(Result<JoinAnswer>)> done);
+
+  // A link passed authentication for `node_id`. Frames and the close come back through
+  // on_frame / on_link_closed. Thread-safe (posts to the strand).
+  void on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id);
+  void on_frame(std::shared_ptr<AgentLink> link, std::string text);
+  void on_link_closed(std::shared_ptr<AgentLink> link);
+
+  // The node a node token belongs to (reads the store; call off the strand). nullopt when the
+  // token is unknown or wrong.
+  std::optional<std::string> authenticate_node(std::string_view token);
+
+  Executor& executor() { return strand_; }
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  // engine.cpp: model loading and the change feed.
+  void load();
+  void apply_changes(std::vector<store::Change> changes);
+  void apply_pool(const store::Record& record);
+  void apply_job(const store::Record& record);
+  void apply_task(const store::Record& record);
+  void apply_node(const store::Record& record);
+  void erase_pool(const std::string& id);
+  void erase_job(const std::string& id);
+  void erase_task(const std::string& job_id, const std::string& task_id);
+  void erase_tasks_of_job(const std::string& job_id);
+  void add_pending(JobInfo& job, PendingItem item);
+  void remove_pending(const std::string& job_id, const std::string& task_id);
+  void queue_job(JobInfo& job);
+  void unqueue_job(JobInfo& job);
+  void cancel_attempts_of_job(const std::string& job_id, protocol::CancelReason reason);
+  void cancel_attempt(const std::string& attempt_id, protocol::CancelReason reason);
+  void maybe_finish_job(const std::string& job_key);
+
+  // engine_dispatch.cpp: placement rounds.
+  void schedule_round();
+  void run_round();
+  struct Dispatch;
+  void commit_dispatches(std::vector<Dispatch> dispatches);
+
+  // engine_agents.cpp: links, frames, liveness, node removal.
+  void handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq);
+  void handle_report(NodeInfo& node, protocol::Report report, uint64_t seq);
+  void handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, uint64_t seq);
+  void send(NodeInfo& node, protocol::Payload payload);
+  void ack(NodeInfo& node, std::vector<uint64_t> seqs);
+  // Moves the attempts' tasks back to active (requeueCount + 1) and off the node, in one op;
+  // optionally sets the node's state and tells the agent to stop them.
+  void requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
+                        std::optional<std::string> node_state, std::optional<protocol::CancelReason> cancel);
+  void write_node_state(const std::string& node_id, std::string state);
+  void check_liveness();
+  void tick();
+
+  // engine_pools.cpp: node counts against targets, the local provisioner, leaving nodes.
+  void reconcile_pools();
+  void create_local_nodes(const PoolInfo& pool, int count);
+  void remove_node(const std::string& node_id);
+  void ensure_local_agent(const NodeInfo& node);
+  std::string node_url(const std::string& pool_id, const std::string& node_id) const;
+
+  NodeInfo* find_node(const std::string& id);
+  JobInfo* find_job(const std::string& id);
+
+  boost::asio::io_context& ioc_;
+  Executor strand_;
+  store::Store& store_;
+  const Clock& clock_;
+  EngineConfig config_;
+  std::function<std::string()> next_etag_;
+  std::unique_ptr<LocalAgents> local_agents_;
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
+  bool loading_ = false;
+  bool round_scheduled_ = false;
+  bool reconcile_scheduled_ = false;
+
+  std::unordered_map<std::string, PoolInfo> pools_;  // by lowercased id
+  std::unordered_map<std::string, JobInfo> jobs_;    // by lowercased id
+  std::unordered_map<std::string, std::set<QueueKey>> queues_;  // by lowercased pool id
+  std::unordered_map<std::string, int64_t> pending_seq_;        // "job\ntask" (lowercased) -> seq
+  std::unordered_map<std::string, NodeInfo> nodes_;             // by node id (ours: exact)
+  std::unordered_map<std::string, AttemptInfo> attempts_;       // by attempt id
+  std::unordered_map<std::string, std::string> attempt_of_task_;  // "job\ntask" -> attempt id
+  std::set<std::string> creating_pools_;  // local pools with a node creation in flight
+  std::set<std::string> identity_in_flight_;  // local nodes getting a fresh token
+  std::set<std::string> removing_nodes_;      // node removals in flight
+  std::unordered_map<std::string, int> joins_in_flight_;  // by lowercased pool id
+};
+
+// "job\ntask", lowercased: the engine's key of a task.
+std::string task_key(std::string_view job_id, std::string_view task_id);
+
+}  // namespace openbatch::nodes

@@ -1,0 +1,516 @@
+// Engine: agent links -- hello and reconciliation, reports applied exactly once, inventory,
+// heartbeats and liveness (unknown -> offline -> requeue), joins.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "common/auth/bearer_token.hpp"
+#include "common/encoding.hpp"
+#include "common/time.hpp"
+#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/nodes/credentials.hpp"
+#include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/node_record.hpp"
+#include "scheduler/nodes/task_execution.hpp"
+
+namespace openbatch::nodes {
+namespace asio = boost::asio;
+using nlohmann::json;
+using store::Table;
+
+namespace {
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Node states in which the node is up and takes work.
+bool up_state(const std::string& s) { return s == "idle" || s == "running"; }
+
+}  // namespace
+
+// ---- links ----
+
+void Engine::on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id) {
+  asio::post(strand_, [this, link = std::move(link), node_id = std::move(node_id)] {
+    if (stopped_) {
+      link->close(1001, "the scheduler is stopping");
+      return;
+    }
+    if (!find_node(node_id)) link->close(1008, "the node is not part of any pool");
+    // The node is linked only once its hello is answered.
+  });
+}
+
+void Engine::on_link_closed(std::shared_ptr<AgentLink> link) {
+  asio::post(strand_, [this, link = std::move(link)] {
+    NodeInfo* node = find_node(link->node_id());
+    if (!node || node->link != link) return;
+    node->link.reset();
+    node->linked = false;
+    spdlog::info("node {}: link closed", node->id);
+  });
+}
+
+void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
+  asio::post(strand_, [this, link = std::move(link), text = std::move(text)] {
+    if (stopped_) return;
+    NodeInfo* node = find_node(link->node_id());
+    if (!node) {
+      link->close(1008, "the node is not part of any pool");
+      return;
+    }
+    auto message = protocol::decode(text);
+    if (!message) {
+      spdlog::warn("node {}: invalid frame: {}", node->id, message.error().message);
+      link->close(1008, message.error().message.substr(0, 120));
+      return;
+    }
+    if (auto* hello = std::get_if<protocol::Hello>(&message->payload)) {
+      handle_hello(link, *node, std::move(*hello), message->seq);
+      return;
+    }
+    if (node->link != link) {
+      link->close(1008, "hello must be the first frame");
+      return;
+    }
+    node->last_seen = std::chrono::steady_clock::now();
+    if (node->state == "unknown") write_node_state(node->id, node->attempts.empty() ? "idle" : "running");
+    std::visit(
+        [&](auto& payload) {
+          using T = std::decay_t<decltype(payload)>;
+          if constexpr (std::is_same_v<T, protocol::Report>) {
+            handle_report(*node, std::move(payload), message->seq);
+          } else if constexpr (std::is_same_v<T, protocol::InventoryUpdate>) {
+            handle_inventory(*node, std::move(payload), message->seq);
+          } else if constexpr (std::is_same_v<T, protocol::Heartbeat> || std::is_same_v<T, protocol::Ack>) {
+            // Liveness is noted above; the agent's acks need no action (attempts are durable here).
+          } else {
+            link->close(1008, std::string("an agent may not send ") + std::string(protocol::type_name(message->payload)));
+          }
+        },
+        message->payload);
+  });
+}
+
+void Engine::send(NodeInfo& node, protocol::Payload payload) {
+  if (!node.link) return;
+  protocol::Message message{node.next_seq++, std::move(payload)};
+  node.link->send(protocol::encode(message));
+}
+
+void Engine::ack(NodeInfo& node, std::vector<uint64_t> seqs) {
+  if (seqs.empty()) return;
+  send(node, protocol::Ack{std::move(seqs)});
+}
+
+// ---- hello and reconciliation (agent-protocol.md 4.5) ----
+
+void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq) {
+  if (hello.node_id != node.id) {
+    link->close(1008, "hello.nodeId does not match the node token");
+    return;
+  }
+  if (hello.protocol_version != protocol::kProtocolVersion) {
+    link->close(1008, "unsupported protocol version " + std::to_string(hello.protocol_version));
+    return;
+  }
+  if (node.link && node.link != link) node.link->close(1000, "replaced by a newer link");
+  node.link = link;
+  node.linked = true;
+  node.next_seq = 1;
+  node.last_seen = std::chrono::steady_clock::now();
+  const PoolInfo* pool = nullptr;
+  if (auto it = pools_.find(lower(node.pool_id)); it != pools_.end()) pool = &it->second;
+  protocol::Welcome welcome;
+  welcome.node_id = node.id;
+  welcome.heartbeat_interval_seconds = config_.heartbeat_interval_seconds;
+  welcome.inventory_wanted = hello.inventory_hash != node.inventory_hash;
+  welcome.pool_id = pool ? pool->id : node.pool_id;
+  welcome.account_name = config_.account_name;
+  welcome.account_url = config_.account_url;
+  send(node, std::move(welcome));
+  spdlog::info("node {}: linked ({} running, {} unacked reports)", node.id, hello.running_attempts.size(),
+               hello.unacked_reports.size());
+
+  std::set<std::string> on_agent;
+  for (const auto& r : hello.running_attempts) on_agent.insert(r.attempt_id);
+  for (const auto& r : hello.unacked_reports) on_agent.insert(r.report.attempt_id);
+  // Running there but not ours (stale, requeued while away, or unknown): stop it.
+  for (const auto& r : hello.running_attempts) {
+    if (!node.attempts.count(r.attempt_id)) {
+      send(node, protocol::Cancel{r.attempt_id, protocol::CancelReason::UnknownAttempt});
+    }
+  }
+  // Ours but unknown there: the assignment was lost before it started.
+  std::vector<std::string> lost;
+  for (const auto& id : node.attempts) {
+    auto a = attempts_.find(id);
+    if (a == attempts_.end() || a->second.finishing) continue;
+    if (!on_agent.count(id)) {
+      lost.push_back(id);
+    } else {
+      a->second.cancel_sent = false;  // a cancel sent on the old link may be lost: resend below
+    }
+  }
+  for (auto& pending : hello.unacked_reports) handle_report(node, std::move(pending.report), pending.seq);
+  if (!lost.empty()) requeue_attempts(node.id, std::move(lost), std::nullopt, std::nullopt);
+  // Cancels decided while the node was away (task terminated, job ended).
+  for (const auto& id : std::vector<std::string>(node.attempts.begin(), node.attempts.end())) {
+    auto a = attempts_.find(id);
+    if (a == attempts_.end() || a->second.finishing) continue;
+    const std::string key = task_key(a->second.job_id, a->second.task_id);
+    JobInfo* job = find_job(a->second.job_id);
+    if (!job || job->state == "terminating" || job->state == "completed" || job->state == "deleting") {
+      cancel_attempt(id, protocol::CancelReason::JobTerminated);
+    }
+  }
+  if (!up_state(node.state) && node.state != "leavingpool") {
+    write_node_state(node.id, node.attempts.empty() ? "idle" : "running");
+  }
+  (void)seq;
+  schedule_round();
+}
+
+// ---- reports ----
+
+void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq) {
+  if (report.state != protocol::AttemptState::Completed) {
+    ack(node, {seq});
+    return;
+  }
+  auto it = attempts_.find(report.attempt_id);
+  if (it == attempts_.end() || it->second.node_id != node.id) {
+    // Stale (requeued, removed, or another node's): acked and ignored (agent-protocol.md 4.4).
+    ack(node, {seq});
+    return;
+  }
+  AttemptInfo& attempt = it->second;
+  if (attempt.finishing) {
+    // Already being applied: ack once that commit is durable. Resent reports are rare, so
+    // a retry through the normal path after the commit is enough: it finds nothing and acks.
+    asio::post(strand_, [this, node_id = node.id, report = std::move(report), seq]() mutable {
+      if (NodeInfo* n = find_node(node_id)) handle_report(*n, std::move(report), seq);
+    });
+    return;
+  }
+  attempt.finishing = true;
+  struct Outcome {
+    bool task_changed = false;
+    CompletionOutcome completion = CompletionOutcome::Completed;
+    int64_t task_seq = 0;
+    json task;
+    std::string node_state;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  const TimePoint now = clock_.now();
+  const std::string attempt_id = report.attempt_id;
+  const AttemptInfo info = attempt;
+  const std::string pool_id = node.pool_id;
+  const std::string node_id = node.id;
+  store_.submit(
+      [outcome, report, info, pool_id, node_id, now](store::Writer& w) {
+        auto task_record = w.get(Table::Tasks, info.job_id, info.task_id);
+        json execution_info = json::object();
+        std::string task_state = "completed";
+        std::optional<bool> succeeded;
+        if (task_record && task_record->state == "running") {
+          auto task = json::parse(task_record->body, nullptr, false);
+          if (task.is_object() && current_attempt_id(task) == report.attempt_id) {
+            json next = complete_task(std::move(task), report, now, outcome->completion);
+            task_record->state = next.value("state", "completed");
+            task_record->body = dump(next);
+            if (!w.update(Table::Tasks, *task_record)) return false;
+            outcome->task_changed = true;
+            outcome->task_seq = task_record->seq;
+            task_state = task_record->state;
+            execution_info = next.value("executionInfo", json::object());
+            succeeded = report.result == protocol::TaskResult::Success;
+            outcome->task = std::move(next);
+          }
+        }
+        auto node_record = w.get(Table::Nodes, pool_id, node_id);
+        if (node_record) {
+          auto node_json = json::parse(node_record->body, nullptr, false);
+          if (node_json.is_object() &&
+              remove_attempt(node_json, report.attempt_id, succeeded, task_state, execution_info, now)) {
+            node_record->state = node_json.value("state", node_record->state);
+            node_record->body = dump(node_json);
+            if (!w.update(Table::Nodes, *node_record)) return false;
+          }
+          outcome->node_state = node_record->state;
+        }
+        return true;
+      },
+      [this, outcome, attempt_id, node_id, seq, info](const Status& status) {
+        asio::post(strand_, [this, outcome, attempt_id, node_id, seq, info, ok = status.has_value()] {
+          NodeInfo* linked_node = find_node(node_id);
+          if (!ok) {
+            // Not durable: the agent keeps the report and resends it on its next link.
+            if (auto again = attempts_.find(attempt_id); again != attempts_.end()) again->second.finishing = false;
+            if (linked_node && linked_node->link) linked_node->link->close(1011, "the scheduler could not record a report");
+            return;
+          }
+          attempts_.erase(attempt_id);
+          const std::string key = task_key(info.job_id, info.task_id);
+          if (auto current = attempt_of_task_.find(key); current != attempt_of_task_.end() && current->second == attempt_id) {
+            attempt_of_task_.erase(current);
+          }
+          JobInfo* job = find_job(info.job_id);
+          if (job) job->running--;
+          if (linked_node) {
+            if (linked_node->attempts.erase(attempt_id)) linked_node->used_slots -= info.slots;
+            if (!outcome->node_state.empty() && up_state(linked_node->state)) linked_node->state = outcome->node_state;
+            ack(*linked_node, {seq});
+          }
+          if (outcome->task_changed && outcome->completion == CompletionOutcome::Retried && job) {
+            add_pending(*job, pending_item_of(outcome->task, outcome->task_seq));
+          }
+          maybe_finish_job(lower(info.job_id));
+          schedule_round();
+        });
+      });
+}
+
+// ---- requeue (node lost, node leaving, job disabled with requeue, assignment lost) ----
+
+void Engine::requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
+                              std::optional<std::string> node_state, std::optional<protocol::CancelReason> cancel) {
+  NodeInfo* node = find_node(node_id);
+  if (!node) return;
+  std::vector<AttemptInfo> infos;
+  std::vector<std::string> ids;
+  for (const auto& id : attempt_ids) {
+    auto it = attempts_.find(id);
+    if (it == attempts_.end() || it->second.finishing) continue;
+    it->second.finishing = true;
+    infos.push_back(it->second);
+    ids.push_back(id);
+  }
+  if (node_state) node->state = *node_state;
+  struct Requeued {
+    bool changed = false;
+    int64_t seq = 0;
+    json task;
+  };
+  auto results = std::make_shared<std::vector<Requeued>>(ids.size());
+  const TimePoint now = clock_.now();
+  const std::string pool_id = node->pool_id;
+  store_.submit(
+      [results, ids, infos, pool_id, node_id, node_state, now](store::Writer& w) {
+        auto node_record = w.get(Table::Nodes, pool_id, node_id);
+        json node_json = node_record ? json::parse(node_record->body, nullptr, false) : json();
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          auto task_record = w.get(Table::Tasks, infos[i].job_id, infos[i].task_id);
+          std::string task_state = "completed";
+          json execution_info = json::object();
+          if (task_record && task_record->state == "running") {
+            auto task = json::parse(task_record->body, nullptr, false);
+            if (task.is_object() && current_attempt_id(task) == ids[i]) {
+              json next = requeue_task(std::move(task), now);
+              task_record->state = "active";
+              task_record->body = dump(next);
+              if (!w.update(Table::Tasks, *task_record)) return false;
+              (*results)[i] = {true, task_record->seq, next};
+              task_state = "active";
+              execution_info = next.value("executionInfo", json::object());
+            }
+          }
+          if (node_json.is_object()) remove_attempt(node_json, ids[i], std::nullopt, task_state, execution_info, now);
+        }
+        if (node_record && node_json.is_object()) {
+          if (node_state) set_node_state(node_json, *node_state, now);
+          node_record->state = node_json.value("state", node_record->state);
+          node_record->body = dump(node_json);
+          if (!w.update(Table::Nodes, *node_record)) return false;
+        }
+        return true;
+      },
+      [this, results, ids, infos, node_id, cancel](const Status& status) {
+        asio::post(strand_, [this, results, ids, infos, node_id, cancel, ok = status.has_value()] {
+          NodeInfo* target = find_node(node_id);
+          for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (!ok) {
+              if (auto it = attempts_.find(ids[i]); it != attempts_.end()) it->second.finishing = false;
+              continue;
+            }
+            attempts_.erase(ids[i]);
+            const std::string key = task_key(infos[i].job_id, infos[i].task_id);
+            if (auto it = attempt_of_task_.find(key); it != attempt_of_task_.end() && it->second == ids[i]) {
+              attempt_of_task_.erase(it);
+            }
+            JobInfo* job = find_job(infos[i].job_id);
+            if (job) job->running--;
+            if (target && target->attempts.erase(ids[i])) target->used_slots -= infos[i].slots;
+            if (target && cancel && target->linked) send(*target, protocol::Cancel{ids[i], *cancel});
+            if ((*results)[i].changed && job) add_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
+            if (job) maybe_finish_job(lower(job->id));
+          }
+          schedule_round();
+        });
+      });
+}
+
+void Engine::write_node_state(const std::string& node_id, std::string state) {
+  NodeInfo* node = find_node(node_id);
+  if (!node) return;
+  node->state = state;
+  const TimePoint now = clock_.now();
+  const std::string pool_id = node->pool_id;
+  store_.submit(
+      [pool_id, node_id, state, now](store::Writer& w) {
+        auto record = w.get(Table::Nodes, pool_id, node_id);
+        if (!record) return false;
+        auto node_json = json::parse(record->body, nullptr, false);
+        if (!node_json.is_object() || node_json.value("state", "") == "leavingpool") return false;
+        std::string target = state;
+        // idle/running follow the durable attempt list, not the caller's view of it.
+        if (up_state(target)) target = attempts_of(node_json).empty() ? "idle" : "running";
+        set_node_state(node_json, target, now);
+        record->state = target;
+        record->body = dump(node_json);
+        return w.update(Table::Nodes, *record);
+      },
+      nullptr);
+}
+
+// ---- inventory ----
+
+void Engine::handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, uint64_t seq) {
+  auto facts = inventory_facts_of(update.inventory);
+  node.gpus = facts.gpus;
+  node.cuda_driver_version = facts.cuda_driver_version;
+  node.infiniband_active_ports = facts.infiniband_active_ports;
+  node.inventory_hash = update.inventory_hash;
+  if (node.provisioner != "local" && !facts.address.empty()) node.ip_address = facts.address;
+  const std::string pool_id = node.pool_id;
+  const std::string node_id = node.id;
+  const std::string address = node.ip_address;
+  store_.submit(
+      [pool_id, node_id, update = std::move(update), address](store::Writer& w) {
+        auto record = w.get(Table::Nodes, pool_id, node_id);
+        if (!record) return false;
+        auto node_json = json::parse(record->body, nullptr, false);
+        if (!node_json.is_object()) return false;
+        node_json["openbatch"]["inventory"] = update.inventory;
+        node_json["openbatch"]["inventoryHash"] = update.inventory_hash;
+        if (!address.empty()) node_json["ipAddress"] = address;
+        record->body = dump(node_json);
+        return w.update(Table::Nodes, *record);
+      },
+      [this, node_id, seq](const Status& status) {
+        if (!status) return;
+        asio::post(strand_, [this, node_id, seq] {
+          if (NodeInfo* target = find_node(node_id)) ack(*target, {seq});
+        });
+      });
+}
+
+// ---- liveness ----
+
+void Engine::check_liveness() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto interval = std::chrono::seconds(config_.heartbeat_interval_seconds);
+  const auto unknown_after = interval * config_.unknown_after_heartbeats;
+  const auto offline_after = interval * config_.offline_after_heartbeats;
+  std::vector<std::string> to_unknown, to_offline;
+  for (auto& [id, node] : nodes_) {
+    if (node.leaving) continue;
+    const auto silent = now - node.last_seen;
+    if (up_state(node.state) && silent > unknown_after) to_unknown.push_back(id);
+    if ((node.state == "unknown" || node.state == "starting") && silent > offline_after) to_offline.push_back(id);
+  }
+  for (const auto& id : to_unknown) {
+    spdlog::warn("node {}: no frame for {} heartbeats: unknown", id, config_.unknown_after_heartbeats);
+    write_node_state(id, "unknown");
+  }
+  for (const auto& id : to_offline) {
+    NodeInfo* node = find_node(id);
+    if (!node) continue;
+    spdlog::warn("node {}: lost: offline, requeueing {} attempts", id, node->attempts.size());
+    if (node->link) node->link->close(1001, "the node was marked offline");
+    node->link.reset();
+    node->linked = false;
+    if (node->attempts.empty()) {
+      write_node_state(id, "offline");
+    } else {
+      requeue_attempts(id, std::vector<std::string>(node->attempts.begin(), node->attempts.end()), "offline",
+                       std::nullopt);
+    }
+  }
+}
+
+void Engine::tick() {
+  if (stopped_) return;
+  check_liveness();
+  if (local_agents_) local_agents_->poll();
+  reconcile_pools();
+  timer_.expires_after(std::chrono::milliseconds(500));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+// ---- join (static provisioning) ----
+
+void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> done) {
+  asio::post(strand_, [this, request = std::move(request), done = std::move(done)]() mutable {
+    auto pool_it = pools_.find(lower(request.pool_id));
+    if (pool_it == pools_.end() || pool_it->second.state != "active") {
+      done(Error(404, "PoolNotFound", "The specified pool does not exist.", {{"PropertyName", "poolId"}}));
+      return;
+    }
+    const PoolInfo pool = pool_it->second;
+    {
+      auto reader = store_.reader();
+      if (!credential_matches(*reader, kJoinCredential, pool.id, request.token)) {
+        done(Error(401, "AuthenticationFailed", "The pool join token is not valid for pool " + pool.id + "."));
+        return;
+      }
+    }
+    int members = 0;
+    for (const auto& [id, node] : nodes_) {
+      if (lower(node.pool_id) == lower(pool.id) && !node.leaving) members++;
+    }
+    if (members + joins_in_flight_[lower(pool.id)] >= pool.target_nodes) {
+      done(Error(409, "PoolTargetReached",
+                 "Pool " + pool.id + " already has its targetDedicatedNodes (" + std::to_string(pool.target_nodes) +
+                     ") nodes; resize the pool to add more.",
+                 {{"PropertyName", "targetDedicatedNodes"}}));
+      return;
+    }
+    auto facts = inventory_facts_of(request.inventory);
+    NewNode spec;
+    spec.id = "tvmps_" + encoding::uuid_v4().substr(0, 8) + encoding::uuid_v4().substr(0, 8);
+    spec.id.erase(std::remove(spec.id.begin(), spec.id.end(), '-'), spec.id.end());
+    spec.pool_id = pool.id;
+    spec.url = node_url(pool.id, spec.id);
+    spec.vm_size = pool.vm_size;
+    spec.ip_address = !facts.address.empty() ? facts.address : request.peer_address;
+    spec.hostname = request.hostname;
+    spec.provisioner = "static";
+    spec.image_reference = pool.image_reference;
+    spec.state = "starting";
+    json node_json = make_node(spec, clock_.now());
+    if (request.inventory.is_object()) node_json["openbatch"]["inventory"] = request.inventory;
+    const std::string token = auth::new_bearer_token(spec.id);
+    auto credential = credential_record(kNodeCredential, spec.id, token, pool.id);
+    store::Record record{spec.id, pool.id, "starting", dump(node_json), 0};
+    joins_in_flight_[lower(pool.id)]++;
+    store_.submit([record, credential](store::Writer& w) mutable {
+      return w.insert(Table::Nodes, record) && put_credential(w, credential);
+    },
+                  [this, done = std::move(done), spec, token, pool_key = lower(pool.id)](const Status& status) mutable {
+                    asio::post(strand_, [this, done = std::move(done), spec, token, pool_key, status]() mutable {
+                      joins_in_flight_[pool_key]--;
+                      if (!status) {
+                        done(status.error());
+                        return;
+                      }
+                      spdlog::info("node {} joined pool {} ({})", spec.id, spec.pool_id, spec.hostname);
+                      done(JoinAnswer{spec.id, token, spec.pool_id, config_.heartbeat_interval_seconds});
+                    });
+                  });
+  });
+}
+
+}  // namespace openbatch::nodes

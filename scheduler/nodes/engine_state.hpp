@@ -1,0 +1,101 @@
+// The engine's in-memory model of the cluster: pools, jobs with their pending tasks, nodes with
+// their links and attempts, and the per-pool queues placement reads from. It is a cache of the
+// store (rebuilt from it at start and kept current by the change feed and the engine's own
+// commits) plus what only lives in memory: links and liveness. Used on the engine's strand only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scheduler/placement/snapshot.hpp"
+
+namespace openbatch::nodes {
+
+class AgentLink;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct PoolInfo {
+  std::string id;
+  std::string state = "active";  // active | deleting
+  int target_nodes = 0;          // targetDedicatedNodes + targetLowPriorityNodes
+  int task_slots_per_node = 1;
+  placement::NodeFillType fill = placement::NodeFillType::Spread;
+  bool inter_node = false;
+  std::string vm_size;
+  std::string provisioner;  // local | static
+  nlohmann::json image_reference = nlohmann::json::object();
+};
+
+// A task waiting in the engine for placement.
+struct PendingItem {
+  std::string task_id;
+  int64_t seq = 0;
+  int required_slots = 1;
+  int instances = 1;
+  std::string affinity_id;
+};
+
+struct JobInfo {
+  std::string id;
+  std::string pool_key;  // lowercased poolInfo.poolId
+  std::string state = "active";
+  int priority = 0;
+  int max_parallel = -1;
+  bool terminate_when_done = false;  // onAllTasksComplete == terminatejob
+  nlohmann::json common_environment = nlohmann::json::array();
+  std::map<int64_t, PendingItem> pending;  // by seq
+  int running = 0;                         // attempts dispatched and not finished
+  bool queued = false;                     // its pending tasks are in the pool queue
+};
+
+// Order of a pool queue: job priority descending, then submission order.
+struct QueueKey {
+  int neg_priority = 0;
+  int64_t seq = 0;
+  std::string job_key;
+  bool operator<(const QueueKey& o) const {
+    if (neg_priority != o.neg_priority) return neg_priority < o.neg_priority;
+    return seq < o.seq;
+  }
+};
+
+struct AttemptInfo {
+  std::string job_id;
+  std::string task_id;
+  std::string node_id;
+  int slots = 1;
+  bool cancel_sent = false;
+  bool finishing = false;  // a completion or requeue for it is being committed
+};
+
+struct NodeInfo {
+  std::string id;
+  std::string pool_id;
+  std::string state = "creating";
+  bool scheduling_enabled = true;
+  std::string provisioner;
+  std::string ip_address;
+  std::string inventory_hash;
+  std::vector<placement::GpuDevice> gpus;
+  int cuda_driver_version = 0;
+  int infiniband_active_ports = 0;
+  std::set<std::string> attempts;  // attempt ids on the node
+  int used_slots = 0;
+  // Link: up once hello was answered.
+  std::shared_ptr<AgentLink> link;
+  bool linked = false;
+  uint64_t next_seq = 1;  // our frames on the current link
+  SteadyTime last_seen{};
+  bool leaving = false;   // being removed from the pool
+  bool state_write_pending = false;
+};
+
+}  // namespace openbatch::nodes

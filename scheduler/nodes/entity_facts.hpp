@@ -1,0 +1,28 @@
+// Reading the few facts the engine needs out of stored entity JSON (pools, jobs, tasks,
+// inventories). Pure; tolerant of missing or mistyped fields (the API validated them).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "scheduler/nodes/engine_state.hpp"
+
+namespace openbatch::nodes {
+
+PoolInfo pool_info_of(const nlohmann::json& pool, const std::string& default_provisioner);
+// Fills job facts (leaves pending/running/queued alone).
+void read_job_facts(const nlohmann::json& job, JobInfo& info);
+PendingItem pending_item_of(const nlohmann::json& task, int64_t seq);
+
+struct InventoryFacts {
+  std::vector<placement::GpuDevice> gpus;
+  int cuda_driver_version = 0;  // 1000 * major + 10 * minor
+  int infiniband_active_ports = 0;
+  std::string address;  // first non-loopback address, "" when none
+};
+InventoryFacts inventory_facts_of(const nlohmann::json& inventory);
+
+std::string lower(std::string_view s);
+
+}  // namespace openbatch::nodes

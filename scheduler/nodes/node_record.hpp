@@ -1,0 +1,67 @@
+// The stored ComputeNode JSON as pure functions: a new node, its state moves, and the attempts
+// it runs. The node record is the durable source of truth for a node's capacity: every attempt
+// dispatched to it is listed under openbatch.attempts (attempt id -> {jobId, taskId, slots}),
+// added in the same transaction that moves the task to running and removed in the one that
+// applies its completion or requeue. runningTasksCount / runningTaskSlotsCount follow the
+// list; idle <-> running follow it too. No I/O, no clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+
+namespace openbatch::nodes {
+
+using nlohmann::json;
+
+struct NewNode {
+  std::string id;
+  std::string pool_id;
+  std::string url;          // <account url>/pools/<pool>/nodes/<id>
+  std::string vm_size;
+  std::string ip_address;   // what peers and MPI use
+  std::string hostname;
+  std::string provisioner;  // "local" | "static"
+  json image_reference = json::object();
+  std::string state = "creating";
+};
+
+json make_node(const NewNode& spec, TimePoint now);
+
+// Moves `state` (no-op when already there), with stateTransitionTime.
+void set_node_state(json& node, std::string_view state, TimePoint now);
+
+// idle/running from the attempt list, for a node that is up (idle or running); other states
+// are left alone.
+void refresh_busy_state(json& node, TimePoint now);
+
+struct AttemptOnNode {
+  std::string attempt_id;
+  std::string job_id;
+  std::string task_id;
+  std::string task_url;
+  int slots = 1;
+};
+
+// Slots held by the node's attempts.
+int used_slots(const json& node);
+
+// Adds the attempt when `slots` more fit in `slots_per_node`; false (node unchanged) when they
+// do not or the attempt is already listed.
+bool add_attempt(json& node, const AttemptOnNode& attempt, int slots_per_node, TimePoint now);
+
+// Removes the attempt; false when it is not listed. `succeeded` (nullopt: the attempt was
+// requeued or cancelled, not run to an end) feeds totalTasksRun/totalTasksSucceeded, and
+// `task_state` / `execution_info` update its recentTasks entry.
+bool remove_attempt(json& node, std::string_view attempt_id, std::optional<bool> succeeded,
+                    std::string_view task_state, const json& execution_info, TimePoint now);
+
+// The attempts listed on the node.
+std::vector<AttemptOnNode> attempts_of(const json& node);
+
+}  // namespace openbatch::nodes

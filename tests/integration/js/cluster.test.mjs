@@ -1,0 +1,162 @@
+// A real job end to end on the local provisioner: the scheduler starts one openbatch-agent per
+// node; tasks run as real processes and their results and stdout come back through the
+// official @azure/batch SDK. Also: AZ_BATCH_* variables, retries, the wall-clock limit,
+// terminate, resize down and up, and an agent that dies being restarted.
+
+import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+
+import {
+  cpuPool, rawRequest, removeDir, sdkClientFor, startScheduler, taskFileText, tempDir, until, waitForNodes,
+  waitForTask,
+} from './lib/harness.mjs';
+
+const POOL = 'local-pool';
+const JOB = 'local-job';
+const TEST_TIMEOUT = 60000;
+
+let sched;
+let client;
+
+before(async () => {
+  const dataDir = tempDir('cluster');
+  chmodSync(dataDir, 0o755);  // tasks run as the unprivileged task user: the node roots must be reachable
+  sched = await startScheduler({ dataDir, extraArgs: ['--heartbeat-seconds', '1',
+    '--agent-arg=--reconnect-min-ms', '--agent-arg=100', '--agent-arg=--reconnect-max-ms', '--agent-arg=1000'] });
+  client = await sdkClientFor(sched);
+  await client.pool.add(cpuPool(POOL, { nodes: 2, slots: 2 }));
+  await waitForNodes(client, POOL, 2);
+  await client.job.add({ id: JOB, poolInfo: { poolId: POOL },
+    commonEnvironmentSettings: [{ name: 'FROM_JOB', value: 'job-value' }, { name: 'BOTH', value: 'job' }] });
+});
+
+after(async () => {
+  if (sched) {
+    const status = await sched.stop().catch((e) => e);
+    if (status instanceof Error) console.error(status.message);
+    removeDir(sched.dataDir);
+  }
+});
+
+test('the pool reaches its target with idle nodes, counted by nodecounts', { timeout: TEST_TIMEOUT }, async () => {
+  const pool = await until(async () => {
+    const p = await client.pool.get(POOL);
+    return p.allocationState === 'steady' && p.currentDedicatedNodes === 2 ? p : undefined;
+  }, { what: 'pool steady at 2 nodes' });
+  assert.equal(pool.state, 'active');
+  const counts = await rawRequest(sched, { path: '/nodecounts', query: { $filter: `poolId eq '${POOL}'` } });
+  assert.equal(counts.status, 200);
+  assert.equal(counts.json.value[0].dedicated.total, 2);
+  assert.equal(counts.json.value[0].dedicated.idle + counts.json.value[0].dedicated.running, 2);
+});
+
+test('a task runs, its stdout and AZ_BATCH_* environment come back through the SDK', { timeout: TEST_TIMEOUT }, async () => {
+  await client.task.add(JOB, {
+    id: 'env',
+    commandLine: "/bin/sh -c 'echo hello from $AZ_BATCH_TASK_ID; pwd; env | sort; echo to-stderr >&2'",
+    environmentSettings: [{ name: 'FROM_TASK', value: 'task-value' }, { name: 'BOTH', value: 'task' }],
+  });
+  const task = await waitForTask(client, JOB, 'env');
+  assert.equal(task.executionInfo.result, 'success');
+  assert.equal(task.executionInfo.exitCode, 0);
+  assert.ok(task.executionInfo.startTime && task.executionInfo.endTime);
+  const nodeId = task.nodeInfo.nodeId;
+  assert.equal(task.nodeInfo.poolId, POOL);
+  assert.equal(task.nodeInfo.taskRootDirectory, `workitems/${JOB}/job-1/env`);
+
+  const out = await taskFileText(client, JOB, 'env', 'stdout.txt');
+  const env = Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => {
+    const i = l.indexOf('=');
+    return [l.slice(0, i), l.slice(i + 1)];
+  }));
+  assert.match(out, /^hello from env$/m);
+  assert.equal(env.AZ_BATCH_TASK_ID, 'env');
+  assert.equal(env.AZ_BATCH_JOB_ID, JOB);
+  assert.equal(env.AZ_BATCH_POOL_ID, POOL);
+  assert.equal(env.AZ_BATCH_NODE_ID, nodeId);
+  assert.equal(env.AZ_BATCH_ACCOUNT_NAME, sched.account);
+  const root = env.AZ_BATCH_NODE_ROOT_DIR;
+  assert.ok(root && root.endsWith(`/nodes/${POOL}/${nodeId}`), `node root ${root}`);
+  assert.equal(env.AZ_BATCH_TASK_DIR, `${root}/workitems/${JOB}/job-1/env`);
+  assert.equal(env.AZ_BATCH_TASK_WORKING_DIR, `${root}/workitems/${JOB}/job-1/env/wd`);
+  assert.equal(env.AZ_BATCH_NODE_SHARED_DIR, `${root}/shared`);
+  assert.match(out, new RegExp(`^${env.AZ_BATCH_TASK_WORKING_DIR}$`, 'm'), 'the task starts in its wd');
+  assert.equal(env.FROM_JOB, 'job-value');
+  assert.equal(env.FROM_TASK, 'task-value');
+  assert.equal(env.BOTH, 'task', 'a task setting wins over the job setting');
+  assert.match(await taskFileText(client, JOB, 'env', 'stderr.txt'), /to-stderr/);
+
+  // The same file through the node's file API.
+  const nodeFile = await rawRequest(sched, { path: `/pools/${POOL}/nodes/${nodeId}/files/workitems/${JOB}/job-1/env/stdout.txt` });
+  assert.equal(nodeFile.status, 200);
+  assert.equal(nodeFile.text, out);
+  const node = await client.computeNode.get(POOL, nodeId);
+  assert.ok(node.totalTasksRun >= 1);
+  assert.ok(node.recentTasks.some((t) => t.taskId === 'env' && t.taskState === 'completed'));
+});
+
+test('a failing task is retried per maxTaskRetryCount and ends with its exit code', { timeout: TEST_TIMEOUT }, async () => {
+  await client.task.add(JOB, { id: 'fails', commandLine: "/bin/sh -c 'exit 3'", constraints: { maxTaskRetryCount: 1 } });
+  const task = await waitForTask(client, JOB, 'fails');
+  assert.equal(task.executionInfo.exitCode, 3);
+  assert.equal(task.executionInfo.result, 'failure');
+  assert.equal(task.executionInfo.retryCount, 1);
+  assert.equal(task.executionInfo.failureInfo.code, 'FailureExitCode');
+  assert.equal(task.executionInfo.failureInfo.category, 'usererror');
+});
+
+test('a launch error completes the task with a failure, not a hang', { timeout: TEST_TIMEOUT }, async () => {
+  await client.task.add(JOB, { id: 'missing', commandLine: '/no/such/program' });
+  const task = await waitForTask(client, JOB, 'missing');
+  assert.equal(task.executionInfo.result, 'failure');
+  assert.ok(task.executionInfo.failureInfo.code, JSON.stringify(task.executionInfo));
+});
+
+test('a task over its maxWallClockTime is killed and reported', { timeout: TEST_TIMEOUT }, async () => {
+  const started = Date.now();
+  await client.task.add(JOB, { id: 'slow', commandLine: "/bin/sh -c 'sleep 60'", constraints: { maxWallClockTime: 'PT2S' } });
+  const task = await waitForTask(client, JOB, 'slow', { timeoutMs: 30000 });
+  assert.ok(Date.now() - started < 20000, 'killed near its limit, not at the end of the sleep');
+  assert.equal(task.executionInfo.result, 'failure');
+  assert.equal(task.executionInfo.failureInfo.code, 'MaxWallClockTimeExpiry');
+});
+
+test('terminate stops a running task and frees its node', { timeout: TEST_TIMEOUT }, async () => {
+  await client.task.add(JOB, { id: 'terminated', commandLine: "/bin/sh -c 'sleep 60'" });
+  await waitForTask(client, JOB, 'terminated', { state: 'running' });
+  await client.task.terminate(JOB, 'terminated');
+  const task = await waitForTask(client, JOB, 'terminated');
+  assert.equal(task.executionInfo.failureInfo.code, 'TaskEnded');
+  await waitForNodes(client, POOL, 2, { states: ['idle'] });
+});
+
+test('a collection of 200 tasks all complete, each exactly once', { timeout: TEST_TIMEOUT }, async () => {
+  const ids = Array.from({ length: 200 }, (_, i) => `many-${i}`);
+  for (let i = 0; i < ids.length; i += 100) {
+    const result = await client.task.addCollection(JOB, ids.slice(i, i + 100).map((id) => ({ id, commandLine: '/bin/true' })));
+    assert.ok(result.value.every((r) => r.status === 'success'));
+  }
+  const counts = await until(async () => {
+    const c = await client.job.getTaskCounts(JOB);
+    return c.taskCounts.active === 0 && c.taskCounts.running === 0 ? c : undefined;
+  }, { what: 'all tasks done' });
+  assert.ok(counts.taskCounts.succeeded >= 200);
+  for (const id of ['many-0', 'many-199']) {
+    const t = await client.task.get(JOB, id);
+    assert.equal(t.executionInfo.result, 'success');
+    assert.equal(t.executionInfo.retryCount, 0);
+    assert.equal(t.executionInfo.requeueCount, 0);
+  }
+});
+
+test('resize down removes idle nodes and resize up adds new ones', { timeout: TEST_TIMEOUT }, async () => {
+  await client.pool.resize(POOL, { targetDedicatedNodes: 1 });
+  await waitForNodes(client, POOL, 1);
+  await until(async () => (await client.pool.get(POOL)).allocationState === 'steady', { what: 'steady after down' });
+  await client.pool.resize(POOL, { targetDedicatedNodes: 3 });
+  const nodes = await waitForNodes(client, POOL, 3);
+  assert.equal(new Set(nodes.map((n) => n.id)).size, 3);
+  await client.task.add(JOB, { id: 'after-resize', commandLine: '/bin/true' });
+  assert.equal((await waitForTask(client, JOB, 'after-resize')).executionInfo.result, 'success');
+});
