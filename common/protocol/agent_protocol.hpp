@@ -16,6 +16,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "common/files/node_tree.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -52,10 +53,17 @@ enum class CancelReason {
   NodeRemoved,     // "nodeRemoved": the node is leaving the pool
 };
 
+enum class FileOp { Stat, List, Read, Remove };  // "stat" | "list" | "read" | "remove"
+
+// Largest `data` of one fileResponse: base64 makes it 4/3 larger, which stays under
+// kMaxFrameBytes with the other fields. The scheduler reads larger ranges in chunks.
+inline constexpr std::size_t kMaxFileChunkBytes = 2 * 1024 * 1024;
+
 std::string_view to_string(AttemptState s);
 std::string_view to_string(TaskResult r);
 std::string_view to_string(ErrorCategory c);
 std::string_view to_string(CancelReason r);
+std::string_view to_string(FileOp op);
 
 struct EnvironmentSetting {
   std::string name;   // "name"
@@ -189,8 +197,32 @@ struct Ack {
   bool operator==(const Ack&) const = default;
 };
 
-using Payload =
-    std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel, Report, Ack>;
+// scheduler -> agent: one operation on the node's files (agent-protocol.md 3.9). Neither this
+// nor its answer is acked or journaled: they are not durable state, and a lost one times out.
+struct FileRequest {
+  std::string request_id;                 // "requestId": minted by the scheduler, echoed back
+  FileOp op = FileOp::Stat;               // "op"
+  std::string path;                       // "path": relative to the node root, '/'-separated
+  bool recursive = false;                 // "recursive": list / remove; omitted when false
+  std::optional<std::uint64_t> limit;     // "limit": list; the agent caps it at kMaxArrayItems
+  std::optional<files::ByteRange> range;  // "range": read; {"first", "last"?}
+  bool operator==(const FileRequest&) const = default;
+};
+
+// agent -> scheduler: the answer to one fileRequest.
+struct FileResponse {
+  std::string request_id;                           // "requestId"
+  int status = 200;                                 // "status": HTTP-like (200, 404, 409, 416, 500)
+  std::optional<std::string> code;                  // "code": the Azure error code when not 200
+  std::optional<std::string> message;               // "message"
+  std::optional<files::FileInfo> file;              // "file": stat and read
+  std::optional<std::vector<files::FileInfo>> files;  // "files": list
+  std::optional<std::string> data;  // "data": read, raw bytes here, base64 on the wire
+  bool operator==(const FileResponse&) const = default;
+};
+
+using Payload = std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel,
+                             Report, Ack, FileRequest, FileResponse>;
 
 struct Message {
   std::uint64_t seq = 0;  // "seq": per sender, increasing from 1; the agent's survives restarts
@@ -199,7 +231,7 @@ struct Message {
 };
 
 // The "type" string of a payload: "hello", "welcome", "inventory", "heartbeat", "assignment",
-// "cancel", "report", "ack".
+// "cancel", "report", "ack", "fileRequest", "fileResponse".
 std::string_view type_name(const Payload& payload);
 
 std::string encode(const Message& message);
@@ -223,7 +255,11 @@ void to_json(json& j, const Welcome& v);
 void to_json(json& j, const InventoryUpdate& v);
 void to_json(json& j, const Heartbeat& v);
 void to_json(json& j, const Ack& v);
+void to_json(json& j, const FileRequest& v);
+void to_json(json& j, const FileResponse& v);
 void to_json(json& j, const Message& v);
+// FileInfo's wire form: {"name", "isDirectory", "size", "creationTime", "lastModified", "mode"}.
+json file_info_json(const files::FileInfo& v);
 
 void from_json(const json& j, EnvironmentSetting& v);
 void from_json(const json& j, FailureInfo& v);
@@ -239,6 +275,8 @@ void from_json(const json& j, Welcome& v);
 void from_json(const json& j, InventoryUpdate& v);
 void from_json(const json& j, Heartbeat& v);
 void from_json(const json& j, Ack& v);
+void from_json(const json& j, FileRequest& v);
+void from_json(const json& j, FileResponse& v);
 void from_json(const json& j, Message& v);
 
 }  // namespace openbatch::protocol

@@ -85,60 +85,62 @@ void set_file_headers(HttpResponse& res, const FileInfo& info, const std::string
   res.set("ocp-batch-file-mode", mode);
 }
 
-HttpResponse get_file(const RequestContext& ctx, Services& s, const FileScope& scope, const std::string& rel) {
+// The coroutines below take their arguments by reference: files_route awaits each at once,
+// so the request and the scope outlive them.
+RouteResult get_file(const RequestContext& ctx, Services& s, const FileScope& scope, const std::string& rel) {
   const std::string path = join(scope.root, rel);
-  auto info = s.node_files->stat(scope.pool, scope.node, path);
-  if (!info) return error_response(ctx, info.error());
+  auto info = co_await s.node_files->stat(scope.pool, scope.node, path);
+  if (!info) co_return error_response(ctx, info.error());
   const std::string url = scope.url_prefix + rel;
   if (ctx.method == "HEAD") {
     auto res = empty_response(ctx, http::status::ok);
     set_file_headers(res, *info, url);
     res.content_length(info->is_directory ? 0 : info->size);
-    return res;
+    co_return res;
   }
-  if (info->is_directory) return error_response(ctx, errors::not_found("FileNotFound", "The path names a directory, not a file."));
+  if (info->is_directory) co_return error_response(ctx, errors::not_found("FileNotFound", "The path names a directory, not a file."));
   auto range = parse_range(ctx);
-  if (!range) return error_response(ctx, range.error());
+  if (!range) co_return error_response(ctx, range.error());
   if (auto modified = ctx.header("If-Modified-Since")) {
     auto since = parse_http_date(*modified);
     if (since && std::chrono::floor<std::chrono::seconds>(info->last_modified) <= *since) {
-      return empty_response(ctx, http::status::not_modified);
+      co_return empty_response(ctx, http::status::not_modified);
     }
   }
   if (auto unmodified = ctx.header("If-Unmodified-Since")) {
     auto since = parse_http_date(*unmodified);
     if (since && std::chrono::floor<std::chrono::seconds>(info->last_modified) > *since) {
-      return error_response(ctx, Error(412, "ConditionNotMet", "The file was modified since the given time."));
+      co_return error_response(ctx, Error(412, "ConditionNotMet", "The file was modified since the given time."));
     }
   }
-  auto data = s.node_files->read(scope.pool, scope.node, path, *range);
-  if (!data) return error_response(ctx, data.error());
+  auto data = co_await s.node_files->read(scope.pool, scope.node, path, *range);
+  if (!data) co_return error_response(ctx, data.error());
   auto res = empty_response(ctx, http::status::ok);  // 200 even for ranges: the SDK rejects 206
   set_file_headers(res, *info, url);
   res.body() = std::move(*data);
-  return res;
+  co_return res;
 }
 
-HttpResponse list_files(const RequestContext& ctx, Services& s, const FileScope& scope) {
+RouteResult list_files(const RequestContext& ctx, Services& s, const FileScope& scope) {
   auto max_results = parse_max_results(ctx, 1000, 1000);
-  if (!max_results) return error_response(ctx, max_results.error());
+  if (!max_results) co_return error_response(ctx, max_results.error());
   const auto recursive_param = ctx.query_param("recursive");
   const bool recursive = recursive_param && iequals(*recursive_param, "true");
   std::optional<odata::Filter> filter;
   if (auto text = ctx.query_param("$filter"); text && !text->empty()) {
     auto parsed = odata::parse_filter(*text);
-    if (!parsed) return error_response(ctx, parsed.error());
+    if (!parsed) co_return error_response(ctx, parsed.error());
     filter = std::move(*parsed);
   }
   std::size_t skip = 0;
   if (auto token = ctx.query_param("$skiptoken")) {
     if (std::from_chars(token->data(), token->data() + token->size(), skip).ec != std::errc()) {
-      return error_response(ctx, errors::invalid_query("$skiptoken", *token, "The continuation token is not valid."));
+      co_return error_response(ctx, errors::invalid_query("$skiptoken", *token, "The continuation token is not valid."));
     }
   }
   constexpr std::size_t kMaxListed = 100000;  // bounds the work of one listing
-  auto files = s.node_files->list(scope.pool, scope.node, scope.root, recursive, kMaxListed);
-  if (!files) return error_response(ctx, files.error());
+  auto files = co_await s.node_files->list(scope.pool, scope.node, scope.root, recursive, kMaxListed);
+  if (!files) co_return error_response(ctx, files.error());
   json value = json::array();
   std::size_t index = 0;
   std::size_t next = 0;
@@ -158,16 +160,15 @@ HttpResponse list_files(const RequestContext& ctx, Services& s, const FileScope&
   }
   json body = {{"odata.metadata", ctx.base_url + "/$metadata#files"}, {"value", std::move(value)}};
   if (next) body["odata.nextLink"] = next_link(ctx, std::to_string(next));
-  return json_response(ctx, http::status::ok, dump_json(body));
+  co_return json_response(ctx, http::status::ok, dump_json(body));
 }
 
-HttpResponse delete_file(const RequestContext& ctx, Services& s, const FileScope& scope, const std::string& rel) {
+RouteResult delete_file(const RequestContext& ctx, Services& s, const FileScope& scope, const std::string& rel) {
   const auto recursive_param = ctx.query_param("recursive");
   const bool recursive = recursive_param && iequals(*recursive_param, "true");
-  if (auto st = s.node_files->remove(scope.pool, scope.node, join(scope.root, rel), recursive); !st) {
-    return error_response(ctx, st.error());
-  }
-  return empty_response(ctx, http::status::ok);
+  auto st = co_await s.node_files->remove(scope.pool, scope.node, join(scope.root, rel), recursive);
+  if (!st) co_return error_response(ctx, st.error());
+  co_return empty_response(ctx, http::status::ok);
 }
 
 // Resolves the scope of a task's files: the node it ran (or runs) on and its task directory.
@@ -214,11 +215,11 @@ RouteResult files_route(const RequestContext& ctx, Services& s) {
   if (!rel) co_return error_response(ctx, rel.error());
   const std::string& m = ctx.method;
   if (ctx.segments.size() == 5 || rel->empty()) {
-    if (m == "GET") co_return list_files(ctx, s, *scope);
+    if (m == "GET") co_return co_await list_files(ctx, s, *scope);
     co_return unsupported_verb(ctx);
   }
-  if (m == "GET" || m == "HEAD") co_return get_file(ctx, s, *scope, *rel);
-  if (m == "DELETE") co_return delete_file(ctx, s, *scope, *rel);
+  if (m == "GET" || m == "HEAD") co_return co_await get_file(ctx, s, *scope, *rel);
+  if (m == "DELETE") co_return co_await delete_file(ctx, s, *scope, *rel);
   co_return unsupported_verb(ctx);
 }
 

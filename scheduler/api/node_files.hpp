@@ -2,65 +2,64 @@
 // workitems/...). The scheduler answers the task- and node-file APIs through it. The local
 // implementation serves nodes whose root directory is on this machine (the `local`
 // provisioner puts node <n> of pool <p> at <data-dir>/nodes/<p>/<n>); agents on other machines
-// are reached through another implementation of the same interface.
+// are reached through another implementation of the same interface (server/routed_node_files).
+//
+// The methods are coroutines because a remote node answers over its agent's link; they run on
+// the caller's executor and take their arguments by value (they outlive the caller's frame).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/files/node_tree.hpp"
 
 namespace openbatch::api {
 
-struct FileInfo {
-  std::string name;          // path relative to the directory listed / the node root
-  bool is_directory = false;
-  uint64_t size = 0;
-  TimePoint creation_time{};
-  TimePoint last_modified{};
-  unsigned mode = 0;         // permission bits
-};
-
-struct ByteRange {
-  uint64_t first = 0;
-  std::optional<uint64_t> last;  // inclusive; nullopt = to the end
-};
+using files::ByteRange;
+using files::FileInfo;
+using files::kMaxFileReadBytes;
 
 class NodeFiles {
  public:
+  template <class T>
+  using Async = boost::asio::awaitable<Result<T>>;
+
   virtual ~NodeFiles() = default;
   // `path` is relative to the node root, '/'-separated, already checked for '..'.
-  virtual Result<FileInfo> stat(const std::string& pool, const std::string& node, const std::string& path) = 0;
-  virtual Result<std::vector<FileInfo>> list(const std::string& pool, const std::string& node,
-                                             const std::string& dir, bool recursive, std::size_t limit) = 0;
-  virtual Result<std::string> read(const std::string& pool, const std::string& node, const std::string& path,
-                                   const std::optional<ByteRange>& range) = 0;
-  virtual Status remove(const std::string& pool, const std::string& node, const std::string& path,
-                        bool recursive) = 0;
+  virtual Async<FileInfo> stat(std::string pool, std::string node, std::string path) = 0;
+  virtual Async<std::vector<FileInfo>> list(std::string pool, std::string node, std::string dir, bool recursive,
+                                            std::size_t limit) = 0;
+  // The bytes `range` selects, at most kMaxFileReadBytes (416 InvalidRange beyond).
+  virtual Async<std::string> read(std::string pool, std::string node, std::string path,
+                                  std::optional<ByteRange> range) = 0;
+  virtual Async<void> remove(std::string pool, std::string node, std::string path, bool recursive) = 0;
 };
 
+// Nodes whose root is <nodes_root>/<pool>/<node> on this machine. Blocking file I/O on the
+// caller's thread, as a local disk read is short.
 class LocalNodeFiles final : public NodeFiles {
  public:
   explicit LocalNodeFiles(std::filesystem::path nodes_root) : nodes_root_(std::move(nodes_root)) {}
-  Result<FileInfo> stat(const std::string& pool, const std::string& node, const std::string& path) override;
-  Result<std::vector<FileInfo>> list(const std::string& pool, const std::string& node, const std::string& dir,
-                                     bool recursive, std::size_t limit) override;
-  Result<std::string> read(const std::string& pool, const std::string& node, const std::string& path,
-                           const std::optional<ByteRange>& range) override;
-  Status remove(const std::string& pool, const std::string& node, const std::string& path, bool recursive) override;
+  Async<FileInfo> stat(std::string pool, std::string node, std::string path) override;
+  Async<std::vector<FileInfo>> list(std::string pool, std::string node, std::string dir, bool recursive,
+                                    std::size_t limit) override;
+  Async<std::string> read(std::string pool, std::string node, std::string path,
+                          std::optional<ByteRange> range) override;
+  Async<void> remove(std::string pool, std::string node, std::string path, bool recursive) override;
+
+  // The node's tree (its root need not exist).
+  files::NodeTree tree(const std::string& pool, const std::string& node) const {
+    return files::NodeTree(nodes_root_ / pool / node);
+  }
+  const std::filesystem::path& nodes_root() const { return nodes_root_; }
 
  private:
-  // Resolves `path` under the node's root, refusing anything that escapes it (symlinks too).
-  Result<std::filesystem::path> resolve(const std::string& pool, const std::string& node,
-                                        const std::string& path) const;
   std::filesystem::path nodes_root_;
 };
-
-// Largest body a file GET returns at once; bigger files are read with ocp-range.
-inline constexpr uint64_t kMaxFileReadBytes = 256ull << 20;
 
 }  // namespace openbatch::api
