@@ -3,6 +3,9 @@
 // it, so each message reader is a straight list of fields.
 #include "common/protocol/agent_protocol.hpp"
 
+#include "common/encoding.hpp"
+#include "common/time.hpp"
+
 #include <array>
 #include <limits>
 #include <stdexcept>
@@ -44,6 +47,10 @@ constexpr EnumNames<CancelReason, 6> kCancelReasons{
       {CancelReason::Requeued, "requeued"},
       {CancelReason::UnknownAttempt, "unknownAttempt"},
       {CancelReason::NodeRemoved, "nodeRemoved"}}}};
+constexpr EnumNames<FileOp, 4> kFileOps{{{{FileOp::Stat, "stat"},
+                                          {FileOp::List, "list"},
+                                          {FileOp::Read, "read"},
+                                          {FileOp::Remove, "remove"}}}};
 
 // Reads the fields of one JSON object. The first failure is kept in *error; later calls
 // return defaults and record nothing.
@@ -122,8 +129,8 @@ class FieldReader {
     return n;
   }
 
-  bool boolean(std::string_view key) {
-    const json* v = find(key, true);
+  bool boolean(std::string_view key, bool required = true) {
+    const json* v = find(key, required);
     if (v == nullptr) return false;
     if (!v->is_boolean()) {
       fail(field(key), "must be a boolean");
@@ -364,6 +371,78 @@ void read(FieldReader& r, Ack& out) {
   }
 }
 
+// ---- file requests (agent-protocol.md 3.9) ----
+
+// Sizes and offsets: exact JSON integers.
+constexpr std::int64_t kMaxJsonInteger = static_cast<std::int64_t>(kMaxSeq);
+
+TimePoint time_field(FieldReader& r, std::string_view key) {
+  const std::string text = r.string(key);
+  if (!r.ok()) return {};
+  auto t = try_parse_iso8601(text);
+  if (!t) r.fail(r.field(key), "must be an RFC 3339 time");
+  return t.value_or(TimePoint{});
+}
+
+void read(FieldReader& r, files::FileInfo& out) {
+  out.name = r.string("name", true);
+  out.is_directory = r.boolean("isDirectory");
+  out.size = static_cast<std::uint64_t>(r.integer("size", 0, kMaxJsonInteger));
+  out.creation_time = time_field(r, "creationTime");
+  out.last_modified = time_field(r, "lastModified");
+  out.mode = static_cast<unsigned>(r.integer("mode", 0, 07777));
+}
+
+void read(FieldReader& r, files::ByteRange& out) {
+  out.first = static_cast<std::uint64_t>(r.integer("first", 0, kMaxJsonInteger));
+  if (auto last = r.optional_integer("last", 0, kMaxJsonInteger)) {
+    out.last = static_cast<std::uint64_t>(*last);
+    if (*out.last < out.first) r.fail(r.field("last"), "must not be less than first");
+  }
+}
+
+void read(FieldReader& r, FileRequest& out, std::optional<Error>* error) {
+  out.request_id = r.string("requestId");
+  out.op = r.enumeration("op", kFileOps);
+  out.path = r.string("path", true);
+  out.recursive = r.boolean("recursive", false);
+  if (auto limit = r.optional_integer("limit", 0, kMaxJsonInteger)) {
+    out.limit = static_cast<std::uint64_t>(*limit);
+  }
+  if (const json* range = r.find("range", false)) {
+    FieldReader rr(*range, r.field("range"), error);
+    files::ByteRange value;
+    if (rr.ok()) read(rr, value);
+    out.range = value;
+  }
+}
+
+void read(FieldReader& r, FileResponse& out, std::optional<Error>* error) {
+  out.request_id = r.string("requestId");
+  out.status = static_cast<int>(r.integer("status", 100, 599));
+  out.code = r.optional_string("code");
+  out.message = r.optional_string("message");
+  if (const json* file = r.find("file", false)) {
+    FieldReader f(*file, r.field("file"), error);
+    files::FileInfo value;
+    if (f.ok()) read(f, value);
+    out.file = std::move(value);
+  }
+  if (r.find("files", false) != nullptr) {
+    std::vector<files::FileInfo> list;
+    read_items(r, "files", false, list, error);
+    out.files = std::move(list);
+  }
+  if (auto data = r.optional_string("data")) {
+    auto bytes = encoding::base64_decode(*data);
+    if (!bytes) {
+      r.fail(r.field("data"), "must be base64");
+    } else {
+      out.data = std::move(*bytes);
+    }
+  }
+}
+
 // Calls the reader for T, with or without the error pointer it may need for nested objects.
 template <class T>
 void read_any(FieldReader& r, T& out, std::optional<Error>* error) {
@@ -422,6 +501,7 @@ std::string_view to_string(AttemptState s) { return kAttemptStates.name(s); }
 std::string_view to_string(TaskResult r) { return kResults.name(r); }
 std::string_view to_string(ErrorCategory c) { return kCategories.name(c); }
 std::string_view to_string(CancelReason r) { return kCancelReasons.name(r); }
+std::string_view to_string(FileOp op) { return kFileOps.name(op); }
 
 Error invalid_message(std::string_view field, std::string_view reason) {
   return Error(400, "InvalidMessage", "The agent protocol message is not valid.",
@@ -430,7 +510,8 @@ Error invalid_message(std::string_view field, std::string_view reason) {
 
 std::string_view type_name(const Payload& payload) {
   static constexpr std::array<std::string_view, std::variant_size_v<Payload>> kNames{
-      "hello", "welcome", "inventory", "heartbeat", "assignment", "cancel", "report", "ack"};
+      "hello",  "welcome", "inventory", "heartbeat",   "assignment",
+      "cancel", "report",  "ack",       "fileRequest", "fileResponse"};
   return kNames[payload.index()];
 }
 
@@ -525,6 +606,39 @@ void to_json(json& j, const Heartbeat& v) {
 
 void to_json(json& j, const Ack& v) { j = {{"seqs", v.seqs}}; }
 
+json file_info_json(const files::FileInfo& v) {
+  return {{"name", v.name},
+          {"isDirectory", v.is_directory},
+          {"size", v.size},
+          {"creationTime", format_iso8601(v.creation_time)},
+          {"lastModified", format_iso8601(v.last_modified)},
+          {"mode", v.mode}};
+}
+
+void to_json(json& j, const FileRequest& v) {
+  j = {{"requestId", v.request_id}, {"op", to_string(v.op)}, {"path", v.path}};
+  if (v.recursive) j["recursive"] = true;
+  if (v.limit) j["limit"] = *v.limit;
+  if (v.range) {
+    json range = {{"first", v.range->first}};
+    if (v.range->last) range["last"] = *v.range->last;
+    j["range"] = std::move(range);
+  }
+}
+
+void to_json(json& j, const FileResponse& v) {
+  j = {{"requestId", v.request_id}, {"status", v.status}};
+  put_optional(j, "code", v.code);
+  put_optional(j, "message", v.message);
+  if (v.file) j["file"] = file_info_json(*v.file);
+  if (v.files) {
+    json list = json::array();
+    for (const auto& f : *v.files) list.push_back(file_info_json(f));
+    j["files"] = std::move(list);
+  }
+  if (v.data) j["data"] = encoding::base64_encode(*v.data);
+}
+
 void to_json(json& j, const Message& v) {
   std::visit([&j](const auto& payload) { to_json(j, payload); }, v.payload);
   j["type"] = type_name(v.payload);
@@ -556,6 +670,8 @@ void from_json(const json& j, Welcome& v) { from_json_or_throw(j, v, "welcome");
 void from_json(const json& j, InventoryUpdate& v) { from_json_or_throw(j, v, "inventory"); }
 void from_json(const json& j, Heartbeat& v) { from_json_or_throw(j, v, "heartbeat"); }
 void from_json(const json& j, Ack& v) { from_json_or_throw(j, v, "ack"); }
+void from_json(const json& j, FileRequest& v) { from_json_or_throw(j, v, "fileRequest"); }
+void from_json(const json& j, FileResponse& v) { from_json_or_throw(j, v, "fileResponse"); }
 
 void from_json(const json& j, Message& v) {
   Result<Message> r = decode(j.dump());
@@ -605,6 +721,10 @@ Result<Message> decode(std::string_view frame) {
     payload = parse_payload<Report>(j, type);
   else if (type == "ack")
     payload = parse_payload<Ack>(j, type);
+  else if (type == "fileRequest")
+    payload = parse_payload<FileRequest>(j, type);
+  else if (type == "fileResponse")
+    payload = parse_payload<FileResponse>(j, type);
   if (!payload) return payload.error();
   return Message{seq, std::move(*payload)};
 }
