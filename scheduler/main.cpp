@@ -26,6 +26,7 @@
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/server/http_server.hpp"
+#include "scheduler/server/routed_node_files.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -203,6 +204,8 @@ int main(int argc, char** argv) {
   engine = std::make_unique<nodes::Engine>(ioc, **store, clock, engine_config, [&services] { return services.etags.next(); },
                                            std::make_unique<nodes::LocalAgents>(agents_config));
   agent_endpoint = std::make_unique<nodes::AgentEndpoint>(*engine);
+  // Node files: local roots directly, the others through their agents (needs the engine).
+  services.node_files = std::make_unique<server::RoutedNodeFiles>(services.data_dir / "nodes", *engine);
   http_server.route_prefix(
       "/agent/v1",
       [&agent_endpoint](api::HttpRequest req, std::string peer) { return agent_endpoint->handle(std::move(req), std::move(peer)); },

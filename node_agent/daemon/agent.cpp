@@ -1,6 +1,7 @@
 // Agent: protocol handling over link, journal and runner (see agent.hpp).
 #include "node_agent/daemon/agent.hpp"
 
+#include "node_agent/daemon/file_requests.hpp"
 #include "node_agent/link/inventory_hash.hpp"
 
 #include <boost/asio/post.hpp>
@@ -37,7 +38,8 @@ Agent::Agent(asio::io_context& io, AgentConfig config, state::Journal& journal,
       runner_(io, launcher, config_.runner, *this),
       link_(io, config_.link, *this),
       heartbeat_timer_(io),
-      inventory_hash_(link::inventory_hash(config_.inventory)) {}
+      inventory_hash_(link::inventory_hash(config_.inventory)),
+      node_files_(config_.runner.facts.node_root) {}
 
 Agent::~Agent() = default;
 
@@ -103,6 +105,7 @@ void Agent::on_frame(std::string_view frame) {
                  [&](protocol::Assignment& a) { on_assignment(seq, std::move(a)); },
                  [&](protocol::Cancel& c) { on_cancel(seq, c); },
                  [&](protocol::Ack& a) { on_ack(a); },
+                 [&](protocol::FileRequest& r) { on_file_request(r); },
                  [&](auto& other) {
                    spdlog::warn("link: ignoring a '{}' frame from the scheduler",
                                 protocol::type_name(protocol::Payload(other)));
@@ -170,6 +173,12 @@ void Agent::on_ack(const protocol::Ack& ack) {
   journal_.append(record);
   // Not urgent (losing it resends a report, which is idempotent), but keep the file current.
   commit_.after_durable([] {});
+}
+
+void Agent::on_file_request(const protocol::FileRequest& request) {
+  if (!send(answer_file_request(node_files_, request))) {
+    spdlog::debug("file request {}: the link went down before the answer", request.request_id);
+  }
 }
 
 // --- runner events -----------------------------------------------------------------------

@@ -10,6 +10,8 @@
 //   hello       lists the runner's attempts and the outbox (flushed first); reports beyond
 //               hello's 4096-item bound follow as report frames with their original seqs.
 //   cancel      runner.cancel (unknown ids are fine), acked after the flush.
+//   fileRequest answered at once from the node root (file_requests.hpp); neither journaled
+//               nor acked. Reads are at most 2 MiB, short enough for the event loop.
 //   acks        owed for one link only (the scheduler's seqs restart per link); those of a
 //               dropped link are dropped, the scheduler reconciles with hello.
 // Shutdown (SIGTERM/SIGINT): stop taking work, kill the attempts (SIGTERM, grace, SIGKILL),
@@ -20,6 +22,7 @@
 // Thread-safety: none; the io_context's one thread.
 #pragma once
 
+#include "common/files/node_tree.hpp"
 #include "common/protocol/agent_protocol.hpp"
 #include "node_agent/exec/launcher.hpp"
 #include "node_agent/link/websocket_link.hpp"
@@ -83,6 +86,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   void on_assignment(std::uint64_t seq, protocol::Assignment assignment);
   void on_cancel(std::uint64_t seq, const protocol::Cancel& cancel);
   void on_ack(const protocol::Ack& ack);
+  void on_file_request(const protocol::FileRequest& request);
   // Sends a frame on a welcomed link with a fresh seq; false when none is up.
   bool send(protocol::Payload payload);
   void send_with_seq(std::uint64_t seq, protocol::Payload payload);
@@ -102,6 +106,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   boost::asio::steady_timer heartbeat_timer_;
   std::optional<boost::asio::signal_set> signals_;
   std::string inventory_hash_;
+  files::NodeTree node_files_;  // the node root, for fileRequest
   std::uint64_t welcomed_generation_ = 0;  // the link generation that got welcome; 0: none
   std::chrono::seconds heartbeat_interval_{10};
   std::vector<std::pair<std::uint64_t, std::uint64_t>> owed_acks_;  // (generation, seq)

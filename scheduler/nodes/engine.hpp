@@ -82,6 +82,14 @@ class Engine {
   void on_frame(std::shared_ptr<AgentLink> link, std::string text);
   void on_link_closed(std::shared_ptr<AgentLink> link);
 
+  // Node files (engine_files.cpp, agent-protocol.md 3.9): sends one fileRequest to the node's
+  // agent, minting its requestId, and calls `done` on the strand with the agent's answer; or
+  // with 409 NodeNotReachable when the node has no link now or its link closes first, or 504
+  // OperationTimedOut after kFileRequestTimeout. Thread-safe (posts to the strand).
+  using FileAnswer = std::function<void(protocol::FileResponse)>;
+  static constexpr std::chrono::seconds kFileRequestTimeout{30};
+  void file_request(std::string node_id, protocol::FileRequest request, FileAnswer done);
+
   // The node a node token belongs to (reads the store; call off the strand). nullopt when the
   // token is unknown or wrong.
   std::optional<std::string> authenticate_node(std::string_view token);
@@ -136,6 +144,17 @@ class Engine {
   void ensure_local_agent(const NodeInfo& node);
   std::string node_url(const std::string& pool_id, const std::string& node_id) const;
 
+  // engine_files.cpp: answers of the agents to file requests.
+  void handle_file_response(NodeInfo& node, protocol::FileResponse response);
+  // Fails the requests sent on the link with this id (it closed).
+  void fail_file_requests(std::uint64_t link_id);
+  struct PendingFileRequest {
+    std::string node_id;
+    std::uint64_t link_id = 0;
+    FileAnswer done;
+    std::unique_ptr<boost::asio::steady_timer> deadline;
+  };
+
   NodeInfo* find_node(const std::string& id);
   JobInfo* find_job(const std::string& id);
 
@@ -163,6 +182,8 @@ class Engine {
   std::set<std::string> identity_in_flight_;  // local nodes getting a fresh token
   std::set<std::string> removing_nodes_;      // node removals in flight
   std::unordered_map<std::string, int> joins_in_flight_;  // by lowercased pool id
+  std::unordered_map<std::string, PendingFileRequest> file_requests_;  // by requestId
+  std::uint64_t next_file_request_ = 1;
 };
 
 // "job\ntask", lowercased: the engine's key of a task.

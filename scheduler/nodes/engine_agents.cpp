@@ -43,6 +43,7 @@ void Engine::on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id
 
 void Engine::on_link_closed(std::shared_ptr<AgentLink> link) {
   asio::post(strand_, [this, link = std::move(link)] {
+    fail_file_requests(link->id());
     NodeInfo* node = find_node(link->node_id());
     if (!node || node->link != link) return;
     node->link.reset();
@@ -82,6 +83,8 @@ void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
             handle_report(*node, std::move(payload), message->seq);
           } else if constexpr (std::is_same_v<T, protocol::InventoryUpdate>) {
             handle_inventory(*node, std::move(payload), message->seq);
+          } else if constexpr (std::is_same_v<T, protocol::FileResponse>) {
+            handle_file_response(*node, std::move(payload));
           } else if constexpr (std::is_same_v<T, protocol::Heartbeat> || std::is_same_v<T, protocol::Ack>) {
             // Liveness is noted above; the agent's acks need no action (attempts are durable here).
           } else {

@@ -8,7 +8,7 @@ import { chmodSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import {
-  cpuPool, rawRequest, removeDir, sdkClientFor, startScheduler, taskFileText, tempDir, until, waitForNodes,
+  cpuPool, listAll, rawRequest, removeDir, sdkClientFor, startScheduler, taskFileText, tempDir, until, waitForNodes,
   waitForTask,
 } from './lib/harness.mjs';
 
@@ -159,4 +159,66 @@ test('resize down removes idle nodes and resize up adds new ones', { timeout: TE
   assert.equal(new Set(nodes.map((n) => n.id)).size, 3);
   await client.task.add(JOB, { id: 'after-resize', commandLine: '/bin/true' });
   assert.equal((await waitForTask(client, JOB, 'after-resize')).executionInfo.result, 'success');
+});
+
+test('reactivate runs a failed task again as a new attempt', { timeout: TEST_TIMEOUT }, async () => {
+  await client.task.add(JOB, { id: 'flaky', commandLine: "/bin/sh -c 'test -f ../flag || { touch ../flag; exit 4; }'" });
+  const failed = await waitForTask(client, JOB, 'flaky');
+  assert.equal(failed.executionInfo.exitCode, 4);
+  await client.task.reactivate(JOB, 'flaky');
+  const again = await waitForTask(client, JOB, 'flaky');
+  assert.equal(again.executionInfo.result, 'success');
+  assert.equal(again.executionInfo.exitCode, 0);
+});
+
+test('onAllTasksComplete terminatejob ends the job when its last task completes', { timeout: TEST_TIMEOUT }, async () => {
+  const job = 'auto-end';
+  await client.job.add({ id: job, poolInfo: { poolId: POOL }, onAllTasksComplete: 'noaction' });
+  await client.task.addCollection(job, [1, 2, 3].map((i) => ({ id: `t${i}`, commandLine: '/bin/sh -c "sleep 0.5"' })));
+  await client.job.patch(job, { onAllTasksComplete: 'terminatejob' });
+  const done = await until(async () => {
+    const j = await client.job.get(job);
+    return j.state === 'completed' ? j : undefined;
+  }, { what: 'job completed' });
+  assert.equal(done.executionInfo.terminateReason, 'AllTasksComplete');
+  const counts = await client.job.getTaskCounts(job);
+  assert.equal(counts.taskCounts.succeeded, 3);
+});
+
+test('terminating a job stops its running tasks and leaves its active ones unrun', { timeout: TEST_TIMEOUT }, async () => {
+  const job = 'to-terminate';
+  await client.job.add({ id: job, poolInfo: { poolId: POOL } });
+  await client.task.addCollection(job, Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, commandLine: "/bin/sh -c 'sleep 60'" })));
+  await until(async () => (await client.job.getTaskCounts(job)).taskCounts.running > 0, { what: 'tasks running' });
+  await client.job.terminate(job);
+  await until(async () => (await client.job.get(job)).state === 'completed', { what: 'job completed', timeoutMs: 30000 });
+  const counts = await client.job.getTaskCounts(job);
+  assert.equal(counts.taskCounts.running, 0);
+  assert.ok(counts.taskCounts.active > 0, 'tasks that never started stay active');
+  const { items } = await listAll(() => client.task.list(job), (link) => client.task.listNext(link));
+  for (const t of items.filter((x) => x.state === 'completed')) {
+    assert.equal(t.executionInfo.failureInfo.code, 'TaskEnded', t.id);
+  }
+  await waitForNodes(client, POOL, 3, { states: ['idle'] });
+});
+
+test('deleting the pool removes its nodes and stops their agents', { timeout: TEST_TIMEOUT }, async () => {
+  await client.pool.deleteMethod(POOL);
+  await until(async () => {
+    try {
+      await client.pool.get(POOL);
+      return false;
+    } catch (err) {
+      return err.statusCode === 404;
+    }
+  }, { what: 'pool gone', timeoutMs: 30000 });
+  const counts = await rawRequest(sched, { path: '/nodecounts' });
+  assert.equal(counts.json.value.length, 0);
+  const agentsLeft = await until(async () => {
+    const { execSync } = await import('node:child_process');
+    // [a]: the pattern must not match the shell that runs pgrep.
+    const out = execSync(`pgrep -f '${sched.dataDir}/[a]gents' || true`).toString().trim();
+    return out === '' ? 'none' : undefined;
+  }, { what: 'local agents stopped', timeoutMs: 20000 });
+  assert.equal(agentsLeft, 'none');
 });
