@@ -84,6 +84,9 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
     records.push_back(store::Record{spec.id, pool.id, spec.state, dump(make_node(spec, now)), 0});
     credentials.push_back(credential_record(kNodeCredential, spec.id, token, pool.id));
     created->push_back({spec.id, token});
+    // Its identity is on its way (written once the creation commits): reconcile must not
+    // mint another token for it meanwhile.
+    identity_in_flight_.insert(spec.id);
   }
   const std::string pool_id = pool.id;
   store_.submit(
@@ -98,6 +101,7 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
       [this, created, key, pool_id](const Status& status) {
         asio::post(strand_, [this, created, key, pool_id, ok = status.has_value()] {
           creating_pools_.erase(key);
+          for (const auto& c : *created) identity_in_flight_.erase(c.id);
           if (ok) {
             for (const auto& c : *created) {
               // The feed delivered the node before this completion; it may already be leaving
