@@ -64,15 +64,23 @@ Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size, const std::opt
   return span;
 }
 
-Result<fs::path> NodeTree::resolve(const std::string& path) const {
+Result<fs::path> NodeTree::resolve(const std::string& path, bool follow_last) const {
   std::error_code ec;
   fs::path root = fs::weakly_canonical(root_, ec);
   if (ec || !fs::is_directory(root)) {
     return errors::conflict("NodeFilesUnavailable", "The files of this node are not reachable.");
   }
   // weakly_canonical follows every symlink that exists, so a link out of the root lands
-  // outside it and is refused here; '..' is folded the same way.
-  fs::path full = fs::weakly_canonical(root / fs::path(path).relative_path(), ec);
+  // outside it and is refused below; '..' is folded the same way. An absolute path counts
+  // from the root.
+  const fs::path rel = fs::path(path).relative_path().lexically_normal();
+  fs::path full;
+  const fs::path last = rel.filename();
+  if (!follow_last && !last.empty() && last != "." && last != "..") {
+    full = fs::weakly_canonical(root / rel.parent_path(), ec) / last;
+  } else {
+    full = fs::weakly_canonical(root / rel, ec);
+  }
   if (ec || !within(root, full)) return file_not_found();
   return full;
 }
@@ -157,7 +165,7 @@ Result<FileChunk> NodeTree::read_chunk(const std::string& path, const std::optio
 }
 
 Status NodeTree::remove(const std::string& path, bool recursive) const {
-  auto full = resolve(path);
+  auto full = resolve(path, /*follow_last=*/false);  // a link is deleted, not what it names
   if (!full) return full.error();
   std::error_code ec;
   if (*full == fs::weakly_canonical(root_, ec)) {

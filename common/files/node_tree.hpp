@@ -76,7 +76,8 @@ class NodeTree {
 
  private:
   // `path` under the root, refusing anything that escapes it (by '..' or by a symlink).
-  Result<std::filesystem::path> resolve(const std::string& path) const;
+  // Without `follow_last`, a symlink as the last component is the link itself.
+  Result<std::filesystem::path> resolve(const std::string& path, bool follow_last = true) const;
   Result<uint64_t> read_into(const std::filesystem::path& full, uint64_t first, uint64_t count,
                              std::string& out) const;
 

@@ -221,7 +221,11 @@ void Engine::erase_job(const std::string& id) {
 void Engine::apply_task(const store::Record& record) {
   const std::string key = task_key(record.parent, record.id);
   if (record.state == "active") {
-    if (attempt_of_task_.count(key) || pending_seq_.count(key)) return;
+    // An active task has no current attempt: one still mapped is finishing (our own retry or
+    // requeue, whose completion re-adds the task anyway) or stale (terminated, then
+    // reactivated before its agent reported). Either way the task waits for placement again.
+    attempt_of_task_.erase(key);
+    if (pending_seq_.count(key)) return;
     JobInfo* job = find_job(record.parent);
     if (!job) return;
     auto body = json::parse(record.body, nullptr, false);
@@ -312,6 +316,12 @@ void Engine::add_pending(JobInfo& job, PendingItem item) {
   pending_seq_[key] = item.seq;
   if (job.queued) queues_[job.pool_key].insert(QueueKey{-job.priority, item.seq, lower(job.id)});
   job.pending.emplace(item.seq, std::move(item));
+}
+
+void Engine::readd_pending(JobInfo& job, PendingItem item) {
+  // The feed may have announced the task active already and a round dispatched it again.
+  if (attempt_of_task_.count(task_key(job.id, item.task_id))) return;
+  add_pending(job, std::move(item));
 }
 
 void Engine::remove_pending(const std::string& job_id, const std::string& task_id) {

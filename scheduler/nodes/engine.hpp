@@ -110,6 +110,8 @@ class Engine {
   void erase_task(const std::string& job_id, const std::string& task_id);
   void erase_tasks_of_job(const std::string& job_id);
   void add_pending(JobInfo& job, PendingItem item);
+  // add_pending for a task our own commit moved back to active, unless it runs again already.
+  void readd_pending(JobInfo& job, PendingItem item);
   void remove_pending(const std::string& job_id, const std::string& task_id);
   void queue_job(JobInfo& job);
   void unqueue_job(JobInfo& job);

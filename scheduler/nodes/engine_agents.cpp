@@ -266,7 +266,7 @@ void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq
             ack(*linked_node, {seq});
           }
           if (outcome->task_changed && outcome->completion == CompletionOutcome::Retried && job) {
-            add_pending(*job, pending_item_of(outcome->task, outcome->task_seq));
+            readd_pending(*job, pending_item_of(outcome->task, outcome->task_seq));
           }
           maybe_finish_job(lower(info.job_id));
           schedule_round();
@@ -345,7 +345,7 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
             if (job) job->running--;
             if (target && target->attempts.erase(ids[i])) target->used_slots -= infos[i].slots;
             if (target && cancel && target->linked) send(*target, protocol::Cancel{ids[i], *cancel});
-            if ((*results)[i].changed && job) add_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
+            if ((*results)[i].changed && job) readd_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
             if (job) maybe_finish_job(lower(job->id));
           }
           schedule_round();

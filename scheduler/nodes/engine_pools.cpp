@@ -200,7 +200,7 @@ void Engine::remove_node(const std::string& node_id) {
             }
             JobInfo* job = find_job(infos[i].job_id);
             if (job) job->running--;
-            if ((*results)[i].changed && job) add_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
+            if ((*results)[i].changed && job) readd_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
           }
           const bool local = leaving && leaving->provisioner == "local";
           if (leaving && leaving->link) leaving->link->close(1000, "the node was removed from the pool");

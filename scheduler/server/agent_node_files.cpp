@@ -31,7 +31,7 @@ protocol::FileRequest request_of(protocol::FileOp op, std::string path) {
 asio::awaitable<protocol::FileResponse> AgentNodeFiles::ask(std::string node, protocol::FileRequest request) {
   nodes::Engine& engine = engine_;
   // The engine answers on its strand; the coroutine resumes on its own executor.
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(protocol::FileResponse)>(
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(protocol::FileResponse)>(
       [&engine](auto handler, std::string node_id, protocol::FileRequest req) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         engine.file_request(std::move(node_id), std::move(req), [shared](protocol::FileResponse response) {

@@ -4,7 +4,7 @@
 // terminate, resize down and up, and an agent that dies being restarted.
 
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import {
@@ -18,6 +18,7 @@ const TEST_TIMEOUT = 60000;
 
 let sched;
 let client;
+let marks;  // marks tasks leave for their next run: outside the node roots (a rerun may land elsewhere)
 
 before(async () => {
   const dataDir = tempDir('cluster');
@@ -25,6 +26,8 @@ before(async () => {
   sched = await startScheduler({ dataDir, extraArgs: ['--heartbeat-seconds', '1',
     '--agent-arg=--reconnect-min-ms', '--agent-arg=100', '--agent-arg=--reconnect-max-ms', '--agent-arg=1000'] });
   client = await sdkClientFor(sched);
+  marks = tempDir('marks');
+  chmodSync(marks, 0o777);
   await client.pool.add(cpuPool(POOL, { nodes: 2, slots: 2 }));
   await waitForNodes(client, POOL, 2);
   await client.job.add({ id: JOB, poolInfo: { poolId: POOL },
@@ -37,6 +40,7 @@ after(async () => {
     if (status instanceof Error) console.error(status.message);
     removeDir(sched.dataDir);
   }
+  removeDir(marks);
 });
 
 test('the pool reaches its target with idle nodes, counted by nodecounts', { timeout: TEST_TIMEOUT }, async () => {
@@ -162,13 +166,30 @@ test('resize down removes idle nodes and resize up adds new ones', { timeout: TE
 });
 
 test('reactivate runs a failed task again as a new attempt', { timeout: TEST_TIMEOUT }, async () => {
-  await client.task.add(JOB, { id: 'flaky', commandLine: "/bin/sh -c 'test -f ../flag || { touch ../flag; exit 4; }'" });
+  await client.task.add(JOB, { id: 'flaky', commandLine: `/bin/sh -c 'test -f ${marks}/flag || { touch ${marks}/flag; exit 4; }'` });
   const failed = await waitForTask(client, JOB, 'flaky');
   assert.equal(failed.executionInfo.exitCode, 4);
   await client.task.reactivate(JOB, 'flaky');
   const again = await waitForTask(client, JOB, 'flaky');
   assert.equal(again.executionInfo.result, 'success');
   assert.equal(again.executionInfo.exitCode, 0);
+});
+
+test('a task terminated and reactivated at once runs again', { timeout: TEST_TIMEOUT }, async () => {
+  // The first run sleeps; the second (after reactivate) finds its mark and exits 0. The
+  // reactivate comes before the agent has reported the terminated attempt.
+  await client.task.add(JOB, { id: 'again', commandLine: `/bin/sh -c 'test -f ${marks}/once && exit 0; touch ${marks}/once; sleep 60'` });
+  await until(() => existsSync(`${marks}/once`), { what: 'the first run started' });
+  await client.task.terminate(JOB, 'again');
+  await client.task.reactivate(JOB, 'again');
+  let last;
+  const task = await until(async () => {
+    last = await client.task.get(JOB, 'again');
+    return last.state === 'completed' && last.executionInfo.result === 'success' ? last : undefined;
+  }, { what: 'the reactivated task succeeded' }).catch((err) => {
+    throw new Error(`${err.message}\nlast: ${JSON.stringify(last)}`);
+  });
+  assert.equal(task.executionInfo.exitCode, 0);
 });
 
 test('onAllTasksComplete terminatejob ends the job when its last task completes', { timeout: TEST_TIMEOUT }, async () => {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -53,6 +54,41 @@ Assignment full_assignment() {
   return a;
 }
 
+files::FileInfo file_info(std::string name, bool dir, std::uint64_t size) {
+  files::FileInfo f;
+  f.name = std::move(name);
+  f.is_directory = dir;
+  f.size = size;
+  // 100 ns precision: what the wire's 7 fractional digits carry.
+  f.creation_time = TimePoint(std::chrono::seconds(1740823202)) + std::chrono::microseconds(123400);
+  f.last_modified = TimePoint(std::chrono::seconds(1740823500));
+  f.mode = dir ? 0755 : 0644;
+  return f;
+}
+
+std::vector<Message> file_messages() {
+  FileRequest read{"f1", FileOp::Read, "workitems/j/job-1/t/stdout.txt", false, std::nullopt,
+                   files::ByteRange{0, 1023}};
+  FileRequest list{"f2", FileOp::List, "", true, 4096, std::nullopt};
+  FileRequest stat{"f3", FileOp::Stat, "startup", false, std::nullopt, std::nullopt};
+  FileRequest remove{"f4", FileOp::Remove, "shared/x", true, std::nullopt, std::nullopt};
+  FileRequest open_range{"f5", FileOp::Read, "a", false, std::nullopt, files::ByteRange{7, std::nullopt}};
+  FileResponse data;
+  data.request_id = "f1";
+  data.file = file_info("workitems/j/job-1/t/stdout.txt", false, 3);
+  data.data = std::string("a\0\xff", 3);  // any bytes
+  FileResponse listed;
+  listed.request_id = "f2";
+  listed.files = std::vector<files::FileInfo>{file_info("a", false, 1), file_info("b", true, 0)};
+  FileResponse empty_list;
+  empty_list.request_id = "f2";
+  empty_list.files = std::vector<files::FileInfo>{};
+  FileResponse failed{"f3", 404, "FileNotFound", "The specified file does not exist.", std::nullopt,
+                      std::nullopt, std::nullopt};
+  return {{10, read},  {11, list},   {12, stat},       {13, remove}, {14, open_range},
+          {15, data},  {16, listed}, {17, empty_list}, {18, failed}};
+}
+
 std::vector<Message> every_message() {
   Hello hello;
   hello.agent_version = "0.3.0";
@@ -90,6 +126,8 @@ std::vector<Message> every_message() {
       {8, running},
       {9, completed_report()},
       {kMaxSeq, Ack{{1, 2, kMaxSeq}}},
+      file_messages()[0],
+      file_messages()[5],
   };
 }
 
@@ -116,6 +154,29 @@ TEST(AgentProtocol, NlohmannConversionsRoundTrip) {
   EXPECT_EQ(a.get<Assignment>(), full_assignment());
   json bad = {{"attemptId", "x"}};
   EXPECT_THROW((void)bad.get<Cancel>(), std::invalid_argument);
+}
+
+TEST(AgentProtocol, FileMessagesRoundTrip) {
+  for (const Message& m : file_messages()) {
+    std::string frame = encode(m);
+    Result<Message> back = decode(frame);
+    ASSERT_TRUE(back) << frame << ": " << back.error().detail("PropertyName") << " "
+                      << back.error().detail("Reason");
+    EXPECT_EQ(*back, m) << frame;
+    EXPECT_EQ(encode(*back), frame);
+  }
+  // Optional parts are omitted, not null; data travels as base64; times as RFC 3339.
+  json request = json::parse(encode(file_messages()[2]));
+  EXPECT_FALSE(request.contains("recursive"));
+  EXPECT_FALSE(request.contains("range"));
+  EXPECT_FALSE(request.contains("limit"));
+  json response = json::parse(encode(file_messages()[5]));
+  EXPECT_EQ(response["data"], "YQD/");
+  EXPECT_EQ(response["file"]["creationTime"], "2025-03-01T10:00:02.1234000Z");
+  EXPECT_EQ(response["file"]["mode"], 0644);
+  EXPECT_FALSE(response.contains("files"));
+  EXPECT_FALSE(response.contains("code"));
+  EXPECT_EQ(json::parse(encode(file_messages()[7]))["files"], json::array());
 }
 
 // Decodes `frame`, expecting InvalidMessage naming `field`.
@@ -220,6 +281,38 @@ TEST(AgentProtocol, RefusesBadAssignments) {
   refused_with("/environmentSettings"_json_pointer,
                json::array_t(kMaxArrayItems + 1, {{"name", "A"}, {"value", ""}}),
                "assignment.environmentSettings");
+}
+
+TEST(AgentProtocol, RefusesBadFileMessages) {
+  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "chmod", "path": ""})",
+                 "fileRequest.op");
+  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "read"})",
+                 "fileRequest.path");
+  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "", "op": "read", "path": "a"})",
+                 "fileRequest.requestId");
+  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "read", "path": "a",
+                     "range": {"first": 5, "last": 4}})",
+                 "fileRequest.range.last");
+  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "read", "path": "a",
+                     "range": {"last": 4}})",
+                 "fileRequest.range.first");
+  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "list", "path": "a",
+                     "recursive": "yes"})",
+                 "fileRequest.recursive");
+  expect_refused(R"({"type": "fileResponse", "seq": 1, "requestId": "f", "status": 1000})",
+                 "fileResponse.status");
+  expect_refused(R"({"type": "fileResponse", "seq": 1, "requestId": "f", "status": 200,
+                     "data": "not base64!"})",
+                 "fileResponse.data");
+  expect_refused(R"({"type": "fileResponse", "seq": 1, "requestId": "f", "status": 200,
+                     "file": {"name": "a", "isDirectory": false, "size": 1, "creationTime": "yesterday",
+                              "lastModified": "2025-03-01T10:00:00Z", "mode": 420}})",
+                 "fileResponse.file.creationTime");
+  expect_refused(R"({"type": "fileResponse", "seq": 1, "requestId": "f", "status": 200,
+                     "files": [{"name": "a", "isDirectory": false, "size": -1,
+                                "creationTime": "2025-03-01T10:00:00Z",
+                                "lastModified": "2025-03-01T10:00:00Z", "mode": 420}]})",
+                 "fileResponse.files[0].size");
 }
 
 TEST(AgentProtocol, IgnoresUnknownFieldsAndNulls) {
