@@ -9,6 +9,7 @@
 
 #include "common/auth/bearer_token.hpp"
 #include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
@@ -318,6 +319,22 @@ void Engine::add_pending(JobInfo& job, PendingItem item) {
   job.pending.emplace(item.seq, std::move(item));
 }
 
+void Engine::forget_attempt(const std::string& attempt_id, const AttemptInfo& info, const RequeuedTask& task) {
+  attempts_.erase(attempt_id);
+  const std::string key = task_key(info.job_id, info.task_id);
+  if (auto it = attempt_of_task_.find(key); it != attempt_of_task_.end() && it->second == attempt_id) {
+    attempt_of_task_.erase(it);
+  }
+  if (NodeInfo* node = find_node(info.node_id); node && node->attempts.erase(attempt_id)) {
+    node->used_slots -= info.slots;
+  }
+  JobInfo* job = find_job(info.job_id);
+  if (!job) return;
+  job->running--;
+  if (task.changed) readd_pending(*job, pending_item_of(task.task, task.seq));
+  maybe_finish_job(lower(job->id));
+}
+
 void Engine::readd_pending(JobInfo& job, PendingItem item) {
   // The feed may have announced the task active already and a round dispatched it again.
   if (attempt_of_task_.count(task_key(job.id, item.task_id))) return;
@@ -403,7 +420,7 @@ void Engine::maybe_finish_job(const std::string& job_key) {
         job_json["eTag"] = etag;
         job_json["lastModified"] = t;
         record->state = "terminating";
-        record->body = job_json.dump(-1, ' ', false, json::error_handler_t::replace);
+        record->body = dump_entity(job_json);
         return w.update(Table::Jobs, *record);
       },
       nullptr);

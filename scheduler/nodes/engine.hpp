@@ -25,6 +25,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/protocol/agent_protocol.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine_state.hpp"
 #include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/store/store.hpp"
@@ -110,6 +111,10 @@ class Engine {
   void erase_task(const std::string& job_id, const std::string& task_id);
   void erase_tasks_of_job(const std::string& job_id);
   void add_pending(JobInfo& job, PendingItem item);
+  // Drops a finished attempt from the model once its commit is durable (it is off its node and
+  // its task moved on in the store): slots, job counts, and the task back in the queue when
+  // the commit made it active again (`task.changed`).
+  void forget_attempt(const std::string& attempt_id, const AttemptInfo& info, const RequeuedTask& task);
   // add_pending for a task our own commit moved back to active, unless it runs again already.
   void readd_pending(JobInfo& job, PendingItem item);
   void remove_pending(const std::string& job_id, const std::string& task_id);

@@ -8,6 +8,7 @@
 #include "common/encoding.hpp"
 #include "common/time.hpp"
 #include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
@@ -20,8 +21,6 @@ using nlohmann::json;
 using store::Table;
 
 namespace {
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Node states in which the node is up and takes work.
 bool up_state(const std::string& s) { return s == "idle" || s == "running"; }
@@ -221,7 +220,7 @@ void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq
           if (task.is_object() && current_attempt_id(task) == report.attempt_id) {
             json next = complete_task(std::move(task), report, now, outcome->completion);
             task_record->state = next.value("state", "completed");
-            task_record->body = dump(next);
+            task_record->body = dump_entity(next);
             if (!w.update(Table::Tasks, *task_record)) return false;
             outcome->task_changed = true;
             outcome->task_seq = task_record->seq;
@@ -237,7 +236,7 @@ void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq
           if (node_json.is_object() &&
               remove_attempt(node_json, report.attempt_id, succeeded, task_state, execution_info, now)) {
             node_record->state = node_json.value("state", node_record->state);
-            node_record->body = dump(node_json);
+            node_record->body = dump_entity(node_json);
             if (!w.update(Table::Nodes, *node_record)) return false;
           }
           outcome->node_state = node_record->state;
@@ -253,22 +252,12 @@ void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq
             if (linked_node && linked_node->link) linked_node->link->close(1011, "the scheduler could not record a report");
             return;
           }
-          attempts_.erase(attempt_id);
-          const std::string key = task_key(info.job_id, info.task_id);
-          if (auto current = attempt_of_task_.find(key); current != attempt_of_task_.end() && current->second == attempt_id) {
-            attempt_of_task_.erase(current);
-          }
-          JobInfo* job = find_job(info.job_id);
-          if (job) job->running--;
           if (linked_node) {
-            if (linked_node->attempts.erase(attempt_id)) linked_node->used_slots -= info.slots;
             if (!outcome->node_state.empty() && up_state(linked_node->state)) linked_node->state = outcome->node_state;
             ack(*linked_node, {seq});
           }
-          if (outcome->task_changed && outcome->completion == CompletionOutcome::Retried && job) {
-            readd_pending(*job, pending_item_of(outcome->task, outcome->task_seq));
-          }
-          maybe_finish_job(lower(info.job_id));
+          const bool retried = outcome->task_changed && outcome->completion == CompletionOutcome::Retried;
+          forget_attempt(attempt_id, info, RequeuedTask{retried, outcome->task_seq, outcome->task});
           schedule_round();
         });
       });
@@ -290,12 +279,7 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
     ids.push_back(id);
   }
   if (node_state) node->state = *node_state;
-  struct Requeued {
-    bool changed = false;
-    int64_t seq = 0;
-    json task;
-  };
-  auto results = std::make_shared<std::vector<Requeued>>(ids.size());
+  auto results = std::make_shared<std::vector<RequeuedTask>>(ids.size());
   const TimePoint now = clock_.now();
   const std::string pool_id = node->pool_id;
   store_.submit(
@@ -303,50 +287,31 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
         auto node_record = w.get(Table::Nodes, pool_id, node_id);
         json node_json = node_record ? json::parse(node_record->body, nullptr, false) : json();
         for (std::size_t i = 0; i < ids.size(); ++i) {
-          auto task_record = w.get(Table::Tasks, infos[i].job_id, infos[i].task_id);
-          std::string task_state = "completed";
-          json execution_info = json::object();
-          if (task_record && task_record->state == "running") {
-            auto task = json::parse(task_record->body, nullptr, false);
-            if (task.is_object() && current_attempt_id(task) == ids[i]) {
-              json next = requeue_task(std::move(task), now);
-              task_record->state = "active";
-              task_record->body = dump(next);
-              if (!w.update(Table::Tasks, *task_record)) return false;
-              (*results)[i] = {true, task_record->seq, next};
-              task_state = "active";
-              execution_info = next.value("executionInfo", json::object());
-            }
+          RequeuedTask& requeued = (*results)[i];
+          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, ids[i], now, requeued)) return false;
+          const json execution_info = requeued.changed ? requeued.task.value("executionInfo", json::object()) : json::object();
+          if (node_json.is_object()) {
+            remove_attempt(node_json, ids[i], std::nullopt, requeued.changed ? "active" : "completed", execution_info, now);
           }
-          if (node_json.is_object()) remove_attempt(node_json, ids[i], std::nullopt, task_state, execution_info, now);
         }
         if (node_record && node_json.is_object()) {
           if (node_state) set_node_state(node_json, *node_state, now);
           node_record->state = node_json.value("state", node_record->state);
-          node_record->body = dump(node_json);
+          node_record->body = dump_entity(node_json);
           if (!w.update(Table::Nodes, *node_record)) return false;
         }
         return true;
       },
       [this, results, ids, infos, node_id, cancel](const Status& status) {
         asio::post(strand_, [this, results, ids, infos, node_id, cancel, ok = status.has_value()] {
-          NodeInfo* target = find_node(node_id);
           for (std::size_t i = 0; i < ids.size(); ++i) {
             if (!ok) {
               if (auto it = attempts_.find(ids[i]); it != attempts_.end()) it->second.finishing = false;
               continue;
             }
-            attempts_.erase(ids[i]);
-            const std::string key = task_key(infos[i].job_id, infos[i].task_id);
-            if (auto it = attempt_of_task_.find(key); it != attempt_of_task_.end() && it->second == ids[i]) {
-              attempt_of_task_.erase(it);
-            }
-            JobInfo* job = find_job(infos[i].job_id);
-            if (job) job->running--;
-            if (target && target->attempts.erase(ids[i])) target->used_slots -= infos[i].slots;
+            NodeInfo* target = find_node(node_id);
             if (target && cancel && target->linked) send(*target, protocol::Cancel{ids[i], *cancel});
-            if ((*results)[i].changed && job) readd_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
-            if (job) maybe_finish_job(lower(job->id));
+            forget_attempt(ids[i], infos[i], (*results)[i]);
           }
           schedule_round();
         });
@@ -370,7 +335,7 @@ void Engine::write_node_state(const std::string& node_id, std::string state) {
         if (up_state(target)) target = attempts_of(node_json).empty() ? "idle" : "running";
         set_node_state(node_json, target, now);
         record->state = target;
-        record->body = dump(node_json);
+        record->body = dump_entity(node_json);
         return w.update(Table::Nodes, *record);
       },
       nullptr);
@@ -397,7 +362,7 @@ void Engine::handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, 
         node_json["openbatch"]["inventory"] = update.inventory;
         node_json["openbatch"]["inventoryHash"] = update.inventory_hash;
         if (!address.empty()) node_json["ipAddress"] = address;
-        record->body = dump(node_json);
+        record->body = dump_entity(node_json);
         return w.update(Table::Nodes, *record);
       },
       [this, node_id, seq](const Status& status) {
@@ -497,7 +462,7 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
     if (request.inventory.is_object()) node_json["openbatch"]["inventory"] = request.inventory;
     const std::string token = auth::new_bearer_token(spec.id);
     auto credential = credential_record(kNodeCredential, spec.id, token, pool.id);
-    store::Record record{spec.id, pool.id, "starting", dump(node_json), 0};
+    store::Record record{spec.id, pool.id, "starting", dump_entity(node_json), 0};
     joins_in_flight_[lower(pool.id)]++;
     store_.submit([record, credential](store::Writer& w) mutable {
       return w.insert(Table::Nodes, record) && put_credential(w, credential);

@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
@@ -176,7 +177,7 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
           json running = dispatch_task(std::move(task), job_id, {d.pool_id, d.node_id, urls.at(d.node_id)}, attempt_id, now);
           d.assignment = make_assignment(running, job_id, d.job_environment, attempt_id);
           task_record->state = "running";
-          task_record->body = running.dump(-1, ' ', false, json::error_handler_t::replace);
+          task_record->body = dump_entity(running);
           if (!w.update(Table::Tasks, *task_record)) return false;
           d.attempt_id = attempt_id;
           d.committed = true;
@@ -185,7 +186,7 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
         for (auto& [id, node] : nodes) {
           if (!node.dirty) continue;
           node.record.state = node.body.value("state", node.record.state);
-          node.record.body = node.body.dump(-1, ' ', false, json::error_handler_t::replace);
+          node.record.body = dump_entity(node.body);
           if (!w.update(Table::Nodes, node.record)) return false;
         }
         return true;

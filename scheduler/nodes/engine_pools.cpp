@@ -10,6 +10,7 @@
 #include "common/auth/bearer_token.hpp"
 #include "common/encoding.hpp"
 #include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
@@ -20,10 +21,6 @@ namespace openbatch::nodes {
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;
-
-namespace {
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-}  // namespace
 
 void Engine::reconcile_pools() {
   if (stopped_ || loading_) return;
@@ -81,7 +78,7 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
     spec.image_reference = pool.image_reference;
     spec.state = "starting";
     const std::string token = auth::new_bearer_token(spec.id);
-    records.push_back(store::Record{spec.id, pool.id, spec.state, dump(make_node(spec, now)), 0});
+    records.push_back(store::Record{spec.id, pool.id, spec.state, dump_entity(make_node(spec, now)), 0});
     credentials.push_back(credential_record(kNodeCredential, spec.id, token, pool.id));
     created->push_back({spec.id, token});
     // Its identity is on its way (written once the creation commits): reconcile must not
@@ -154,27 +151,14 @@ void Engine::remove_node(const std::string& node_id) {
     ids.push_back(id);
     infos.push_back(it->second);
   }
-  struct Requeued {
-    bool changed = false;
-    int64_t seq = 0;
-    json task;
-  };
-  auto results = std::make_shared<std::vector<Requeued>>(ids.size());
+  auto results = std::make_shared<std::vector<RequeuedTask>>(ids.size());
   const TimePoint now = clock_.now();
   const std::string pool_id = node->pool_id;
   spdlog::info("node {} of pool {}: leaving ({} attempts requeued)", node_id, pool_id, ids.size());
   store_.submit(
       [results, ids, infos, pool_id, node_id, now](store::Writer& w) {
         for (std::size_t i = 0; i < ids.size(); ++i) {
-          auto task_record = w.get(Table::Tasks, infos[i].job_id, infos[i].task_id);
-          if (!task_record || task_record->state != "running") continue;
-          auto task = json::parse(task_record->body, nullptr, false);
-          if (!task.is_object() || current_attempt_id(task) != ids[i]) continue;
-          json next = requeue_task(std::move(task), now);
-          task_record->state = "active";
-          task_record->body = dump(next);
-          if (!w.update(Table::Tasks, *task_record)) return false;
-          (*results)[i] = {true, task_record->seq, std::move(next)};
+          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, ids[i], now, (*results)[i])) return false;
         }
         w.erase(Table::Nodes, pool_id, node_id);
         w.erase(Table::Credentials, kNodeCredential, node_id);
@@ -193,14 +177,7 @@ void Engine::remove_node(const std::string& node_id) {
           }
           for (std::size_t i = 0; i < ids.size(); ++i) {
             if (leaving && leaving->linked) send(*leaving, protocol::Cancel{ids[i], protocol::CancelReason::NodeRemoved});
-            attempts_.erase(ids[i]);
-            const std::string key = task_key(infos[i].job_id, infos[i].task_id);
-            if (auto it = attempt_of_task_.find(key); it != attempt_of_task_.end() && it->second == ids[i]) {
-              attempt_of_task_.erase(it);
-            }
-            JobInfo* job = find_job(infos[i].job_id);
-            if (job) job->running--;
-            if ((*results)[i].changed && job) readd_pending(*job, pending_item_of((*results)[i].task, (*results)[i].seq));
+            forget_attempt(ids[i], infos[i], (*results)[i]);
           }
           const bool local = leaving && leaving->provisioner == "local";
           if (leaving && leaving->link) leaving->link->close(1000, "the node was removed from the pool");
