@@ -56,12 +56,13 @@ struct Options {
   unsigned clients = 4;
   unsigned latency_tasks = 100;
   unsigned latency_gap_ms = 0;  // random pause of U(0, gap) before each latency task
-  unsigned poll_ms = 50;        // taskcounts poll interval in the throughput phase
+  unsigned poll_ms = 100;        // taskcounts poll interval in the throughput phase
   double latency_poll_ms = 1;   // GET task poll interval in the latency phase
   double idle_seconds = 2;      // CPU of the idle pool (heartbeats) over this long; 0: skip
   unsigned timeout_s = 300;
   std::string prefix;
   std::string command_line = "/bin/true";
+  std::string vm_size = "STANDARD_D2S_V3";  // taskSlotsPerNode may be at most 4 x its vCPUs
 };
 
 double ms_since(SteadyClock::time_point start) {
@@ -95,7 +96,9 @@ ProcCpu proc_cpu(const std::string& stat_path) {
   std::istringstream fields(line.substr(close + 2));
   std::string field;
   double v[18] = {};
-  for (int i = 3; i <= 17 && fields >> field; ++i) v[i] = std::stod(field);
+  for (int i = 3; i <= 17 && fields >> field; ++i) {
+    if (i >= 14) v[i] = std::stod(field);
+  }
   const double hz = double(sysconf(_SC_CLK_TCK));
   out.own = (v[14] + v[15]) / hz;
   out.children = (v[16] + v[17]) / hz;
@@ -303,7 +306,7 @@ std::vector<int> agent_pids(const Options& opt, const std::string& pool) {
 
 bool create_pool(BatchClient& client, const Options& opt, const std::string& pool) {
   json body = {{"id", pool},
-               {"vmSize", "STANDARD_D2S_V3"},
+               {"vmSize", opt.vm_size},
                {"virtualMachineConfiguration",
                 {{"imageReference",
                   {{"publisher", "canonical"},
@@ -695,6 +698,7 @@ int main(int argc, char** argv) {
   app.add_option("--idle-seconds", opt.idle_seconds, "measure the idle pool's CPU this long (0: skip)")->capture_default_str();
   app.add_option("--timeout", opt.timeout_s, "seconds to wait for the throughput phase")->capture_default_str();
   app.add_option("--prefix", opt.prefix, "pool and job id prefix (default e2e<unix time>)");
+  app.add_option("--vm-size", opt.vm_size, "the pool's vmSize (taskSlotsPerNode <= 4 x its vCPUs)")->capture_default_str();
   app.add_option("--command-line", opt.command_line, "the tasks' commandLine")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -710,8 +714,8 @@ int main(int argc, char** argv) {
   const double ready_s = wait_idle_nodes(client, opt, pool);
   if (ready_s < 0) return 1;
   std::vector<int> agents = opt.data_dir.empty() ? std::vector<int>{} : agent_pids(opt, pool);
-  std::printf("pool %s: %u nodes x %u slots idle %.3f s after the add (%.3f s incl. the add); agent pids:", pool.c_str(),
-              opt.nodes, opt.slots, ready_s, seconds_between(pool_start, SteadyClock::now()));
+  std::printf("pool %s (%s): %u nodes x %u slots idle %.3f s after the add (%.3f s incl. the add); agent pids:", pool.c_str(),
+              opt.vm_size.c_str(), opt.nodes, opt.slots, ready_s, seconds_between(pool_start, SteadyClock::now()));
   for (int pid : agents) std::printf(" %d", pid);
   std::printf("\n");
   if (!opt.data_dir.empty() && agents.size() != opt.nodes) {

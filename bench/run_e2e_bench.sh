@@ -11,9 +11,11 @@
 # Builds nothing. Must run as root (Slurm's daemons). Temp dirs under /tmp, removed at the end.
 #
 # Usage: bench/run_e2e_bench.sh [BUILD_DIR]     (default $BUILD_DIR, else build-bench)
-# Knobs (environment): CONFIGS="2x4 4x4 4x16" (KxS) TASKS=5000 LAT_TASKS=100 CLIENTS=4
-#   POLL_MS=50 SKIP_SLURM=1 SLURM_DIR=/work/shared/bench/slurm SLURM_N=$TASKS SLURM_REPS=1
-#   SLURM_LAT_JOBS=50 PHASE_TIMEOUT=600 (seconds per e2e_bench run)
+# Knobs (environment): CONFIGS="2x4 4x4 4x8 4x16@STANDARD_D4S_V3" (KxS[@vmSize]; default size
+#   STANDARD_D2S_V3, which allows S <= 8) TASKS=5000 LAT_TASKS=100 CLIENTS=4
+#   POLL_MS=100 SKIP_SLURM=1 SLURM_DIR=/work/shared/bench/slurm SLURM_N=$TASKS SLURM_REPS=1
+#   SLURM_LAT_JOBS=50 PHASE_TIMEOUT=600 (seconds per e2e_bench run) QUIET_WAIT=120 (seconds to
+#   wait for >= 80% idle cores before each system's run)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,11 +23,12 @@ BUILD_DIR=$(realpath "${1:-${BUILD_DIR:-$HERE/../build-bench}}")
 SCHEDULER=$BUILD_DIR/scheduler/openbatch-scheduler
 AGENT=$BUILD_DIR/node_agent/openbatch-agent
 BENCH=$BUILD_DIR/bench/openbatch-bench-e2e_bench
-CONFIGS=${CONFIGS:-"2x4 4x4 4x16"}
+# KxS[@VMSIZE]: Azure allows taskSlotsPerNode <= 4 x vCPUs, so S=16 needs a 4-vCPU size
+CONFIGS=${CONFIGS:-"2x4 4x4 4x8 4x16@STANDARD_D4S_V3"}
 TASKS=${TASKS:-5000}
 LAT_TASKS=${LAT_TASKS:-100}
 CLIENTS=${CLIENTS:-4}
-POLL_MS=${POLL_MS:-50}
+POLL_MS=${POLL_MS:-100}
 PHASE_TIMEOUT=${PHASE_TIMEOUT:-600}
 SLURM_DIR=${SLURM_DIR:-/work/shared/bench/slurm}
 SLURM_N=${SLURM_N:-$TASKS}
@@ -40,6 +43,8 @@ done
 
 KEY=$(head -c 32 /dev/urandom | base64 -w0)
 WORK=$(mktemp -d /tmp/openbatch-e2e.XXXXXX)
+# mktemp makes it 0700; tasks run as a non-admin user that must reach its working directory
+chmod 0755 "$WORK"
 PID=""
 URL=""
 DATA=""
@@ -103,7 +108,7 @@ cleanup() {
   fi
   [[ $SLURM_RUN_EXISTED == 1 ]] || rm -rf "$SLURM_DIR/run"
   [[ $SLURMBENCH_EXISTED == 1 ]] || rm -rf /tmp/slurmbench
-  rm -rf "$WORK"
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -126,21 +131,40 @@ start_scheduler() {
     "--ready-file \$TMP/ready --agent-binary $AGENT --log-level warn (pid $PID, $URL)"
 }
 
+# wait_quiet: up to QUIET_WAIT seconds for the machine to be >= 80% idle over 2 s (other
+# engineers' builds share the 2 cores); prints what it found. The figures still show "others".
+wait_quiet() {
+  local waited=0 idle
+  while :; do
+    idle=$(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; sleep 2
+           awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+    idle=$(echo "$idle" | awk 'NR == 1 {i = $1; t = $2} NR == 2 {printf "%d", 100 * ($1 - i) / ($2 - t)}')
+    if ((idle >= 80)); then echo "machine ${idle}% idle (waited ${waited}s)"; return 0; fi
+    if ((waited >= ${QUIET_WAIT:-120})); then echo "machine only ${idle}% idle after ${waited}s; going on (see 'others')"; return 0; fi
+    waited=$((waited + 2))
+  done
+}
+
 echo "== machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)," \
   "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
-echo "== code: $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE/.." diff --quiet HEAD -- scheduler node_agent common 2>/dev/null || echo ' (+ local changes)')"
+echo "== code: HEAD $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE/.." diff --quiet HEAD -- scheduler node_agent common 2>/dev/null || echo ' (+ local changes)');" \
+  "binaries built $(date -u -r "$SCHEDULER" '+%H:%M:%SZ') (scheduler), $(date -u -r "$AGENT" '+%H:%M:%SZ') (agent)"
 
 : >"$WORK/openbatch.summary"
 for cfg in $CONFIGS; do
+  vm=STANDARD_D2S_V3
+  [[ $cfg == *@* ]] && vm=${cfg#*@}
+  cfg=${cfg%@*}
   k=${cfg%x*}
   s=${cfg#*x}
   echo
-  echo "== openbatch: K=$k nodes x S=$s slots, $TASKS tasks, $LAT_TASKS latency tasks"
+  echo "== openbatch: K=$k nodes x S=$s slots ($vm), $TASKS tasks, $LAT_TASKS latency tasks"
+  wait_quiet
   start_scheduler "k${k}s${s}"
   rc=0
   timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" --key "$KEY" \
-    --scheduler-pid "$PID" --data-dir "$DATA" --nodes "$k" --slots "$s" --tasks "$TASKS" \
+    --scheduler-pid "$PID" --data-dir "$DATA" --nodes "$k" --slots "$s" --vm-size "$vm" --tasks "$TASKS" \
     --clients "$CLIENTS" --poll-ms "$POLL_MS" --latency-tasks "$LAT_TASKS" | tee "$WORK/k${k}s${s}.out" || rc=$?
   ((rc == 0)) || echo "FAILED: e2e_bench exited with $rc (124: over PHASE_TIMEOUT=${PHASE_TIMEOUT}s)"
   grep '^SUMMARY' "$WORK/k${k}s${s}.out" | sed "s/^SUMMARY/SUMMARY config=${k}x${s}/" >>"$WORK/openbatch.summary" || true
@@ -166,6 +190,7 @@ if [[ ${SKIP_SLURM:-0} != 1 ]]; then
     (cd "$SLURM_DIR" && ./setup.sh $install --nodes 4 --cpus-per-node 16 --sched-params batch_sched_delay=0) \
       >"$WORK/slurm-setup.log" 2>&1 || { cat "$WORK/slurm-setup.log" >&2; exit 1; }
     echo "setup: $SLURM_DIR/setup.sh $install --nodes 4 --cpus-per-node 16 --sched-params batch_sched_delay=0"
+    wait_quiet
     SLURM_STARTED=1
     (cd "$SLURM_DIR" && ./start.sh --clean)
     cmd=(/usr/bin/python3 "$SLURM_DIR/bench.py" --label e2e-4x16 --out "$SLURM_JSON" --tests b,c --n "$SLURM_N"
@@ -232,21 +257,28 @@ if rows and slurm.get("loop"):
     srate = max(v["rate"] for k, v in slurm.items() if k != "lat")
     sown = min(v["own"] for k, v in slurm.items() if k != "lat")
     st, dn = slurm["lat"]
-    p99 = min(float(r["start_p99_ms"]) for r in rows)
+    p99 = min((float(r["start_p99_ms"]) for r in rows if int(r["lat_n"]) > 0), default=None)
     print()
     print(f"RATIO tasks/s: OpenBatch best (K={best['nodes']} S={best['slots']}) {float(best['tasks_per_s']):.0f} / "
           f"Slurm best {srate:.1f} = {float(best['tasks_per_s']) / srate:.1f}x")
-    if st.get("p99"):
+    if st.get("p99") and p99:
         print(f"RATIO submit->start p99: Slurm {st['p99']*1000:.0f} ms / OpenBatch best {p99:.1f} ms = "
               f"{st['p99'] * 1000 / p99:.0f}x")
     print(f"RATIO own CPU per 1,000: Slurm best {sown:.2f} s / OpenBatch (K={best['nodes']} S={best['slots']}) "
           f"{float(best['own_cpu_per_1000']):.3f} s = {sown / float(best['own_cpu_per_1000']):.1f}x")
+    trees = [v["tree"] for k, v in slurm.items() if k != "lat" and v.get("tree") is not None]
+    if trees:
+        print(f"RATIO CPU per 1,000 with children (task processes): Slurm best {min(trees):.2f} s / OpenBatch "
+              f"{float(best['with_children_per_1000']):.3f} s = {min(trees) / float(best['with_children_per_1000']):.1f}x")
+    smach = min(v["mach"] for k, v in slurm.items() if k != "lat")
+    print(f"RATIO machine CPU per 1,000: Slurm best {smach:.2f} s / OpenBatch {float(best['machine_cpu_per_1000']):.3f} s = "
+          f"{smach / float(best['machine_cpu_per_1000']):.1f}x")
 print()
 print("targets: >= 1,000 tasks/s; submit->start p99 <= 50 ms; scheduler+agents <= 2 CPU-s per 1,000 tasks")
 for r in rows:
     ok = lambda c: "met" if c else "MISSED"
     print(f"  K={r['nodes']} S={r['slots']}: tasks/s {float(r['tasks_per_s']):.0f} {ok(float(r['tasks_per_s']) >= 1000)}; "
-          f"p99 {float(r['start_p99_ms']):.1f} ms {ok(float(r['start_p99_ms']) <= 50)}; "
+          f"p99 {float(r['start_p99_ms']):.1f} ms {ok(int(r['lat_n']) > 0 and float(r['start_p99_ms']) <= 50)}; "
           f"CPU {float(r['own_cpu_per_1000']):.3f} s {ok(float(r['own_cpu_per_1000']) <= 2)}")
 EOF
 echo
