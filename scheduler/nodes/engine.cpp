@@ -267,10 +267,21 @@ void Engine::erase_tasks_of_job(const std::string& job_id) {
 }
 
 void Engine::apply_node(const store::Record& record) {
+  auto it = nodes_.find(record.id);
+  if (it != nodes_.end()) {
+    // Most node writes are the engine's own (attempt lists, states): the model has them
+    // already. What others write is a removal (removenodes marks the node leavingpool), and
+    // the record's state column says so without parsing the body.
+    NodeInfo& node = it->second;
+    if (record.state == "leavingpool" && !node.leaving) {
+      node.state = record.state;
+      remove_node(node.id);
+    }
+    return;
+  }
   auto body = json::parse(record.body, nullptr, false);
   if (!body.is_object()) return;
-  auto it = nodes_.find(record.id);
-  if (it == nodes_.end()) {
+  {
     NodeInfo node;
     node.id = record.id;
     node.pool_id = record.parent;
@@ -298,14 +309,6 @@ void Engine::apply_node(const store::Record& record) {
     it = nodes_.emplace(record.id, std::move(node)).first;
     if (it->second.state == "leavingpool") remove_node(record.id);
     reconcile_pools();
-    return;
-  }
-  NodeInfo& node = it->second;
-  const std::string state = body.value("state", node.state);
-  node.scheduling_enabled = body.value("schedulingState", "enabled") == "enabled";
-  if (state == "leavingpool" && !node.leaving) {
-    node.state = state;
-    remove_node(node.id);
   }
 }
 

@@ -132,7 +132,9 @@ class Engine {
 
   // engine_agents.cpp: links, frames, liveness, node removal.
   void handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq);
+  // engine_reports.cpp: completion reports, batched per strand turn into one store op.
   void handle_report(NodeInfo& node, protocol::Report report, uint64_t seq);
+  void flush_reports();
   void handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, uint64_t seq);
   void send(NodeInfo& node, protocol::Payload payload);
   void ack(NodeInfo& node, std::vector<uint64_t> seqs);
@@ -177,6 +179,8 @@ class Engine {
   bool loading_ = false;
   bool round_scheduled_ = false;
   bool reconcile_scheduled_ = false;
+  bool reports_flush_scheduled_ = false;
+  std::vector<QueuedReport> report_batch_;
 
   std::unordered_map<std::string, PoolInfo> pools_;  // by lowercased id
   std::unordered_map<std::string, JobInfo> jobs_;    // by lowercased id

@@ -20,13 +20,6 @@ namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;
 
-namespace {
-
-// Node states in which the node is up and takes work.
-bool up_state(const std::string& s) { return s == "idle" || s == "running"; }
-
-}  // namespace
-
 // ---- links ----
 
 void Engine::on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id) {
@@ -166,101 +159,11 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
       cancel_attempt(id, protocol::CancelReason::JobTerminated);
     }
   }
-  if (!up_state(node.state) && node.state != "leavingpool") {
+  if (!node_is_up(node.state) && node.state != "leavingpool") {
     write_node_state(node.id, node.attempts.empty() ? "idle" : "running");
   }
   (void)seq;
   schedule_round();
-}
-
-// ---- reports ----
-
-void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq) {
-  if (report.state != protocol::AttemptState::Completed) {
-    ack(node, {seq});
-    return;
-  }
-  auto it = attempts_.find(report.attempt_id);
-  if (it == attempts_.end() || it->second.node_id != node.id) {
-    // Stale (requeued, removed, or another node's): acked and ignored (agent-protocol.md 4.4).
-    ack(node, {seq});
-    return;
-  }
-  AttemptInfo& attempt = it->second;
-  if (attempt.finishing) {
-    // Already being applied: ack once that commit is durable. Resent reports are rare, so
-    // a retry through the normal path after the commit is enough: it finds nothing and acks.
-    asio::post(strand_, [this, node_id = node.id, report = std::move(report), seq]() mutable {
-      if (NodeInfo* n = find_node(node_id)) handle_report(*n, std::move(report), seq);
-    });
-    return;
-  }
-  attempt.finishing = true;
-  struct Outcome {
-    bool task_changed = false;
-    CompletionOutcome completion = CompletionOutcome::Completed;
-    int64_t task_seq = 0;
-    json task;
-    std::string node_state;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  const TimePoint now = clock_.now();
-  const std::string attempt_id = report.attempt_id;
-  const AttemptInfo info = attempt;
-  const std::string pool_id = node.pool_id;
-  const std::string node_id = node.id;
-  store_.submit(
-      [outcome, report, info, pool_id, node_id, now](store::Writer& w) {
-        auto task_record = w.get(Table::Tasks, info.job_id, info.task_id);
-        json execution_info = json::object();
-        std::string task_state = "completed";
-        std::optional<bool> succeeded;
-        if (task_record && task_record->state == "running") {
-          auto task = json::parse(task_record->body, nullptr, false);
-          if (task.is_object() && current_attempt_id(task) == report.attempt_id) {
-            json next = complete_task(std::move(task), report, now, outcome->completion);
-            task_record->state = next.value("state", "completed");
-            task_record->body = dump_entity(next);
-            if (!w.update(Table::Tasks, *task_record)) return false;
-            outcome->task_changed = true;
-            outcome->task_seq = task_record->seq;
-            task_state = task_record->state;
-            execution_info = next.value("executionInfo", json::object());
-            succeeded = report.result == protocol::TaskResult::Success;
-            outcome->task = std::move(next);
-          }
-        }
-        auto node_record = w.get(Table::Nodes, pool_id, node_id);
-        if (node_record) {
-          auto node_json = json::parse(node_record->body, nullptr, false);
-          if (node_json.is_object() &&
-              remove_attempt(node_json, report.attempt_id, succeeded, task_state, execution_info, now)) {
-            node_record->state = node_json.value("state", node_record->state);
-            node_record->body = dump_entity(node_json);
-            if (!w.update(Table::Nodes, *node_record)) return false;
-          }
-          outcome->node_state = node_record->state;
-        }
-        return true;
-      },
-      [this, outcome, attempt_id, node_id, seq, info](const Status& status) {
-        asio::post(strand_, [this, outcome, attempt_id, node_id, seq, info, ok = status.has_value()] {
-          NodeInfo* linked_node = find_node(node_id);
-          if (!ok) {
-            // Not durable: the agent keeps the report and resends it on its next link.
-            if (auto again = attempts_.find(attempt_id); again != attempts_.end()) again->second.finishing = false;
-            if (linked_node && linked_node->link) linked_node->link->close(1011, "the scheduler could not record a report");
-            return;
-          }
-          if (linked_node) {
-            if (!outcome->node_state.empty() && up_state(linked_node->state)) linked_node->state = outcome->node_state;
-            ack(*linked_node, {seq});
-          }
-          const bool retried = outcome->task_changed && outcome->completion == CompletionOutcome::Retried;
-          forget_attempt(attempt_id, info, RequeuedTask{retried, outcome->task_seq, outcome->task});
-          schedule_round();
-        });
-      });
 }
 
 // ---- requeue (node lost, node leaving, job disabled with requeue, assignment lost) ----
@@ -332,7 +235,7 @@ void Engine::write_node_state(const std::string& node_id, std::string state) {
         if (!node_json.is_object() || node_json.value("state", "") == "leavingpool") return false;
         std::string target = state;
         // idle/running follow the durable attempt list, not the caller's view of it.
-        if (up_state(target)) target = attempts_of(node_json).empty() ? "idle" : "running";
+        if (node_is_up(target)) target = attempts_of(node_json).empty() ? "idle" : "running";
         set_node_state(node_json, target, now);
         record->state = target;
         record->body = dump_entity(node_json);
@@ -384,7 +287,7 @@ void Engine::check_liveness() {
   for (auto& [id, node] : nodes_) {
     if (node.leaving) continue;
     const auto silent = now - node.last_seen;
-    if (up_state(node.state) && silent > unknown_after) to_unknown.push_back(id);
+    if (node_is_up(node.state) && silent > unknown_after) to_unknown.push_back(id);
     if ((node.state == "unknown" || node.state == "starting") && silent > offline_after) to_offline.push_back(id);
   }
   for (const auto& id : to_unknown) {

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/protocol/agent_protocol.hpp"
 #include "scheduler/placement/snapshot.hpp"
 
 namespace openbatch::nodes {
@@ -74,6 +75,20 @@ struct AttemptInfo {
   int slots = 1;
   bool cancel_sent = false;
   bool finishing = false;  // a completion or requeue for it is being committed
+};
+
+// A completion report waiting for the next batched commit (engine_reports.cpp).
+struct QueuedReport {
+  std::string node_id;
+  std::string pool_id;
+  uint64_t seq = 0;
+  protocol::Report report;
+  AttemptInfo info;
+  // Filled by the commit.
+  bool task_changed = false;
+  bool retried = false;  // the task went back to active for a retry
+  int64_t task_seq = 0;
+  nlohmann::json task;
 };
 
 struct NodeInfo {

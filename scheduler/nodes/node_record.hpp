@@ -33,6 +33,9 @@ struct NewNode {
 
 json make_node(const NewNode& spec, TimePoint now);
 
+// Up and taking work: idle or running.
+inline bool node_is_up(std::string_view state) { return state == "idle" || state == "running"; }
+
 // Moves `state` (no-op when already there), with stateTransitionTime.
 void set_node_state(json& node, std::string_view state, TimePoint now);
 

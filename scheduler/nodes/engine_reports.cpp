@@ -1,0 +1,155 @@
+// Engine: completion reports, applied exactly once (agent-protocol.md section 4). Reports that
+// arrive together -- within one turn of the strand, from any number of links -- are applied
+// in ONE store op: each task is moved on only if the report names its current attempt, each
+// node's attempt list is read and written once for the batch, and every report is acked (one
+// ack frame per node) only after the commit is durable.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <map>
+
+#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
+#include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/node_record.hpp"
+#include "scheduler/nodes/task_execution.hpp"
+
+namespace openbatch::nodes {
+namespace asio = boost::asio;
+using nlohmann::json;
+using store::Table;
+
+void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq) {
+  if (report.state != protocol::AttemptState::Completed) {
+    ack(node, {seq});
+    return;
+  }
+  auto it = attempts_.find(report.attempt_id);
+  if (it == attempts_.end() || it->second.node_id != node.id) {
+    // Stale (requeued, removed, or another node's): acked and ignored (agent-protocol.md 4.4).
+    ack(node, {seq});
+    return;
+  }
+  AttemptInfo& attempt = it->second;
+  if (attempt.finishing) {
+    // Already being applied (a resent report): try again once that commit is in; it then
+    // finds nothing to do and acks.
+    asio::post(strand_, [this, node_id = node.id, report = std::move(report), seq]() mutable {
+      if (NodeInfo* n = find_node(node_id)) handle_report(*n, std::move(report), seq);
+    });
+    return;
+  }
+  attempt.finishing = true;
+  QueuedReport queued;
+  queued.node_id = node.id;
+  queued.pool_id = node.pool_id;
+  queued.seq = seq;
+  queued.report = std::move(report);
+  queued.info = attempt;
+  report_batch_.push_back(std::move(queued));
+  if (!reports_flush_scheduled_) {
+    reports_flush_scheduled_ = true;
+    asio::post(strand_, [this] { flush_reports(); });
+  }
+}
+
+void Engine::flush_reports() {
+  reports_flush_scheduled_ = false;
+  if (report_batch_.empty()) return;
+  auto batch = std::make_shared<std::vector<QueuedReport>>(std::move(report_batch_));
+  report_batch_.clear();
+  auto node_states = std::make_shared<std::map<std::string, std::string>>();
+  const TimePoint now = clock_.now();
+  store_.submit(
+      [batch, node_states, now](store::Writer& w) {
+        struct NodeEdit {
+          store::Record record;
+          json body;
+          bool dirty = false;
+        };
+        std::map<std::string, NodeEdit> nodes;
+        for (auto& r : *batch) {
+          r.task_changed = false;
+          auto task_record = w.get(Table::Tasks, r.info.job_id, r.info.task_id);
+          json execution_info = json::object();
+          std::string task_state = "completed";
+          std::optional<bool> succeeded;
+          if (task_record && task_record->state == "running") {
+            auto task = json::parse(task_record->body, nullptr, false);
+            if (task.is_object() && current_attempt_id(task) == r.report.attempt_id) {
+              CompletionOutcome completion = CompletionOutcome::Completed;
+              json next = complete_task(std::move(task), r.report, now, completion);
+              r.retried = completion == CompletionOutcome::Retried;
+              task_record->state = next.value("state", "completed");
+              task_record->body = dump_entity(next);
+              if (!w.update(Table::Tasks, *task_record)) return false;
+              r.task_changed = true;
+              r.task_seq = task_record->seq;
+              task_state = task_record->state;
+              execution_info = next.value("executionInfo", json::object());
+              succeeded = r.report.result == protocol::TaskResult::Success;
+              r.task = std::move(next);
+            }
+          }
+          auto node_it = nodes.find(r.node_id);
+          if (node_it == nodes.end()) {
+            auto record = w.get(Table::Nodes, r.pool_id, r.node_id);
+            if (!record) continue;
+            NodeEdit edit{std::move(*record), json(), false};
+            edit.body = json::parse(edit.record.body, nullptr, false);
+            node_it = nodes.emplace(r.node_id, std::move(edit)).first;
+          }
+          NodeEdit& node = node_it->second;
+          if (node.body.is_object() &&
+              remove_attempt(node.body, r.report.attempt_id, succeeded, task_state, execution_info, now)) {
+            node.dirty = true;
+          }
+        }
+        for (auto& [id, node] : nodes) {
+          if (node.dirty) {
+            node.record.state = node.body.value("state", node.record.state);
+            node.record.body = dump_entity(node.body);
+            if (!w.update(Table::Nodes, node.record)) return false;
+          }
+          (*node_states)[id] = node.record.state;
+        }
+        return true;
+      },
+      [this, batch, node_states](const Status& status) {
+        asio::post(strand_, [this, batch, node_states, ok = status.has_value()] {
+          if (!ok) {
+            // Not durable: the agents keep their reports and resend them on their next link.
+            std::set<std::string> nodes;
+            for (const auto& r : *batch) {
+              if (auto again = attempts_.find(r.report.attempt_id); again != attempts_.end()) {
+                again->second.finishing = false;
+              }
+              nodes.insert(r.node_id);
+            }
+            for (const auto& id : nodes) {
+              NodeInfo* node = find_node(id);
+              if (node && node->link) node->link->close(1011, "the scheduler could not record a report");
+            }
+            spdlog::error("engine: {} reports could not be committed; their agents will resend them", batch->size());
+            return;
+          }
+          std::map<std::string, std::vector<uint64_t>> acks;
+          for (auto& r : *batch) {
+            acks[r.node_id].push_back(r.seq);
+            forget_attempt(r.report.attempt_id, r.info, RequeuedTask{r.task_changed && r.retried, r.task_seq, std::move(r.task)});
+          }
+          for (auto& [node_id, seqs] : acks) {
+            NodeInfo* node = find_node(node_id);
+            if (!node) continue;
+            if (auto st = node_states->find(node_id); st != node_states->end() && node_is_up(node->state)) {
+              node->state = st->second;
+            }
+            ack(*node, std::move(seqs));
+          }
+          schedule_round();
+        });
+      });
+}
+
+}  // namespace openbatch::nodes
