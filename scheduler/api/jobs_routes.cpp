@@ -5,6 +5,7 @@
 
 #include "common/time.hpp"
 #include "scheduler/store/async_write.hpp"
+#include "scheduler/store/task_failures.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/entity_update.hpp"
@@ -157,17 +158,7 @@ HttpResponse task_counts(const RequestContext& ctx, Services& s, const std::stri
   const int64_t running = reader->count(Table::Tasks, real_id, "running") +
                           reader->count(Table::Tasks, real_id, "preparing");
   const int64_t completed = reader->count(Table::Tasks, real_id, "completed");
-  // Failed tasks are the completed ones with failure; count them on the completed rows only.
-  int64_t failed = 0;
-  store::ListQuery q{Table::Tasks, real_id, std::string("completed"), 0, 1000};
-  for (;;) {
-    auto rows = reader->list(q);
-    for (const auto& row : rows) {
-      if (row.body.find("\"result\":\"failure\"") != std::string::npos) ++failed;
-      q.after_seq = row.seq;
-    }
-    if (rows.size() < q.limit) break;
-  }
+  const int64_t failed = store::failed_task_count(*reader, real_id);
   json counts = {{"active", active}, {"running", running}, {"completed", completed},
                  {"succeeded", completed - failed}, {"failed", failed}};
   json body = {{"odata.metadata", ctx.base_url + "/$metadata#taskcountsresult/@Element"},

@@ -5,6 +5,7 @@
 
 #include "common/time.hpp"
 #include "scheduler/store/async_write.hpp"
+#include "scheduler/store/task_failures.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/json_body.hpp"
@@ -209,9 +210,12 @@ RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& 
 }
 
 RouteResult terminate_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
-  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json&, json& task) -> Status {
+  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
     if (task.value("state", "") == "completed") {
       return errors::conflict("TaskCompleted", "The specified task is already completed.");
+    }
+    if (!store::mark_task_failed(w, job.value("id", job_id), task.value("id", task_id))) {
+      return errors::internal("could not record the task's failure");
     }
     // A running task is killed by its node; it stays recorded as ended by the user.
     transition_state(task, "completed", ctx.now);
@@ -227,7 +231,7 @@ RouteResult terminate_task(const RequestContext& ctx, Services& s, const std::st
 }
 
 RouteResult reactivate_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
-  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json& job, json& task) -> Status {
+  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
     const std::string job_state = job.value("state", "");
     if (job_state == "completed" || job_state == "terminating") {
       return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
@@ -238,6 +242,7 @@ RouteResult reactivate_task(const RequestContext& ctx, Services& s, const std::s
     if (task["executionInfo"].value("result", "") != "failure") {
       return errors::conflict("TaskSucceeded", "The specified task completed successfully and cannot be reactivated.");
     }
+    store::clear_task_failed(w, job.value("id", job_id), task.value("id", task_id));
     transition_state(task, "active", ctx.now);
     task["executionInfo"] = {{"retryCount", 0}, {"requeueCount", task["executionInfo"].value("requeueCount", 0)}};
     task.erase("nodeInfo");
@@ -255,6 +260,7 @@ RouteResult delete_task(const RequestContext& ctx, Services& s, const std::strin
     auto task = load_entity(w, Table::Tasks, job->id, task_id);
     if (!task) { error = task_not_found(); return false; }
     if (auto pre = check_preconditions(ctx, *task, false); !pre) { error = pre.error(); return false; }
+    store::clear_task_failed(w, job->id, task_id);
     return w.erase(Table::Tasks, job->id, task_id);
   });
   if (!status) co_return error_response(ctx, status.error());

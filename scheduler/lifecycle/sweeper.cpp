@@ -93,7 +93,10 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
       while (!finished) {
         auto status = co_await store::write(store_, [&](store::Writer& w) {
           std::size_t removed = w.erase_children(Table::Tasks, record.id, kDeleteChunk);
+          w.erase_children(Table::TaskFailures, record.id, kDeleteChunk);
           if (removed < kDeleteChunk) {
+            while (w.erase_children(Table::TaskFailures, record.id, kDeleteChunk) == kDeleteChunk) {
+            }
             w.erase(Table::Jobs, "", record.id);
             finished = true;
           }

@@ -14,6 +14,7 @@
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/task_execution.hpp"
+#include "scheduler/store/task_failures.hpp"
 
 namespace openbatch::nodes {
 namespace asio = boost::asio;
@@ -89,6 +90,7 @@ void Engine::flush_reports() {
               task_state = task_record->state;
               execution_info = next.value("executionInfo", json::object());
               succeeded = r.report.result == protocol::TaskResult::Success;
+              if (!r.retried && !*succeeded && !store::mark_task_failed(w, r.info.job_id, r.info.task_id)) return false;
               r.task = std::move(next);
             }
           }

@@ -46,10 +46,18 @@ std::string migration_1() {
 // API answer can ever carry one.
 std::string migration_2() { return initial_table_sql(table_name(Table::Credentials)); }
 
+// Migration 3: failure markers, backfilled from the tasks that completed with a failure.
+std::string migration_3() {
+  return initial_table_sql(table_name(Table::TaskFailures)) +
+         "INSERT INTO task_failures (parent_key, key, id, parent, state, body)"
+         " SELECT parent_key, key, id, parent, 'failed', '{}' FROM tasks"
+         " WHERE state = 'completed' AND instr(body, '\"result\":\"failure\"') > 0;\n";
+}
+
 // The ordered migrations: entry i takes user_version i to i + 1. Append only; never edit one
 // that has shipped.
 const std::vector<std::function<std::string()>>& migrations() {
-  static const std::vector<std::function<std::string()>> kMigrations = {migration_1, migration_2};
+  static const std::vector<std::function<std::string()>> kMigrations = {migration_1, migration_2, migration_3};
   return kMigrations;
 }
 
@@ -87,6 +95,8 @@ std::string_view table_name(Table table) {
       return "applications";
     case Table::Credentials:
       return "credentials";
+    case Table::TaskFailures:
+      return "task_failures";
   }
   return "pools";  // unreachable: every enumerator is handled above
 }

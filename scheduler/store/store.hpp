@@ -29,7 +29,9 @@
 namespace openbatch::store {
 
 // Credentials holds token digests (pool join tokens, node tokens): never served by the API.
-enum class Table { Pools, Jobs, Tasks, Nodes, Applications, Credentials };
+// TaskFailures marks each completed task that failed (parent = job, id = task), so a job's
+// failed count is an index count of its failures, never a scan of its completed tasks.
+enum class Table { Pools, Jobs, Tasks, Nodes, Applications, Credentials, TaskFailures };
 
 struct Record {
   std::string id;      // as the client spelled it

@@ -92,9 +92,15 @@ TEST(TaskApi, TerminateReactivateAndCounts) {
   EXPECT_EQ(counts["taskCounts"]["failed"], 1);
   ASSERT_EQ(h.call("POST", with_version("/jobs/job1/tasks/a/reactivate")).status, 204);
   EXPECT_EQ(h.call("GET", with_version("/jobs/job1/tasks/a")).json()["state"], "active");
+  EXPECT_EQ(h.call("GET", with_version("/jobs/job1/taskcounts")).json()["taskCounts"]["failed"], 0)
+      << "a reactivated task no longer counts as failed";
+  ASSERT_EQ(h.call("POST", with_version("/jobs/job1/tasks/b/terminate")).status, 204);
+  EXPECT_EQ(h.call("GET", with_version("/jobs/job1/taskcounts")).json()["taskCounts"]["failed"], 1);
   EXPECT_EQ(h.call("GET", with_version("/jobs/job1/tasks/a/subtasksinfo")).json()["value"], json::array());
   ASSERT_EQ(h.call("DELETE", with_version("/jobs/job1/tasks/b")).status, 200);
   EXPECT_EQ(h.call("GET", with_version("/jobs/job1/tasks/b")).code(), "TaskNotFound");
+  EXPECT_EQ(h.call("GET", with_version("/jobs/job1/taskcounts")).json()["taskCounts"]["failed"], 0)
+      << "a deleted task no longer counts";
   auto filtered = h.call("GET", with_version("/jobs/job1/tasks?$filter=state%20eq%20'Active'")).json();
   EXPECT_EQ(filtered["value"].size(), 1u);
 }
