@@ -171,8 +171,9 @@ void Agent::on_ack(const protocol::Ack& ack) {
   }
   if (record.seqs.empty()) return;
   journal_.append(record);
-  // Not urgent (losing it resends a report, which is idempotent), but keep the file current.
-  commit_.after_durable([] {});
+  // Gates nothing (losing it resends a report, which the scheduler applies once): it rides
+  // the next flush instead of forcing one.
+  commit_.eventually();
 }
 
 void Agent::on_file_request(const protocol::FileRequest& request) {
@@ -186,7 +187,9 @@ void Agent::on_file_request(const protocol::FileRequest& request) {
 void Agent::attempt_started(const std::string& attempt_id, pid_t pid, pid_t pgid,
                             const std::string& start_time) {
   journal_.append(state::StartedRecord{attempt_id, pid, pgid, start_time, config_.boot_id});
-  commit_.after_durable([] {});
+  // Gates nothing: the process already runs. It rides the next flush (typically the report's
+  // when the task is short), within GroupCommit's lazy delay at the latest.
+  commit_.eventually();
 }
 
 void Agent::attempt_report(protocol::Report report) {

@@ -4,11 +4,15 @@
 //
 // Exactly-once (agent-protocol.md section 4), as this class applies it:
 //   assignment  known id -> ack only. New id -> "accepted" record + runner.accept; after the
-//               group flush: ack, then start (fork). So an id is durable before it can run.
+//               group flush: ack, then start (clone/exec). So an id is durable before it can run.
 //   report      queued as a "report" record with a fresh seq; sent after the flush (when the
 //               link is welcomed); deleted when the scheduler's ack arrives ("acked" record).
 //   hello       lists the runner's attempts and the outbox (flushed first); reports beyond
 //               hello's 4096-item bound follow as report frames with their original seqs.
+//   started     the process's pid/pgid (for recovery's kill) and the scheduler's acks of
+//   acked       reports gate nothing: appended without forcing a flush, they ride the next
+//               one (GroupCommit::eventually), so a short task costs about one fdatasync
+//               (accepted and report, each shared with the other tasks of the turn).
 //   cancel      runner.cancel (unknown ids are fine), acked after the flush.
 //   fileRequest answered at once from the node root (file_requests.hpp); neither journaled
 //               nor acked. Reads are at most 2 MiB, short enough for the event loop.

@@ -5,6 +5,7 @@
 #include "node_agent/discovery/discover.hpp"
 #include "node_agent/exec/posix_launcher.hpp"
 #include "node_agent/exec/user.hpp"
+#include "node_agent/exec/user_cache.hpp"
 #include "node_agent/link/backoff.hpp"
 #include "node_agent/link/join_client.hpp"
 #include "node_agent/link/scheduler_url.hpp"
@@ -20,6 +21,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -243,7 +245,9 @@ int run_agent(const AgentOptions& o) {
     spdlog::warn("the agent is not root: every task runs as {} whatever its userIdentity",
                  facts.agent_user);
   }
-  config.runner.lookup = [](std::string_view name) { return exec::lookup_user(name); };
+  // One NSS lookup per user, not per task (user_cache.hpp).
+  auto users = std::make_shared<exec::UserCache>();
+  config.runner.lookup = [users](std::string_view name) { return users->lookup(name); };
   config.runner.kill_grace = std::chrono::seconds(std::max(0, o.kill_grace_seconds));
 
   ::signal(SIGPIPE, SIG_IGN);

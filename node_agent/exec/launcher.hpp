@@ -1,5 +1,6 @@
 // Launcher: the seam between the task runner and real processes. PosixLauncher is the
-// implementation (fork/exec/privilege drop); tests use it too, with /bin/sh (style.md 3.6).
+// implementation (clone(CLONE_VM|CLONE_VFORK)/exec/privilege drop); tests use it too, with
+// /bin/sh (style.md 3.6).
 #pragma once
 
 #include "common/error.hpp"

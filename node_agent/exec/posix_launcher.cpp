@@ -1,4 +1,5 @@
-// PosixLauncher: fork/execve with privilege drop and an exec-error pipe (see posix_launcher.hpp).
+// PosixLauncher: clone(CLONE_VM|CLONE_VFORK)/execve with privilege drop and an exec-error pipe
+// (see posix_launcher.hpp).
 #include "node_agent/exec/posix_launcher.hpp"
 
 #include "common/posix/unique_fd.hpp"
@@ -6,6 +7,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,6 +18,8 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -24,6 +29,9 @@ namespace openbatch::agent::exec {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// The child's stack: it runs a few system calls, but sanitizer builds need room.
+constexpr std::size_t kChildStackBytes = 64 * 1024;
 
 // Where a bare program name is looked for when the spec's environment has no PATH.
 constexpr std::string_view kFallbackSearchPath = "/usr/local/bin:/usr/bin:/bin";
@@ -94,6 +102,15 @@ Result<Fd> open_dev_null(int flags) {
   return above_stdio(std::move(fd));
 }
 
+// The launcher's cached /dev/null when it has one, else a fresh one kept in `fresh`.
+Result<int> dev_null(const Fd& cached, int flags, Fd& fresh) {
+  if (cached.get() >= 0) return cached.get();
+  auto f = open_dev_null(flags);
+  if (!f) return f.error();
+  fresh = std::move(*f);
+  return fresh.get();
+}
+
 // The paths execve tries, in order: argv[0] itself when it has a '/', else each PATH entry.
 std::vector<std::string> program_candidates(const LaunchSpec& spec) {
   const std::string& program = spec.argv.front();
@@ -114,16 +131,23 @@ std::vector<std::string> program_candidates(const LaunchSpec& spec) {
   return out;
 }
 
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
+// execve's arrays point into the spec's strings: execve takes char* but never writes
+// through them, so no copy of argv and the environment is needed.
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }
 
-// Child side: only async-signal-safe calls from here on.
-[[noreturn]] void child_fail(int report_fd, Step step, int err) {
+// The child runs on a stack the sanitizers do not know, in memory it shares with the parent:
+// their runtime bookkeeping (ASan's noreturn stack unpoisoning, TSan's shadow) must stay out.
+#define OPENBATCH_CHILD_SIDE __attribute__((no_sanitize("address", "thread", "undefined")))
+
+// Child side: only async-signal-safe calls from here on, and no writes to the parent's memory
+// (it is shared) except errno, which the suspended parent does not read.
+[[noreturn]] OPENBATCH_CHILD_SIDE void child_fail(int report_fd, Step step, int err) {
   ChildReport r{static_cast<int>(step), err};
   ssize_t ignored = ::write(report_fd, &r, sizeof r);
   (void)ignored;
@@ -132,6 +156,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 
 struct ChildPlan {
   const LaunchSpec* spec = nullptr;
+  const std::vector<int>* reset_signals = nullptr;
   int report_fd = -1;
   int stdin_fd = -1;
   int stdout_fd = -1;
@@ -144,15 +169,14 @@ struct ChildPlan {
   std::size_t group_count = 0;
 };
 
-[[noreturn]] void run_child(const ChildPlan& plan) {
+[[noreturn]] OPENBATCH_CHILD_SIDE void run_child(const ChildPlan& plan) {
   const LaunchSpec& spec = *plan.spec;
-  // Default dispositions and an empty mask: the agent's handlers and blocked signals
-  // (SIGPIPE ignored, say) must not leak into the task.
+  // Default dispositions, then an empty mask: the agent's handlers must not run here (they
+  // would touch the parent's memory) and its ignored signals (SIGPIPE) must not leak into the
+  // task. Every signal is still blocked from the parent, so the order matters.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-  }
+  for (int sig : *plan.reset_signals) ::sigaction(sig, &dfl, nullptr);
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -168,11 +192,19 @@ struct ChildPlan {
     rlimit r{lim.soft, lim.hard};
     if (::setrlimit(lim.resource, &r) != 0) child_fail(plan.report_fd, Step::Rlimit, errno);
   }
-  if (spec.groups && ::setgroups(plan.group_count, plan.groups) != 0) {
+  // Raw syscalls: glibc's wrappers would signal the parent's other threads to change their
+  // credentials too (setxid broadcast), as it believes it is one of them. The arguments go
+  // through syscall()'s varargs as longs.
+  if (spec.groups && ::syscall(SYS_setgroups, static_cast<long>(plan.group_count),
+                               plan.groups) != 0) {
     child_fail(plan.report_fd, Step::Setgroups, errno);
   }
-  if (spec.gid && ::setgid(*spec.gid) != 0) child_fail(plan.report_fd, Step::Setgid, errno);
-  if (spec.uid && ::setuid(*spec.uid) != 0) child_fail(plan.report_fd, Step::Setuid, errno);
+  if (spec.gid && ::syscall(SYS_setgid, static_cast<long>(*spec.gid)) != 0) {
+    child_fail(plan.report_fd, Step::Setgid, errno);
+  }
+  if (spec.uid && ::syscall(SYS_setuid, static_cast<long>(*spec.uid)) != 0) {
+    child_fail(plan.report_fd, Step::Setuid, errno);
+  }
   if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) child_fail(plan.report_fd, Step::Chdir, errno);
 
   // As execvp: skip candidates that are missing; remember a permission error.
@@ -189,6 +221,27 @@ struct ChildPlan {
   }
   if (saw_eacces && (err == ENOENT || err == ENOTDIR)) err = EACCES;
   child_fail(plan.report_fd, Step::Exec, err);
+}
+
+OPENBATCH_CHILD_SIDE int child_main(void* plan) {
+  run_child(*static_cast<const ChildPlan*>(plan));
+}
+
+// clone(CLONE_VM|CLONE_VFORK) with every signal blocked meanwhile; returns the pid or -errno.
+pid_t spawn(const ChildPlan& plan) {
+  // Heap, not mmap: the allocator reuses it, so the child takes no fresh page faults.
+  std::unique_ptr<char[]> stack(new char[kChildStackBytes]);
+  char* top = stack.get() + kChildStackBytes;
+  top -= reinterpret_cast<std::uintptr_t>(top) % 16;  // the ABI's stack alignment
+  sigset_t all;
+  sigset_t old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  const pid_t pid = ::clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                            const_cast<ChildPlan*>(&plan));
+  const int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return pid < 0 ? -err : pid;
 }
 
 ExitStatus decode(int status) {
@@ -216,6 +269,17 @@ Error wait_timed_out(pid_t pid, std::chrono::milliseconds timeout) {
 
 bool is_wait_timeout(const Error& e) { return e.code == kWaitTimedOut; }
 
+std::vector<int> PosixLauncher::default_reset_signals() {
+  return {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM};
+}
+
+PosixLauncher::PosixLauncher(std::vector<int> reset_signals)
+    : reset_signals_(std::move(reset_signals)) {
+  // Opened once: two syscalls per launch saved. On failure launch() opens them itself.
+  if (auto r = open_dev_null(O_RDONLY)) null_read_ = std::move(*r);
+  if (auto w = open_dev_null(O_WRONLY)) null_write_ = std::move(*w);
+}
+
 Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
   if (spec.argv.empty() || spec.argv.front().empty()) {
     return Error(400, std::string(kLaunchFailed), "the launch spec has no program");
@@ -229,28 +293,33 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
     }
   }
 
-  // Resolve everything the child needs before fork.
-  auto in = open_dev_null(O_RDONLY);
+  // Resolve everything the child needs before the clone.
+  Fd in_fresh;
+  auto in = dev_null(null_read_, O_RDONLY, in_fresh);
   if (!in) return in.error();
   Fd out_fd;
   Fd err_fd;
+  int out = -1;
+  int errfd = -1;
   if (spec.stdout_file) {
     auto f = open_output(*spec.stdout_file, spec);
     if (!f) return f.error();
     out_fd = std::move(*f);
+    out = out_fd.get();
   } else {
-    auto f = open_dev_null(O_WRONLY);
+    auto f = dev_null(null_write_, O_WRONLY, out_fd);
     if (!f) return f.error();
-    out_fd = std::move(*f);
+    out = *f;
   }
   if (spec.stderr_file) {
     auto f = open_output(*spec.stderr_file, spec);
     if (!f) return f.error();
     err_fd = std::move(*f);
+    errfd = err_fd.get();
   } else {
-    auto f = open_dev_null(O_WRONLY);
+    auto f = dev_null(null_write_, O_WRONLY, err_fd);
     if (!f) return f.error();
-    err_fd = std::move(*f);
+    errfd = *f;
   }
   std::array<int, 2> fds{};
   if (::pipe2(fds.data(), O_CLOEXEC) != 0) return launch_failed("pipe2", errno);
@@ -258,27 +327,26 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
   Fd report_write(fds[1]);
 
   std::vector<std::string> candidates = program_candidates(spec);
-  std::vector<std::string> argv = spec.argv;
-  std::vector<std::string> env = spec.env;
   const std::string cwd = spec.cwd.string();
   ChildPlan plan;
   plan.spec = &spec;
+  plan.reset_signals = &reset_signals_;
   plan.report_fd = report_write.get();
-  plan.stdin_fd = in->get();
-  plan.stdout_fd = out_fd.get();
-  plan.stderr_fd = err_fd.get();
+  plan.stdin_fd = *in;
+  plan.stdout_fd = out;
+  plan.stderr_fd = errfd;
   plan.candidates = c_strings(candidates);
-  plan.argv = c_strings(argv);
-  plan.envp = c_strings(env);
+  plan.argv = c_strings(spec.argv);
+  plan.envp = c_strings(spec.env);
   plan.cwd = cwd.empty() ? nullptr : cwd.c_str();
   if (spec.groups) {
     plan.groups = spec.groups->data();
     plan.group_count = spec.groups->size();
   }
 
-  const pid_t pid = ::fork();
-  if (pid < 0) return launch_failed("fork", errno);
-  if (pid == 0) run_child(plan);
+  // Returns once the child has exec'd or exited: its report, if any, is in the pipe.
+  const pid_t pid = spawn(plan);
+  if (pid < 0) return launch_failed("clone", -pid);
 
   report_write.reset();
   ChildReport report;

@@ -3,6 +3,7 @@
 
 #include "common/posix/unique_fd.hpp"
 #include "common/time.hpp"
+#include "node_agent/runner/task_dirs.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -29,22 +30,6 @@ int exit_code_of(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
   return -1;
-}
-
-Error preparation_failed(const std::string& what, int err) {
-  return Error(500, "TaskPreparationFailed", what + ": " + posix::errno_text(err));
-}
-
-// Creates `dir` (mode 0755, parents as needed) and hands it to the task user.
-Status make_task_dir(const std::filesystem::path& dir, const std::optional<FileOwner>& owner) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Error(500, "TaskPreparationFailed", "creating " + dir.string() + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0755) != 0) return preparation_failed("chmod " + dir.string(), errno);
-  if (owner && ::chown(dir.c_str(), owner->uid, owner->gid) != 0) {
-    return preparation_failed("chown " + dir.string(), errno);
-  }
-  return {};
 }
 
 }  // namespace

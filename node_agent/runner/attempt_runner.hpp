@@ -4,7 +4,7 @@
 // Lifecycle of one attempt (the agent drives the first two steps around its journal):
 //   accept(a)   counts the attempt (preparing) from now on: hello, heartbeat slots
 //   start(id)   after the accepted record is durable: plan (pure, attempt_plan.hpp), make the
-//               task directory, fetch resource files (on a worker thread, rare), fork/exec
+//               task directory, fetch resource files (on a worker thread, rare), clone/exec
 //               with PosixLauncher; RunnerEvents::attempt_started(pid) once it runs
 //   exit        SIGCHLD (ChildReaper) -> attempt_report(completed, exit code)
 // Stops: the maxWallClockTime timer, cancel() and stop_all() send SIGTERM to the group and

@@ -5,16 +5,19 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace openbatch::agent::exec {
 namespace {
@@ -218,6 +221,67 @@ TEST(PosixLauncher, AppliesResourceLimits) {
   ASSERT_TRUE(child);
   ASSERT_TRUE(launcher.wait(*child, 10s));
   EXPECT_EQ(read_file(dir.path() / "stdout.txt"), "64\n");
+}
+
+// The agent ignores SIGPIPE, handles SIGTERM/SIGCHLD and the launcher blocks everything
+// around the clone: none of that may reach the task.
+TEST(PosixLauncher, TheTaskStartsWithDefaultSignalsAndAnEmptyMask) {
+  TempDir dir;
+  PosixLauncher launcher;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction handler {};
+  handler.sa_handler = [](int) {};
+  struct sigaction old_pipe {};
+  struct sigaction old_hup {};
+  struct sigaction old_term {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &old_pipe), 0);
+  ASSERT_EQ(::sigaction(SIGHUP, &ignore, &old_hup), 0);
+  ASSERT_EQ(::sigaction(SIGTERM, &handler, &old_term), 0);
+  sigset_t usr2;
+  sigset_t old_mask;
+  ::sigemptyset(&usr2);
+  ::sigaddset(&usr2, SIGUSR2);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &usr2, &old_mask), 0);
+  auto spec = shell("", dir);
+  spec.argv = {"/bin/cat", "/proc/self/status"};  // no shell, no grep: their own handlers
+  auto child = launcher.launch(spec);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::sigaction(SIGHUP, &old_hup, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  ASSERT_TRUE(child) << child.error().message;
+  auto status = launcher.wait(*child, 10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->exit_code, 0) << read_file(dir.path() / "stderr.txt");
+  const std::string status_text = read_file(dir.path() / "stdout.txt");
+  for (const char* line : {"\nSigBlk:\t0000000000000000\n", "\nSigIgn:\t0000000000000000\n",
+                           "\nSigCgt:\t0000000000000000\n"}) {
+    EXPECT_NE(status_text.find(line), std::string::npos) << line << " not in " << status_text;
+  }
+}
+
+// The child shares the parent's memory until it execs: launches from several threads at once
+// must neither disturb each other nor the parent.
+TEST(PosixLauncher, ConcurrentLaunchesFromSeveralThreads) {
+  PosixLauncher launcher;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&launcher, &ok, t] {
+      for (int i = 0; i < 25; ++i) {
+        LaunchSpec spec;
+        spec.argv = {"/bin/sh", "-c", "exit " + std::to_string((t * 25 + i) % 100)};
+        spec.env = {"PATH=/usr/bin:/bin"};
+        auto child = launcher.launch(spec);
+        if (!child) continue;
+        auto status = launcher.wait(*child, 10s);
+        if (status && status->exit_code == (t * 25 + i) % 100) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 100);
 }
 
 TEST(LookupUser, ResolvesRootAndRejectsUnknownNames) {

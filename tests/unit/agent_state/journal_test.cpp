@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 
 namespace openbatch::agent::state {
@@ -134,6 +135,71 @@ TEST(Journal, ManyRecordsInOneTurnShareOneFdatasync) {
   EXPECT_EQ(batches, 1);
   ASSERT_EQ(ran.size(), 1000u);
   EXPECT_TRUE(std::is_sorted(ran.begin(), ran.end()));
+}
+
+// The rule for records that gate nothing ("started", "acked"): eventually() forces no flush
+// of its own, the next forced flush (an accepted record or a report) carries them, in order,
+// with one fdatasync; the records before a forced flush are durable when its actions run.
+TEST(GroupCommit, LazyRecordsRideTheNextForcedFlush) {
+  TempDir dir;
+  auto j = open_journal(dir);
+  boost::asio::io_context io;
+  GroupCommit commit(
+      io.get_executor(), *j, [](const Error& e) { FAIL() << e.message; }, {},
+      std::chrono::hours(1));  // the timer never fires in this test
+  const std::uint64_t syncs_before = j->sync_count();
+  j->append(AcceptedRecord{"j:t:0:0", "j", "t", 1});
+  bool started = false;
+  commit.after_durable([&] { started = true; });
+  io.run_one();  // the forced flush of the accepted record
+  ASSERT_TRUE(started);
+  EXPECT_EQ(j->sync_count() - syncs_before, 1u);
+
+  j->append(StartedRecord{"j:t:0:0", 4242, 4242, "2025-03-01T10:00:00.0000000Z", "boot"});
+  commit.eventually();
+  io.restart();  // run_one() ran out of work, which stops the io_context
+  io.poll();
+  EXPECT_TRUE(j->dirty()) << "a lazy record forced a flush";
+  EXPECT_EQ(j->sync_count() - syncs_before, 1u);
+
+  // The report forces a flush, which carries the started record before it.
+  j->append(ReportRecord{1, completed("j:t:0:0", 0)});
+  bool sent = false;
+  commit.after_durable([&] {
+    EXPECT_FALSE(j->dirty());
+    sent = true;
+  });
+  io.poll();
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(j->sync_count() - syncs_before, 2u);
+
+  j.reset();
+  auto again = open_journal(dir);
+  const auto& attempts = again->state().attempts;
+  ASSERT_TRUE(attempts.contains("j:t:0:0"));
+  EXPECT_EQ(attempts.at("j:t:0:0").pgid, 4242);
+  EXPECT_EQ(again->state().outbox.size(), 1u);
+}
+
+// With no forced flush to ride (an idle node, a long task), the lazy timer flushes them.
+TEST(GroupCommit, LazyRecordsAreFlushedWithinTheLazyDelay) {
+  TempDir dir;
+  auto j = open_journal(dir);
+  boost::asio::io_context io;
+  GroupCommit commit(
+      io.get_executor(), *j, [](const Error& e) { FAIL() << e.message; }, {},
+      std::chrono::milliseconds(20));
+  const std::uint64_t syncs_before = j->sync_count();
+  for (int i = 0; i < 10; ++i) {
+    j->append(AckedRecord{{static_cast<std::uint64_t>(i)}});
+    commit.eventually();
+  }
+  EXPECT_TRUE(j->dirty());
+  const auto t0 = std::chrono::steady_clock::now();
+  io.run();  // only the timer is pending
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(15));
+  EXPECT_FALSE(j->dirty());
+  EXPECT_EQ(j->sync_count() - syncs_before, 1u);
 }
 
 TEST(Journal, CompactionKeepsOnlyTheLiveState) {

@@ -1,0 +1,24 @@
+// make_task_dir: creates a task directory (or its wd) with mode 0755 and hands it to the task
+// user, with as few system calls as the common case allows, since it runs twice per task:
+//   new directory       mkdir(0755) (+ chown to the task user); no chmod unless the umask
+//                       strips bits of 0755 (read once from /proc/self/status)
+//   job's first task    mkdir fails with ENOENT: the missing parents are made first (default
+//                       mode, owned by the agent, as create_directories makes them), then
+//                       mkdir again; later tasks of the job never pay for that
+//   existing directory  (a retried task) stat, then chmod/chown only where it differs
+// Unlike the chmod this replaces, a setgid bit inherited from the parent is kept.
+// Errors are 500 TaskPreparationFailed with the errno text. Thread-safe.
+#pragma once
+
+#include "common/error.hpp"
+#include "node_agent/runner/resource_files.hpp"
+
+#include <filesystem>
+#include <optional>
+
+namespace openbatch::agent::runner {
+
+[[nodiscard]] Status make_task_dir(const std::filesystem::path& dir,
+                                   const std::optional<FileOwner>& owner);
+
+}  // namespace openbatch::agent::runner
