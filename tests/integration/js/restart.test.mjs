@@ -3,6 +3,7 @@
 // exactly once -- each task appends its id to a shared file, and every id appears once.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -22,7 +23,12 @@ const args = ['--heartbeat-seconds', '1', '--agent-arg=--reconnect-min-ms', '--a
 
 after(async () => {
   if (sched) await sched.stop().catch((e) => console.error(e.message));
-  if (sched) removeDir(sched.dataDir);
+  if (sched) {
+    // The agents outlive a killed scheduler by design; if the test failed before a restarted
+    // scheduler stopped them, they must not outlive the test.
+    spawnSync('pkill', ['-KILL', '-f', `${sched.dataDir}/[a]gents`]);
+    removeDir(sched.dataDir);
+  }
   removeDir(work);
 });
 
