@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/command_line.hpp"
 #include "common/http/client.hpp"
 
 namespace {
@@ -506,19 +507,6 @@ int run_probe(const Options& opt) {
   return 0;
 }
 
-std::string command_line(int argc, char** argv) {
-  std::string out;
-  bool hide_next = false;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (hide_next) arg = "\"$KEY\"";  // the account key is never printed
-    hide_next = arg == "--key";
-    if (arg.starts_with("--key=")) arg = "--key=\"$KEY\"";
-    if (i) out += ' ';
-    out += arg;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -542,7 +530,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (opt.probe_only && opt.deep_pages == 0) opt.deep_pages = 500;
 
-  std::printf("command: %s\n", command_line(argc, argv).c_str());
+  std::printf("command: %s\n", openbatch::bench::printable_command_line(argc, argv).c_str());
   if (opt.key.empty()) {
     std::fprintf(stderr, "api_bench: --key is empty\n");
     return 2;

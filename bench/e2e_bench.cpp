@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/command_line.hpp"
 #include "common/http/client.hpp"
 
 namespace {
@@ -662,19 +663,6 @@ LatencyFigures run_latency(const Options& opt, const std::string& pool, const st
   return fig;
 }
 
-std::string command_line(int argc, char** argv) {
-  std::string out;
-  bool hide_next = false;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (hide_next) arg = "\"$KEY\"";  // the account key is never printed
-    hide_next = arg == "--key";
-    if (arg.starts_with("--key=")) arg = "--key=\"$KEY\"";
-    if (i) out += ' ';
-    out += arg;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -702,7 +690,7 @@ int main(int argc, char** argv) {
   app.add_option("--command-line", opt.command_line, "the tasks' commandLine")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  std::printf("command: %s\n", command_line(argc, argv).c_str());
+  std::printf("command: %s\n", openbatch::bench::printable_command_line(argc, argv).c_str());
   BatchClient client(opt.url, opt.account, opt.key);
   if (auto v = client.valid(); !v) {
     std::fprintf(stderr, "e2e_bench: %s\n", v.error().message.c_str());
