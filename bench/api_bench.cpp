@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/command_line.hpp"
+#include "bench/machine_cpu.hpp"
 #include "common/http/client.hpp"
 
 namespace {
@@ -88,14 +89,10 @@ double stat_cpu_seconds(const std::string& path) {
 CpuSnapshot cpu_snapshot(int scheduler_pid) {
   CpuSnapshot snap;
   snap.self = cpu_seconds_self();
-  const double hz = double(sysconf(_SC_CLK_TCK));
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  snap.machine_busy = (user + nice + system + irq + softirq + steal) / hz;
-  snap.machine_idle = idle / hz;
-  snap.machine_iowait = iowait / hz;
+  const auto machine = openbatch::bench::read_machine_cpu();
+  snap.machine_busy = machine.busy;
+  snap.machine_idle = machine.idle;
+  snap.machine_iowait = machine.iowait;
   if (scheduler_pid > 0) {
     std::error_code ec;
     const std::string dir = "/proc/" + std::to_string(scheduler_pid) + "/task";

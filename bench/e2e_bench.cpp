@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bench/command_line.hpp"
+#include "bench/machine_cpu.hpp"
 #include "common/http/client.hpp"
 
 namespace {
@@ -127,14 +128,10 @@ Snapshot snapshot(int scheduler_pid, const std::vector<int>& agent_pids) {
   Snapshot s;
   s.at = SteadyClock::now();
   s.self = self_cpu();
-  const double hz = double(sysconf(_SC_CLK_TCK));
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  s.machine_busy = (user + nice + system + irq + softirq + steal) / hz;
-  s.machine_idle = idle / hz;
-  s.machine_iowait = iowait / hz;
+  const auto machine = openbatch::bench::read_machine_cpu();
+  s.machine_busy = machine.busy;
+  s.machine_idle = machine.idle;
+  s.machine_iowait = machine.iowait;
   if (scheduler_pid > 0) {
     const std::string dir = "/proc/" + std::to_string(scheduler_pid);
     s.scheduler = proc_cpu(dir + "/stat");
