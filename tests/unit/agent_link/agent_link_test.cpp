@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -63,7 +64,14 @@ class RunningAgent {
     config.runner.kill_grace = 200ms;
     config.runner.running_report_delay = 0ms;
     agent_ = std::make_unique<Agent>(io_, std::move(config), *journal_, launcher_);
-    thread_ = std::thread([this] {
+    // The agent's SIGCHLD handler has no SA_RESTART (asio's), and the fake scheduler's blocking
+    // reads poll(), which a signal always interrupts: only the agent's thread takes SIGCHLD.
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, &test_thread_mask_);
+    thread_ = std::thread([this, chld] {
+      pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
       agent_->start();
       io_.run();
     });
@@ -72,6 +80,7 @@ class RunningAgent {
   ~RunningAgent() {  // a crash: the loop stops wherever it is
     io_.stop();
     if (thread_.joinable()) thread_.join();
+    pthread_sigmask(SIG_SETMASK, &test_thread_mask_, nullptr);
   }
 
   // Graceful shutdown while linked: returns the close code the scheduler saw.
@@ -96,6 +105,7 @@ class RunningAgent {
   exec::PosixLauncher launcher_;
   std::unique_ptr<state::Journal> journal_;
   std::unique_ptr<Agent> agent_;
+  sigset_t test_thread_mask_{};
   std::thread thread_;
 };
 
