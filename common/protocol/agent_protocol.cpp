@@ -52,6 +52,13 @@ constexpr EnumNames<FileOp, 4> kFileOps{{{{FileOp::Stat, "stat"},
                                           {FileOp::Read, "read"},
                                           {FileOp::Remove, "remove"}}}};
 
+constexpr EnumNames<SetupState, 5> kSetupStates{
+    {{{SetupState::Starting, "starting"},
+      {SetupState::WaitingForStartTask, "waitingforstarttask"},
+      {SetupState::Ready, "ready"},
+      {SetupState::StartTaskFailed, "starttaskfailed"},
+      {SetupState::Unusable, "unusable"}}}};
+
 // Reads the fields of one JSON object. The first failure is kept in *error; later calls
 // return defaults and record nothing.
 class FieldReader {
@@ -262,6 +269,26 @@ void read_multi_instance(FieldReader& r, MultiInstance& out) {
   }
 }
 
+bool is_sha256_hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void read(FieldReader& r, PackageRef& out) {
+  out.application_id = r.string("applicationId");
+  out.version = r.string("version");
+  out.sha256 = r.string("sha256");
+  out.size = static_cast<std::uint64_t>(
+      r.integer("size", 0, static_cast<std::int64_t>(kMaxSeq)));
+  out.default_version = r.boolean("defaultVersion", false);
+  if (r.ok() && !is_sha256_hex(out.sha256)) {
+    r.fail(r.field("sha256"), "must be 64 lowercase hex digits");
+  }
+}
+
 void read(FieldReader& r, Assignment& out, std::optional<Error>* error) {
   out.attempt_id = r.string("attemptId");
   out.job_id = r.string("jobId");
@@ -284,6 +311,7 @@ void read(FieldReader& r, Assignment& out, std::optional<Error>* error) {
     out.multi_instance = std::move(value);
   }
   read_items(r, "jobEnvironmentSettings", false, out.job_environment, error);
+  read_items(r, "applicationPackages", false, out.application_packages, error);
 }
 
 void read(FieldReader& r, Cancel& out) {
@@ -343,7 +371,35 @@ void read(FieldReader& r, Hello& out, std::optional<Error>* error) {
   }
 }
 
-void read(FieldReader& r, Welcome& out) {
+void read(FieldReader& r, NodeSetup& out, std::optional<Error>* error) {
+  out.generation = static_cast<std::uint64_t>(
+      r.integer("generation", 1, static_cast<std::int64_t>(kMaxSeq)));
+  if (const json* st = r.find("startTask", false); st != nullptr && !st->is_null()) {
+    if (!st->is_object()) {
+      r.fail(r.field("startTask"), "must be a JSON object or null");
+    } else {
+      out.start_task = *st;
+    }
+  }
+  read_items(r, "applicationPackages", false, out.packages, error);
+  out.gpu_driver_version = r.optional_string("gpuDriverVersion");
+}
+
+void read(FieldReader& r, NodeStatus& out) {
+  out.generation = static_cast<std::uint64_t>(
+      r.integer("generation", 0, static_cast<std::int64_t>(kMaxSeq)));
+  out.state = r.enumeration("state", kSetupStates);
+  if (const json* info = r.find("startTaskInfo", false); info != nullptr && !info->is_null()) {
+    if (!info->is_object()) {
+      r.fail(r.field("startTaskInfo"), "must be a JSON object or null");
+    } else {
+      out.start_task_info = *info;
+    }
+  }
+  read_array_of_objects(r, "errors", out.errors);
+}
+
+void read(FieldReader& r, Welcome& out, std::optional<Error>* error) {
   out.protocol_version = static_cast<int>(r.integer("protocolVersion", 1, kMaxInt));
   out.node_id = r.string("nodeId");
   out.heartbeat_interval_seconds = static_cast<int>(r.integer("heartbeatIntervalSeconds", 1, 3600));
@@ -351,6 +407,12 @@ void read(FieldReader& r, Welcome& out) {
   out.pool_id = r.optional_string("poolId");
   out.account_name = r.optional_string("accountName");
   out.account_url = r.optional_string("accountUrl");
+  if (const json* setup = r.find("nodeSetup", false); setup != nullptr && !setup->is_null()) {
+    FieldReader s(*setup, r.field("nodeSetup"), error);
+    NodeSetup value;
+    if (s.ok()) read(s, value, error);
+    out.node_setup = std::move(value);
+  }
 }
 
 void read(FieldReader& r, InventoryUpdate& out) {
@@ -502,6 +564,7 @@ std::string_view to_string(TaskResult r) { return kResults.name(r); }
 std::string_view to_string(ErrorCategory c) { return kCategories.name(c); }
 std::string_view to_string(CancelReason r) { return kCancelReasons.name(r); }
 std::string_view to_string(FileOp op) { return kFileOps.name(op); }
+std::string_view to_string(SetupState s) { return kSetupStates.name(s); }
 
 Error invalid_message(std::string_view field, std::string_view reason) {
   return Error(400, "InvalidMessage", "The agent protocol message is not valid.",
@@ -510,8 +573,8 @@ Error invalid_message(std::string_view field, std::string_view reason) {
 
 std::string_view type_name(const Payload& payload) {
   static constexpr std::array<std::string_view, std::variant_size_v<Payload>> kNames{
-      "hello",  "welcome", "inventory", "heartbeat",   "assignment",
-      "cancel", "report",  "ack",       "fileRequest", "fileResponse"};
+      "hello",  "welcome", "inventory", "heartbeat",   "assignment",  "cancel",
+      "report", "ack",     "fileRequest", "fileResponse", "nodeStatus"};
   return kNames[payload.index()];
 }
 
@@ -552,6 +615,29 @@ void to_json(json& j, const Assignment& v) {
        {"gpuUuids", v.gpu_uuids}};
   if (v.multi_instance) j["multiInstance"] = *v.multi_instance;
   if (!v.job_environment.empty()) j["jobEnvironmentSettings"] = v.job_environment;
+  if (!v.application_packages.empty()) j["applicationPackages"] = v.application_packages;
+}
+
+void to_json(json& j, const PackageRef& v) {
+  j = {{"applicationId", v.application_id},
+       {"version", v.version},
+       {"sha256", v.sha256},
+       {"size", v.size}};
+  if (v.default_version) j["defaultVersion"] = true;
+}
+
+void to_json(json& j, const NodeSetup& v) {
+  j = {{"generation", v.generation},
+       {"startTask", v.start_task},
+       {"applicationPackages", v.packages}};
+  put_optional(j, "gpuDriverVersion", v.gpu_driver_version);
+}
+
+void to_json(json& j, const NodeStatus& v) {
+  j = {{"generation", v.generation},
+       {"state", to_string(v.state)},
+       {"startTaskInfo", v.start_task_info},
+       {"errors", v.errors}};
 }
 
 void to_json(json& j, const Cancel& v) {
@@ -594,6 +680,7 @@ void to_json(json& j, const Welcome& v) {
   put_optional(j, "poolId", v.pool_id);
   put_optional(j, "accountName", v.account_name);
   put_optional(j, "accountUrl", v.account_url);
+  if (v.node_setup) j["nodeSetup"] = *v.node_setup;
 }
 
 void to_json(json& j, const InventoryUpdate& v) {
@@ -672,6 +759,9 @@ void from_json(const json& j, Heartbeat& v) { from_json_or_throw(j, v, "heartbea
 void from_json(const json& j, Ack& v) { from_json_or_throw(j, v, "ack"); }
 void from_json(const json& j, FileRequest& v) { from_json_or_throw(j, v, "fileRequest"); }
 void from_json(const json& j, FileResponse& v) { from_json_or_throw(j, v, "fileResponse"); }
+void from_json(const json& j, PackageRef& v) { from_json_or_throw(j, v, "packageRef"); }
+void from_json(const json& j, NodeSetup& v) { from_json_or_throw(j, v, "nodeSetup"); }
+void from_json(const json& j, NodeStatus& v) { from_json_or_throw(j, v, "nodeStatus"); }
 
 void from_json(const json& j, Message& v) {
   Result<Message> r = decode(j.dump());
@@ -725,6 +815,8 @@ Result<Message> decode(std::string_view frame) {
     payload = parse_payload<FileRequest>(j, type);
   else if (type == "fileResponse")
     payload = parse_payload<FileResponse>(j, type);
+  else if (type == "nodeStatus")
+    payload = parse_payload<NodeStatus>(j, type);
   if (!payload) return payload.error();
   return Message{seq, std::move(*payload)};
 }

@@ -97,6 +97,17 @@ struct MultiInstance {
   bool operator==(const MultiInstance&) const = default;
 };
 
+// An application package the agent installs under applications/<applicationId>_<version>,
+// downloaded from GET /agent/v1/packages/<sha256> (node token).
+struct PackageRef {
+  std::string application_id;    // "applicationId": as the application is spelled
+  std::string version;           // "version": resolved (the default one when none was named)
+  std::string sha256;            // "sha256": 64 lowercase hex digits
+  std::uint64_t size = 0;        // "size": bytes of the .zip
+  bool default_version = false;  // "defaultVersion": the reference named no version
+  bool operator==(const PackageRef&) const = default;
+};
+
 // scheduler -> agent: run this attempt of a task.
 struct Assignment {
   std::string attempt_id;                       // "attemptId"
@@ -115,6 +126,9 @@ struct Assignment {
   // "jobEnvironmentSettings": the job's commonEnvironmentSettings; optional (absent = empty,
   // and omitted when empty). A task setting of the same name wins over a job one.
   std::vector<EnvironmentSetting> job_environment;
+  // "applicationPackages": the task's applicationPackageReferences, resolved; installed before
+  // the task starts (a failure is a pre-processing error). Omitted when empty.
+  std::vector<PackageRef> application_packages;
   bool operator==(const Assignment&) const = default;
 };
 
@@ -163,6 +177,32 @@ struct Hello {
   bool operator==(const Hello&) const = default;
 };
 
+// What a node does before it takes tasks (architecture.md "Node agent" 3-4): install the
+// pool's packages, run its start task, check the pinned GPU driver. The agent runs it once per
+// boot of the node and again whenever `generation` grows (a reboot through the API).
+struct NodeSetup {
+  std::uint64_t generation = 1;                   // "generation"
+  json start_task;                                // "startTask": Azure StartTask; null = none
+  std::vector<PackageRef> packages;               // "applicationPackages"
+  std::optional<std::string> gpu_driver_version;  // "gpuDriverVersion": pinned; absent = any
+  bool operator==(const NodeSetup&) const = default;
+};
+
+// Where a node's setup stands. ready: it may take tasks (idle/running in Azure's terms).
+enum class SetupState { Starting, WaitingForStartTask, Ready, StartTaskFailed, Unusable };
+// "starting" | "waitingforstarttask" | "ready" | "starttaskfailed" | "unusable"
+std::string_view to_string(SetupState s);
+
+// agent -> scheduler: the node's setup state, after every welcome and on every change. Not
+// acked or journaled: the latest one wins, and the next welcome brings the current one again.
+struct NodeStatus {
+  std::uint64_t generation = 0;                // "generation": of the setup it describes
+  SetupState state = SetupState::Starting;     // "state"
+  json start_task_info;                        // "startTaskInfo": Azure StartTaskInformation or null
+  json errors = json::array();                 // "errors": Azure ComputeNodeError[]
+  bool operator==(const NodeStatus&) const = default;
+};
+
 // scheduler -> agent, answer to hello.
 struct Welcome {
   int protocol_version = kProtocolVersion;  // "protocolVersion"
@@ -174,6 +214,7 @@ struct Welcome {
   std::optional<std::string> pool_id;       // "poolId"
   std::optional<std::string> account_name;  // "accountName"
   std::optional<std::string> account_url;   // "accountUrl"
+  std::optional<NodeSetup> node_setup;      // "nodeSetup": absent = nothing to set up
   bool operator==(const Welcome&) const = default;
 };
 
@@ -222,7 +263,7 @@ struct FileResponse {
 };
 
 using Payload = std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel,
-                             Report, Ack, FileRequest, FileResponse>;
+                             Report, Ack, FileRequest, FileResponse, NodeStatus>;
 
 struct Message {
   std::uint64_t seq = 0;  // "seq": per sender, increasing from 1; the agent's survives restarts
@@ -231,7 +272,7 @@ struct Message {
 };
 
 // The "type" string of a payload: "hello", "welcome", "inventory", "heartbeat", "assignment",
-// "cancel", "report", "ack", "fileRequest", "fileResponse".
+// "cancel", "report", "ack", "fileRequest", "fileResponse", "nodeStatus".
 std::string_view type_name(const Payload& payload);
 
 std::string encode(const Message& message);
@@ -257,6 +298,9 @@ void to_json(json& j, const Heartbeat& v);
 void to_json(json& j, const Ack& v);
 void to_json(json& j, const FileRequest& v);
 void to_json(json& j, const FileResponse& v);
+void to_json(json& j, const PackageRef& v);
+void to_json(json& j, const NodeSetup& v);
+void to_json(json& j, const NodeStatus& v);
 void to_json(json& j, const Message& v);
 // FileInfo's wire form: {"name", "isDirectory", "size", "creationTime", "lastModified", "mode"}.
 json file_info_json(const files::FileInfo& v);
@@ -277,6 +321,9 @@ void from_json(const json& j, Heartbeat& v);
 void from_json(const json& j, Ack& v);
 void from_json(const json& j, FileRequest& v);
 void from_json(const json& j, FileResponse& v);
+void from_json(const json& j, PackageRef& v);
+void from_json(const json& j, NodeSetup& v);
+void from_json(const json& j, NodeStatus& v);
 void from_json(const json& j, Message& v);
 
 }  // namespace openbatch::protocol

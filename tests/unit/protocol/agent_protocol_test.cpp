@@ -51,7 +51,18 @@ Assignment full_assignment() {
   mi.exec_token = "tok";
   a.multi_instance = mi;
   a.job_environment = {{"JOBWIDE", "1"}, {"MODE", "slow"}};
+  a.application_packages = {{"blender", "2.7", std::string(64, 'a'), 1024, false},
+                            {"ffmpeg", "6.0", std::string(64, 'b'), 7, true}};
   return a;
+}
+
+NodeSetup full_setup() {
+  NodeSetup s;
+  s.generation = 3;
+  s.start_task = {{"commandLine", "/bin/sh -c 'install.sh'"}, {"waitForSuccess", true}};
+  s.packages = {{"GPUDriver", "411.82", std::string(64, 'c'), 4096, false}};
+  s.gpu_driver_version = "411.82";
+  return s;
 }
 
 files::FileInfo file_info(std::string name, bool dir, std::uint64_t size) {
@@ -103,9 +114,15 @@ std::vector<Message> every_message() {
   running.start_time = "2025-03-01T10:00:02Z";
   return {
       {1, hello},
-      {2, Welcome{1, "tvmps_0001", 15, true, std::nullopt, std::nullopt, std::nullopt}},
-      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://127.0.0.1:8080"}},
+      {2, Welcome{1, "tvmps_0001", 15, true, std::nullopt, std::nullopt, std::nullopt, std::nullopt}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://127.0.0.1:8080", std::nullopt}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://x", full_setup()}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://x", NodeSetup{}}},
       {3, InventoryUpdate{"abc", {{"hostname", "n1"}, {"gpus", json::array()}}}},
+      {3, NodeStatus{3, SetupState::Unusable,
+                     {{"state", "completed"}, {"exitCode", 0}, {"retryCount", 0}},
+                     json::array({{{"code", "GpuDriverVersionMismatch"}, {"message", "m"}}})}},
+      {3, NodeStatus{1, SetupState::Ready, nullptr, json::array()}},
       {4, Heartbeat{3, 5}},
       {5, full_assignment()},
       {6, Assignment{"j:t:0:0",
@@ -121,6 +138,7 @@ std::vector<Message> every_message() {
                      1,
                      {},
                      std::nullopt,
+                     {},
                      {}}},
       {7, Cancel{"job1:task9:0:1", CancelReason::Requeued}},
       {8, running},
@@ -281,6 +299,22 @@ TEST(AgentProtocol, RefusesBadAssignments) {
   refused_with("/environmentSettings"_json_pointer,
                json::array_t(kMaxArrayItems + 1, {{"name", "A"}, {"value", ""}}),
                "assignment.environmentSettings");
+  refused_with("/applicationPackages/0/sha256"_json_pointer, "../../etc/passwd",
+               "assignment.applicationPackages[0].sha256");
+  refused_with("/applicationPackages/1/sha256"_json_pointer, std::string(64, 'A'),
+               "assignment.applicationPackages[1].sha256");
+}
+
+TEST(AgentProtocol, RefusesBadSetupMessages) {
+  json welcome = json::parse(encode({2, Welcome{1, "n", 15, false, "p", "a", "u", full_setup()}}));
+  welcome["nodeSetup"]["startTask"] = "install.sh";
+  expect_refused(welcome.dump(), "welcome.nodeSetup.startTask");
+  json status = json::parse(encode({3, NodeStatus{1, SetupState::Ready, nullptr, json::array()}}));
+  status["state"] = "idle";
+  expect_refused(status.dump(), "nodeStatus.state");
+  status["state"] = "ready";
+  status["errors"] = json::array({"oops"});
+  expect_refused(status.dump(), "nodeStatus.errors[0]");
 }
 
 TEST(AgentProtocol, RefusesBadFileMessages) {
@@ -326,10 +360,11 @@ TEST(AgentProtocol, IgnoresUnknownFieldsAndNulls) {
 
 TEST(AgentProtocol, OptionalWelcomeFactsAndJobSettingsAreOmittedWhenEmpty) {
   json welcome = json::parse(encode({1, Welcome{1, "n", 10, false, std::nullopt, std::nullopt,
-                                                std::nullopt}}));
+                                                std::nullopt, std::nullopt}}));
   EXPECT_FALSE(welcome.contains("poolId"));
   EXPECT_FALSE(welcome.contains("accountName"));
   EXPECT_FALSE(welcome.contains("accountUrl"));
+  EXPECT_FALSE(welcome.contains("nodeSetup"));
   Assignment a;
   a.attempt_id = "j:t:0:0";
   a.job_id = "j";
