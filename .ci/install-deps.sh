@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libgtest-dev
   libgmock-dev openmpi-bin libopenmpi-dev libucx-dev ucx-utils libssl-dev libarchive-dev
-  libspdlog-dev libcli11-dev iproute2 curl procps nodejs npm zip unzip
+  libspdlog-dev libcli11-dev iproute2 curl procps nodejs npm zip unzip shellcheck
 )
 
 missing=()
