@@ -16,6 +16,11 @@ Result<http::HttpResponse> Api::send(std::string_view method, std::string_view t
   return client_.request(method, target, std::move(body), std::move(headers));
 }
 
+Result<http::HttpResponse> Api::send_file(std::string_view method, std::string_view target,
+                                          const std::string& file, http::HeaderList headers) {
+  return client_.request_file(method, target, file, std::move(headers));
+}
+
 Result<http::HttpResponse> Api::call(std::string_view method, std::string_view target,
                                      int expected, std::string body, http::HeaderList headers) {
   auto res = send(method, target, std::move(body), std::move(headers));

@@ -33,6 +33,10 @@ class Api {
   Result<http::HttpResponse> call(std::string_view method, std::string_view target, int expected,
                                   std::string body = {}, http::HeaderList headers = {});
 
+  // As send, with the contents of `file` as the body, streamed from disk.
+  Result<http::HttpResponse> send_file(std::string_view method, std::string_view target,
+                                       const std::string& file, http::HeaderList headers = {});
+
   // GET, expecting 200 and a JSON body.
   Result<nlohmann::json> get_json(std::string_view target);
 

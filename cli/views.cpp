@@ -159,6 +159,15 @@ const EntityView& application_view() {
   return kView;
 }
 
+const EntityView& application_versions_view() {
+  static const EntityView kView{
+      {at("VERSION", "version"), at("STATE", "state"), at("SIZE", "size"), at("SHA256", "sha256"),
+       at("ACTIVATED", "lastActivationTime")},
+      {at("ID", "applicationId"), at("Display name", "displayName"),
+       at("Default version", "defaultVersion"), at("Allow updates", "allowUpdates")}};
+  return kView;
+}
+
 Table list_table(const EntityView& view, const json& entities) {
   std::vector<std::string> headers;
   for (const auto& c : view.columns) headers.push_back(c.header);

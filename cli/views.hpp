@@ -28,6 +28,9 @@ const EntityView& task_view();
 const EntityView& node_view();
 const EntityView& file_view();
 const EntityView& application_view();
+// The management view of an application (GET /applications/{app}/versions): its fields, and
+// the columns of its versions (pending ones included).
+const EntityView& application_versions_view();
 
 // The table of `entities` (a JSON array; non-objects are skipped) with `view`'s columns.
 Table list_table(const EntityView& view, const nlohmann::json& entities);

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/encoding.hpp"
+#include "scheduler/api/packages.hpp"
 #include "scheduler/api/router.hpp"
 #include "scheduler/api/services.hpp"
 #include "scheduler/catalog/catalog.hpp"
@@ -27,6 +28,7 @@
 #include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/server/http_server.hpp"
 #include "scheduler/server/routed_node_files.hpp"
+#include "scheduler/server/streamed_upload.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -51,6 +53,7 @@ struct Options {
   std::vector<std::string> agent_args;
   int heartbeat_seconds = 10;
   bool keep_agents = false;
+  std::uint64_t max_package_bytes = 8ull << 30;
 };
 
 // The agent next to this executable: installed side by side, or in the build tree.
@@ -140,6 +143,10 @@ int main(int argc, char** argv) {
   app.add_option("--agent-binary", opt.agent_binary, "openbatch-agent for the local provisioner (default: next to this program)");
   app.add_option("--agent-arg", opt.agent_args, "extra argument for every local agent (repeatable)")->allow_extra_args(false);
   app.add_option("--heartbeat-seconds", opt.heartbeat_seconds, "agent heartbeat interval")->check(CLI::Range(1, 3600))->capture_default_str();
+  app.add_option("--max-package-bytes", opt.max_package_bytes,
+                 "largest application package accepted (bytes)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--keep-agents", opt.keep_agents, "leave local agents running on shutdown (a restart adopts them)");
   CLI11_PARSE(app, argc, argv);
 
@@ -175,6 +182,7 @@ int main(int argc, char** argv) {
   SystemClock clock;
   api::AccountConfig account{opt.account, *key, opt.public_url, true};
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
+  services.max_package_bytes = opt.max_package_bytes;
   api::Router router(services);
   server::HttpServer http_server(ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); });
   std::unique_ptr<nodes::Engine> engine;
@@ -211,6 +219,22 @@ int main(int argc, char** argv) {
       [&agent_endpoint](api::HttpRequest req, std::string peer) { return agent_endpoint->handle(std::move(req), std::move(peer)); },
       [&agent_endpoint](boost::beast::tcp_stream stream, api::HttpRequest req) {
         return agent_endpoint->upgrade(std::move(stream), std::move(req));
+      });
+  // Package uploads stream their body to disk; agents download packages as file bodies.
+  http_server.route_stream(server::router_streams(), server::router_stream_handler(router));
+  agent_endpoint->serve_packages([&services](std::string_view digest) -> std::optional<fs::path> {
+    auto reader = services.store.reader();
+    if (!api::digest_referenced(*reader, digest)) return std::nullopt;
+    return api::blob_path(services.data_dir, digest);
+  });
+  http_server.route_stream(
+      [](const server::HeaderParser::value_type& h) {
+        return nodes::AgentEndpoint::serves_package(
+            std::string_view(h.target().data(), h.target().size()));
+      },
+      [&agent_endpoint](boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+                        server::HeaderParser& parser) {
+        return agent_endpoint->download_package(stream, buffer, parser);
       });
   engine->start();
   http_server.start();

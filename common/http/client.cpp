@@ -155,6 +155,8 @@ struct HttpClient::Impl {
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;  // kept across requests: its capacity is reused
   BeastRequest req;           // likewise
+  std::filesystem::path body_file;  // non-empty: the body is this file (request_file)
+  std::uint64_t body_file_size = 0;
   std::vector<auth::HeaderField> signed_fields;
   std::size_t connections = 0;
 
@@ -220,7 +222,24 @@ struct HttpClient::Impl {
   Exchange exchange(bhttp::response_parser<bhttp::string_body>& parser, SteadyTime deadline) {
     Exchange x;
     stream.expires_at(deadline);
-    bhttp::async_write(stream, req, [&x](beast::error_code e, std::size_t) { x.ec = e; });
+    if (body_file.empty()) {
+      bhttp::async_write(stream, req, [&x](beast::error_code e, std::size_t) { x.ec = e; });
+    } else {
+      // Opened per attempt: a replay after a stale keep-alive connection starts over.
+      bhttp::request<bhttp::file_body> file_req{req.base()};
+      file_req.body().open(body_file.c_str(), beast::file_mode::scan, x.ec);
+      if (x.ec) return x;
+      file_req.content_length(body_file_size);
+      bhttp::async_write(stream, file_req, [&x](beast::error_code e, std::size_t) { x.ec = e; });
+      run();
+      if (x.ec) return x;
+      x.written = true;
+      bhttp::async_read(stream, buffer, parser,
+                        [&x](beast::error_code e, std::size_t) { x.ec = e; });
+      run();
+      x.got_response = parser.got_some();
+      return x;
+    }
     run();
     if (x.ec) return x;
     x.written = true;
@@ -231,6 +250,7 @@ struct HttpClient::Impl {
   }
 
   Result<HttpResponse> send();
+  Result<HttpResponse> sign_and_send(const Signer& signer);
   Status prepare(std::string_view method, std::string_view target, std::string&& body,
                  HeaderList&& headers);
 };
@@ -271,7 +291,8 @@ Status HttpClient::Impl::prepare(std::string_view method, std::string_view targe
 }
 
 Result<HttpResponse> HttpClient::Impl::send() {
-  const SteadyTime deadline = std::chrono::steady_clock::now() + options.timeout;
+  SteadyTime deadline = std::chrono::steady_clock::now() + options.timeout;
+  if (!body_file.empty()) deadline += std::chrono::seconds(body_file_size >> 20);
   const bool head = req.method() == bhttp::verb::head;
   for (int attempt = 0;; ++attempt) {
     const bool reused = connection_usable();
@@ -319,18 +340,41 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
                                          std::string body, HeaderList headers,
                                          const Signer& signer) {
   if (!impl_->base) return impl_->base.error();
+  impl_->body_file.clear();
   if (auto p = impl_->prepare(method, target, std::move(body), std::move(headers)); !p) {
     return p.error();
   }
-  if (signer) {
-    auto& fields = impl_->signed_fields;
-    fields.clear();
-    for (const auto& f : impl_->req) fields.push_back({sv(f.name_string()), sv(f.value())});
-    const std::string authorization =
-        signer(auth::RequestView{sv(impl_->req.method_string()), sv(impl_->req.target()), fields});
-    impl_->req.set(bhttp::field::authorization, authorization);
+  return impl_->sign_and_send(signer);
+}
+
+Result<HttpResponse> HttpClient::request_file(std::string_view method, std::string_view target,
+                                              const std::filesystem::path& file, HeaderList headers,
+                                              const Signer& signer) {
+  if (!impl_->base) return impl_->base.error();
+  std::error_code fec;
+  const auto size = std::filesystem::file_size(file, fec);
+  if (fec) {
+    return no_response(kInvalidRequest, "cannot read " + file.string() + ": " + fec.message());
   }
-  return impl_->send();
+  if (auto p = impl_->prepare(method, target, {}, std::move(headers)); !p) return p.error();
+  impl_->req.content_length(size);  // signed: SharedKey covers Content-Length
+  impl_->body_file = file;
+  impl_->body_file_size = size;
+  auto res = impl_->sign_and_send(signer);
+  impl_->body_file.clear();
+  return res;
+}
+
+Result<HttpResponse> HttpClient::Impl::sign_and_send(const Signer& signer) {
+  if (signer) {
+    auto& fields = signed_fields;
+    fields.clear();
+    for (const auto& f : req) fields.push_back({sv(f.name_string()), sv(f.value())});
+    const std::string authorization =
+        signer(auth::RequestView{sv(req.method_string()), sv(req.target()), fields});
+    req.set(bhttp::field::authorization, authorization);
+  }
+  return send();
 }
 
 void HttpClient::close() { impl_->disconnect(); }
@@ -374,6 +418,22 @@ Result<HttpResponse> BatchClient::request(std::string_view method, std::string_v
   const auth::SharedKeyCredential& credential = *credential_;
   return http_.request(
       method, with_api_version(target), std::move(body), std::move(extra_headers),
+      [&credential](const auth::RequestView& view) { return auth::sign(view, credential); });
+}
+
+Result<HttpResponse> BatchClient::request_file(std::string_view method, std::string_view target,
+                                               const std::filesystem::path& file,
+                                               HeaderList extra_headers) {
+  if (auto v = valid(); !v) return v.error();
+  bool has_date = false;
+  for (const auto& [name, value] : extra_headers) has_date = has_date || iequals(name, "ocp-date");
+  if (!has_date) {
+    const TimePoint now = clock_ ? clock_->now() : std::chrono::system_clock::now();
+    extra_headers.emplace_back("ocp-date", format_http_date(now));
+  }
+  const auth::SharedKeyCredential& credential = *credential_;
+  return http_.request_file(
+      method, with_api_version(target), file, std::move(extra_headers),
       [&credential](const auth::RequestView& view) { return auth::sign(view, credential); });
 }
 

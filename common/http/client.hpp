@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -92,6 +93,12 @@ class HttpClient {
                                std::string body = {}, HeaderList headers = {},
                                const Signer& signer = {});
 
+  // As request, with the contents of `file` as the body, streamed from disk (never read into
+  // memory whole; Content-Length is its size). The deadline grows by one second per MiB.
+  Result<HttpResponse> request_file(std::string_view method, std::string_view target,
+                                    const std::filesystem::path& file, HeaderList headers = {},
+                                    const Signer& signer = {});
+
   // Closes the connection; the next request opens a new one.
   void close();
 
@@ -118,6 +125,12 @@ class BatchClient {
   // `extra_headers` has them; the request is signed with SharedKey.
   Result<HttpResponse> request(std::string_view method, std::string_view target,
                                std::string body = {}, HeaderList extra_headers = {});
+
+  // As request, with `file` as the body (HttpClient::request_file); signed like any request
+  // (SharedKey covers Content-Length, not the bytes).
+  Result<HttpResponse> request_file(std::string_view method, std::string_view target,
+                                    const std::filesystem::path& file,
+                                    HeaderList extra_headers = {});
 
   HttpClient& http() { return http_; }
 

@@ -2,6 +2,7 @@
 #include "node_agent/daemon/agent.hpp"
 
 #include "node_agent/daemon/file_requests.hpp"
+#include "node_agent/packages/http_fetcher.hpp"
 #include "node_agent/link/inventory_hash.hpp"
 
 #include <boost/asio/post.hpp>
@@ -25,6 +26,20 @@ struct Overloaded : F... {
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
+// The runner installs a task's packages with the same installer the node setup uses.
+runner::RunnerOptions with_package_installer(runner::RunnerOptions options,
+                                             const packages::PackageInstaller& installer,
+                                             std::string node_token) {
+  options.install_packages = [&installer, token = std::move(node_token)](
+                                 const std::vector<protocol::PackageRef>& packages) -> Status {
+    for (const auto& p : packages) {
+      if (auto installed = installer.install(p, token); !installed) return installed.error();
+    }
+    return {};
+  };
+  return options;
+}
+
 }  // namespace
 
 Agent::Agent(asio::io_context& io, AgentConfig config, state::Journal& journal,
@@ -35,8 +50,19 @@ Agent::Agent(asio::io_context& io, AgentConfig config, state::Journal& journal,
       commit_(
           io.get_executor(), journal, [this](const Error& e) { fatal(e); },
           [this] { send_acks(); }),
-      runner_(io, launcher, config_.runner, *this),
+      installer_(config_.runner.facts.node_root, config_.scheduler_base_url,
+                 packages::HttpFetcher()),
+      runner_(io, launcher,
+              with_package_installer(config_.runner, installer_, config_.identity.node_token),
+              *this),
       link_(io, config_.link, *this),
+      setup_(io, runner_, installer_, config_.identity.node_token, config_.setup_state_file,
+             config_.boot_id,
+             NodeSetupHooks{[this](protocol::NodeStatus status) { send(std::move(status)); },
+                            config_.rediscover,
+                            [this](nlohmann::json inventory) {
+                              on_inventory_found(std::move(inventory));
+                            }}),
       heartbeat_timer_(io),
       inventory_hash_(link::inventory_hash(config_.inventory)),
       node_files_(config_.runner.facts.node_root) {}
@@ -138,6 +164,16 @@ void Agent::on_welcome(const protocol::Welcome& welcome) {
     if (index++ >= protocol::kMaxArrayItems) send_with_seq(seq, report);
   }
   heartbeat_loop();
+  setup_.on_welcome(welcome.node_setup);
+}
+
+void Agent::on_inventory_found(nlohmann::json inventory) {
+  const std::string hash = link::inventory_hash(inventory);
+  if (hash == inventory_hash_) return;
+  spdlog::info("agent: the inventory changed after the node setup; sending it");
+  config_.inventory = std::move(inventory);
+  inventory_hash_ = hash;
+  send(protocol::InventoryUpdate{inventory_hash_, config_.inventory});
 }
 
 void Agent::on_assignment(std::uint64_t seq, protocol::Assignment assignment) {
@@ -186,6 +222,7 @@ void Agent::on_file_request(const protocol::FileRequest& request) {
 
 void Agent::attempt_started(const std::string& attempt_id, pid_t pid, pid_t pgid,
                             const std::string& start_time) {
+  if (NodeSetup::owns(attempt_id)) return;  // the start task is not the scheduler's attempt
   journal_.append(state::StartedRecord{attempt_id, pid, pgid, start_time, config_.boot_id});
   // Gates nothing: the process already runs. It rides the next flush (typically the report's
   // when the task is short), within GroupCommit's lazy delay at the latest.
@@ -193,6 +230,7 @@ void Agent::attempt_started(const std::string& attempt_id, pid_t pid, pid_t pgid
 }
 
 void Agent::attempt_report(protocol::Report report) {
+  if (NodeSetup::owns(report.attempt_id)) return setup_.on_report(report);
   auto seq = journal_.take_seq();
   if (!seq) return fatal(seq.error());
   journal_.append(state::ReportRecord{*seq, report});
@@ -254,7 +292,9 @@ void Agent::shutdown() {
   heartbeat_timer_.cancel();
   if (signals_) signals_->cancel();
   runner_.stop_all([this](std::vector<std::string> abandoned) {
-    for (const auto& id : abandoned) journal_.append(state::AbandonedRecord{id});
+    for (const auto& id : abandoned) {
+      if (!NodeSetup::owns(id)) journal_.append(state::AbandonedRecord{id});
+    }
     commit_.flush_now();
     if (exit_code_ != 0) return;
     spdlog::info("agent: {} attempts abandoned for the scheduler to requeue; closing the link",

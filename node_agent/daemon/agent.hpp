@@ -28,7 +28,9 @@
 
 #include "common/files/node_tree.hpp"
 #include "common/protocol/agent_protocol.hpp"
+#include "node_agent/daemon/node_setup.hpp"
 #include "node_agent/exec/launcher.hpp"
+#include "node_agent/packages/package_installer.hpp"
 #include "node_agent/link/websocket_link.hpp"
 #include "node_agent/runner/attempt_runner.hpp"
 #include "node_agent/state/group_commit.hpp"
@@ -41,6 +43,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +63,12 @@ struct AgentConfig {
   nlohmann::json inventory = nlohmann::json::object();
   std::string boot_id;
   bool handle_signals = true;  // SIGTERM/SIGINT start shutdown(); tests call it directly
+  // Node setup (node_setup.hpp): where packages come from ("http://host:port[/prefix]"), where
+  // the setup's outcome is kept, and how the hardware is discovered again after the start task
+  // (unset: the inventory above is kept).
+  std::string scheduler_base_url;
+  std::filesystem::path setup_state_file;
+  std::function<nlohmann::json()> rediscover;
 };
 
 class Agent final : public link::LinkHandler, public runner::RunnerEvents {
@@ -91,6 +101,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   void on_cancel(std::uint64_t seq, const protocol::Cancel& cancel);
   void on_ack(const protocol::Ack& ack);
   void on_file_request(const protocol::FileRequest& request);
+  void on_inventory_found(nlohmann::json inventory);
   // Sends a frame on a welcomed link with a fresh seq; false when none is up.
   bool send(protocol::Payload payload);
   void send_with_seq(std::uint64_t seq, protocol::Payload payload);
@@ -105,8 +116,10 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   AgentConfig config_;
   state::Journal& journal_;
   state::GroupCommit commit_;
+  packages::PackageInstaller installer_;
   runner::AttemptRunner runner_;
   link::WebSocketLink link_;
+  NodeSetup setup_;
   boost::asio::steady_timer heartbeat_timer_;
   std::optional<boost::asio::signal_set> signals_;
   std::string inventory_hash_;

@@ -249,6 +249,22 @@ int run_agent(const AgentOptions& o) {
   auto users = std::make_shared<exec::UserCache>();
   config.runner.lookup = [users](std::string_view name) { return users->lookup(name); };
   config.runner.kill_grace = std::chrono::seconds(std::max(0, o.kill_grace_seconds));
+  config.scheduler_base_url = url->base();
+  config.setup_state_file = o.state_dir / "setup.json";
+  config.rediscover = [flags = o.discovery]() -> nlohmann::json {
+    auto found = discover_inventory(flags);
+    if (!found) {
+      spdlog::warn("rediscovery after the node setup failed: {}", found.error().message);
+      return nlohmann::json::object();
+    }
+    return std::move(*found);
+  };
+  if (!o.discovery.gpu_inventory.empty()) {
+    // A GPU fixture stands in for the driver: a start task that "installs" one (tests, the
+    // stand-in NVIDIA installer) records its version there (start_tasks/install-nvidia-driver.sh).
+    facts.node_environment.push_back("OPENBATCH_GPU_INVENTORY=" +
+                                     fs::absolute(o.discovery.gpu_inventory).string());
+  }
 
   ::signal(SIGPIPE, SIG_IGN);
   boost::asio::io_context io(1);

@@ -70,12 +70,32 @@ tasks::MultiInstanceInfo gang_facts(const protocol::MultiInstance& mi,
 
 }  // namespace
 
+std::filesystem::path package_dir(const std::filesystem::path& node_root,
+                                  const protocol::PackageRef& package) {
+  return tasks::NodeLayout(node_root).applications_dir() /
+         (package.application_id + "_" + package.version);
+}
+
+std::vector<tasks::AppPackage> app_packages_of(const std::filesystem::path& node_root,
+                                               const std::vector<protocol::PackageRef>& packages) {
+  std::vector<tasks::AppPackage> out;
+  for (const auto& p : packages) {
+    const auto dir = package_dir(node_root, p);
+    out.push_back({p.application_id, p.version, dir});
+    if (p.default_version) out.push_back({p.application_id, std::nullopt, dir});
+  }
+  return out;
+}
+
 Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts& facts,
-                                 const UserLookup& lookup) {
+                                 const UserLookup& lookup, AttemptKind kind) {
   AttemptPlan plan;
   const tasks::NodeLayout layout(facts.node_root);
-  auto paths = a.multi_instance ? layout.subtask(a.job_id, a.task_id, a.multi_instance->subtask_id)
-                                : layout.task(a.job_id, a.task_id);
+  Result<tasks::TaskPaths> paths = layout.start_task();
+  if (kind == AttemptKind::Task) {
+    paths = a.multi_instance ? layout.subtask(a.job_id, a.task_id, a.multi_instance->subtask_id)
+                             : layout.task(a.job_id, a.task_id);
+  }
   if (!paths) return paths.error();
   plan.paths = std::move(*paths);
 
@@ -102,6 +122,7 @@ Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts&
 
   tasks::EnvironmentInput env;
   env.kind = a.multi_instance ? tasks::TaskKind::MultiInstance : tasks::TaskKind::Task;
+  if (kind == AttemptKind::StartTask) env.kind = tasks::TaskKind::StartTask;
   env.account_name = facts.account_name;
   env.account_url = facts.account_url;
   env.pool_id = facts.pool_id;
@@ -113,11 +134,17 @@ Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts&
   env.os_user = run_as->os_user;
   env.identity = *identity;
   if (a.multi_instance) env.multi_instance = gang_facts(*a.multi_instance, layout, a);
+  env.app_packages = facts.pool_packages;
+  for (auto& p : app_packages_of(facts.node_root, a.application_packages)) {
+    env.app_packages.push_back(std::move(p));
+  }
   env.job_settings = settings(a.job_environment);
   env.task_settings = settings(a.environment);
   auto vars = tasks::build_environment(env);
   if (!vars) return vars.error();
   plan.spec.env = std::move(*vars);
+  plan.spec.env.insert(plan.spec.env.end(), facts.node_environment.begin(),
+                       facts.node_environment.end());
   if (!a.gpu_uuids.empty()) {
     // CUDA accepts GPU UUIDs here; a task's own setting of the name wins.
     const bool set_by_task = std::any_of(plan.spec.env.begin(), plan.spec.env.end(),

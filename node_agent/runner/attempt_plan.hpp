@@ -22,6 +22,7 @@
 #include "node_agent/exec/launch_spec.hpp"
 #include "node_agent/exec/user.hpp"
 #include "node_agent/runner/resource_files.hpp"
+#include "node_agent/tasks/environment.hpp"
 #include "node_agent/tasks/layout.hpp"
 
 #include <filesystem>
@@ -43,7 +44,26 @@ struct NodeFacts {
   std::string task_user = "_azbatch";
   bool run_as_agent_user = false;  // the agent is not root: no user switching
   std::string agent_user;          // the agent's own user name (AZ_BATCH_TASK_USER then)
+  // The pool's installed application packages (set by the node setup): every start task and
+  // task sees their AZ_BATCH_APP_PACKAGE_* variables.
+  std::vector<tasks::AppPackage> pool_packages;
+  // Extra NAME=VALUE pairs for every process the agent starts (e.g. OPENBATCH_GPU_INVENTORY
+  // when discovery reads a GPU fixture, so that a driver installer can update it).
+  std::vector<std::string> node_environment;
 };
+
+// What an attempt is: a task of a job, or the pool's start task (startup/ directory, the start
+// task's environment, never counted in slots or reported to the scheduler as a task).
+enum class AttemptKind { Task, StartTask };
+
+// The directory a package installs into: $ROOT/applications/<applicationId>_<version>.
+std::filesystem::path package_dir(const std::filesystem::path& node_root,
+                                  const protocol::PackageRef& package);
+// The packages as the environment builder wants them; a package installed as the application's
+// default version is listed twice, so that both AZ_BATCH_APP_PACKAGE_<id> and the versioned
+// name are set.
+std::vector<tasks::AppPackage> app_packages_of(const std::filesystem::path& node_root,
+                                               const std::vector<protocol::PackageRef>& packages);
 
 using UserLookup = std::function<Result<exec::UserIds>(std::string_view name)>;
 
@@ -59,6 +79,7 @@ struct AttemptPlan {
 };
 
 [[nodiscard]] Result<AttemptPlan> plan_attempt(const protocol::Assignment& assignment,
-                                               const NodeFacts& facts, const UserLookup& lookup);
+                                               const NodeFacts& facts, const UserLookup& lookup,
+                                               AttemptKind kind = AttemptKind::Task);
 
 }  // namespace openbatch::agent::runner

@@ -37,6 +37,7 @@ int exit_code_of(int wait_status) {
 struct AttemptRunner::Attempt {
   std::string id;
   protocol::Assignment assignment;
+  AttemptKind kind = AttemptKind::Task;
   std::optional<AttemptPlan> plan;
   bool started = false;  // start() ran
   exec::Child child;     // pid > 0 once the process runs
@@ -63,11 +64,16 @@ AttemptRunner::~AttemptRunner() {
   downloads_.join();
 }
 
-void AttemptRunner::accept(protocol::Assignment assignment) {
+void AttemptRunner::accept(protocol::Assignment assignment, AttemptKind kind) {
   if (attempts_.contains(assignment.attempt_id)) return;
   auto a = std::make_unique<Attempt>();
   a->id = assignment.attempt_id;
   a->assignment = std::move(assignment);
+  a->kind = kind;
+  if (kind == AttemptKind::StartTask) {
+    a->assignment.required_slots = 0;
+    start_tasks_++;
+  }
   used_slots_ += a->assignment.required_slots;
   attempts_.emplace(a->id, std::move(a));
 }
@@ -86,7 +92,7 @@ void AttemptRunner::start(const std::string& attempt_id) {
 }
 
 void AttemptRunner::prepare(Attempt& a) {
-  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup);
+  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup, a.kind);
   if (!plan) return fail(a, plan.error());
   a.plan = std::move(*plan);
   const AttemptPlan& p = *a.plan;
@@ -96,16 +102,27 @@ void AttemptRunner::prepare(Attempt& a) {
   for (const auto* dir : {&p.paths.dir, &p.paths.working_dir}) {
     if (auto st = make_task_dir(*dir, p.owner); !st) return fail(a, st.error());
   }
-  if (p.resource_files.empty()) return launch(a);
+  const auto& packages = a.assignment.application_packages;
+  if (p.resource_files.empty() && packages.empty()) return launch(a);
 
-  // Downloads block: a worker does them and posts the outcome back to the event loop.
-  asio::post(downloads_, [this, alive = std::weak_ptr<bool>(alive_), id = a.id,
-                          files = p.resource_files, wd = p.paths.working_dir, owner = p.owner,
+  // Packages and downloads block: a worker does them and posts the outcome back to the event
+  // loop. Packages first: Azure installs them before the task's resource files.
+  asio::post(downloads_, [this, alive = std::weak_ptr<bool>(alive_), id = a.id, packages,
+                          install = options_.install_packages, files = p.resource_files,
+                          wd = p.paths.working_dir, owner = p.owner,
                           timeout = options_.download_timeout] {
     Status status;
+    if (!packages.empty()) {
+      if (!install) {
+        status = Error(500, std::string(kPackageInstallFailed),
+                       "this node cannot install application packages");
+      } else if (auto installed = install(packages); !installed) {
+        status = Error(500, std::string(kPackageInstallFailed), installed.error().message);
+      }
+    }
     for (const auto& f : files) {
-      status = download_resource_file(f, wd, owner, timeout);
       if (!status) break;
+      status = download_resource_file(f, wd, owner, timeout);
     }
     auto token = alive.lock();
     if (!token || !*token) return;
@@ -198,6 +215,7 @@ void AttemptRunner::finish(const std::string& attempt_id) {
   auto it = attempts_.find(attempt_id);
   if (it == attempts_.end()) return;
   used_slots_ -= it->second->assignment.required_slots;
+  if (it->second->kind == AttemptKind::StartTask) start_tasks_--;
   attempts_.erase(it);  // its timers are cancelled with it
 }
 
@@ -245,6 +263,7 @@ std::vector<protocol::RunningAttempt> AttemptRunner::running_attempts() const {
   std::vector<protocol::RunningAttempt> out;
   out.reserve(attempts_.size());
   for (const auto& [id, a] : attempts_) {
+    if (a->kind == AttemptKind::StartTask) continue;  // the node's own business
     if (a->child.pid > 0) {
       out.push_back({id, protocol::AttemptState::Running, a->start_time});
     } else {

@@ -44,7 +44,14 @@ struct RunnerOptions {
   std::chrono::milliseconds kill_grace{5000};
   std::chrono::milliseconds running_report_delay{1000};  // 0: never send "running"
   std::chrono::milliseconds download_timeout{std::chrono::minutes(10)};
+  // Installs application packages (download once, verify, extract) and blocks until done; the
+  // runner calls it on its download worker before a task with packages starts. Unset: a task
+  // with packages fails with a pre-processing error.
+  std::function<Status(const std::vector<protocol::PackageRef>&)> install_packages;
 };
+
+// The failureInfo code of a task whose application packages could not be installed.
+inline constexpr std::string_view kPackageInstallFailed = "ApplicationPackageInstallationFailed";
 
 class RunnerEvents {
  public:
@@ -64,8 +71,9 @@ class AttemptRunner {
   AttemptRunner(const AttemptRunner&) = delete;
   AttemptRunner& operator=(const AttemptRunner&) = delete;
 
-  // Registers the attempt (preparing). An id it already holds is ignored.
-  void accept(protocol::Assignment assignment);
+  // Registers the attempt (preparing). An id it already holds is ignored. A start task takes
+  // no slot and is not listed in running_attempts() or attempt_count().
+  void accept(protocol::Assignment assignment, AttemptKind kind = AttemptKind::Task);
   // Starts an accepted attempt; a no-op for an unknown id or after stop_all().
   void start(const std::string& attempt_id);
   // Stops the attempt and reports it completed with the cancel's failureInfo. False when the
@@ -77,7 +85,7 @@ class AttemptRunner {
 
   bool has(const std::string& attempt_id) const { return attempts_.contains(attempt_id); }
   std::vector<protocol::RunningAttempt> running_attempts() const;
-  int attempt_count() const { return static_cast<int>(attempts_.size()); }
+  int attempt_count() const { return static_cast<int>(attempts_.size()) - start_tasks_; }
   int used_slots() const { return used_slots_; }
   NodeFacts& facts() { return options_.facts; }
 
@@ -103,6 +111,7 @@ class AttemptRunner {
   std::unordered_map<std::string, std::unique_ptr<Attempt>> attempts_;
   std::unordered_map<pid_t, Attempt*> by_pid_;
   int used_slots_ = 0;
+  int start_tasks_ = 0;  // start-task attempts in attempts_
   boost::asio::steady_timer running_timer_;
   bool running_timer_armed_ = false;
   bool stopping_ = false;

@@ -2,11 +2,13 @@
 // states per pool), plus the read-only /applications data plane.
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "scheduler/api/application_admin.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/listing.hpp"
+#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/odata/filter.hpp"
@@ -136,43 +138,50 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
   return json_response(ctx, http::status::ok, dump_json(body));
 }
 
-// ApplicationSummary: only active versions are listed.
-json application_summary(const json& app) {
-  return {{"id", app.value("id", "")},
-          {"displayName", app.value("displayName", app.value("id", ""))},
-          {"versions", app.value("versions", json::array())}};
+// ApplicationSummary: only active versions are listed (Azure: "only Applications and versions
+// that are available for use on Compute Nodes"); an application without one is not listed.
+std::optional<json> application_summary(const json& app) {
+  json versions = active_versions(app);
+  if (versions.empty()) return std::nullopt;
+  return json{{"id", app.value("id", "")},
+              {"displayName", app.value("displayName", app.value("id", ""))},
+              {"versions", std::move(versions)}};
 }
 
 }  // namespace
 
 RouteResult applications_route(const RequestContext& ctx, Services& s) {
-  if (ctx.method == "PUT" && ctx.segments.size() == 2) co_return co_await put_application(ctx, s);
-  if (ctx.method == "PUT" && ctx.segments.size() == 4 && lower_ascii(ctx.segments[2]) == "versions") {
-    co_return co_await put_application_version(ctx, s);
-  }
-  if (ctx.method != "GET") co_return unsupported_verb(ctx);
+  if (ctx.method != "GET" || ctx.segments.size() > 2)
+    co_return co_await application_admin_route(ctx, s);
   if (ctx.segments.size() == 1) {
     auto max_results = parse_max_results(ctx, 1000, 1000);
     if (!max_results) co_return error_response(ctx, max_results.error());
     auto reader = s.store.reader();
-    auto rows = reader->list({store::Table::Applications, std::string(), std::nullopt, 0, *max_results});
     json value = json::array();
-    for (const auto& r : rows) {
-      auto app = json::parse(r.body, nullptr, false);
-      if (!app.is_discarded()) value.push_back(application_summary(app));
+    store::ListQuery q{store::Table::Applications, std::string(), std::nullopt, 0, 1000};
+    for (bool more = true; more && value.size() < *max_results;) {
+      auto rows = reader->list(q);
+      more = rows.size() == q.limit;
+      for (const auto& r : rows) {
+        q.after_seq = r.seq;
+        auto app = json::parse(r.body, nullptr, false);
+        if (app.is_discarded()) continue;
+        if (auto summary = application_summary(app)) value.push_back(std::move(*summary));
+        if (value.size() == *max_results) break;
+      }
     }
     json body = {{"odata.metadata", ctx.base_url + "/$metadata#applications"}, {"value", std::move(value)}};
     co_return json_response(ctx, http::status::ok, dump_json(body));
   }
-  if (ctx.segments.size() != 2) co_return invalid_uri(ctx);
   auto reader = s.store.reader();
   auto app = load_entity(*reader, store::Table::Applications, "", ctx.segments[1]);
-  if (!app) {
+  std::optional<json> out;
+  if (app) out = application_summary(*app);
+  if (!out) {
     co_return error_response(ctx, errors::not_found("ApplicationNotFound", "The specified application does not exist."));
   }
-  json out = application_summary(*app);
-  out["odata.metadata"] = ctx.base_url + "/$metadata#applications/@Element";
-  co_return json_response(ctx, http::status::ok, dump_json(out));
+  (*out)["odata.metadata"] = ctx.base_url + "/$metadata#applications/@Element";
+  co_return json_response(ctx, http::status::ok, dump_json(*out));
 }
 
 RouteResult account_route(const RequestContext& ctx, Services& s) {

@@ -1,78 +1,72 @@
 #include "scheduler/api/application_admin.hpp"
 
-#include <openssl/evp.h>
-
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "common/encoding.hpp"
 #include "common/time.hpp"
+#include "scheduler/api/body_source.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/json_body.hpp"
+#include "scheduler/api/package_blobs.hpp"
+#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/store/async_write.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
 
 namespace openbatch::api {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
-// Application ids and versions on Linux: [A-Za-z0-9_-.], at most 64 characters.
-bool valid_name(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+Error application_not_found() {
+  return errors::not_found("ApplicationNotFound", "The specified application does not exist.");
+}
+
+Error package_not_found() {
+  return errors::not_found("ApplicationPackageNotFound",
+                           "The specified application package does not exist.");
+}
+
+Error updates_not_allowed() {
+  return errors::conflict("ApplicationPackageExists",
+                          "The version exists and the application does not allow updates.");
+}
+
+bool allows_updates(const json& app) {
+  auto it = app.find("allowUpdates");
+  return it == app.end() || !it->is_boolean() || it->get<bool>();  // Azure's default: true
+}
+
+store::Record application_record(const json& app) {
+  auto record = make_record(app, "");
+  record.state = "active";
+  return record;
+}
+
+HttpResponse package_response(const RequestContext& ctx, http::status status, const json& app,
+                              const std::string& version) {
+  return json_response(ctx, status, dump_json(package_wire(app, version)));
+}
+
+// ---- the application ----
+
+RouteResult put_application(const RequestContext& ctx, Services& s, const std::string& id) {
+  if (!valid_package_name(id)) {
+    co_return error_response(
+        ctx, errors::invalid_property("applicationId", id,
+                                      "Ids use [A-Za-z0-9_-.], at most 64 characters."));
   }
-  return s != "." && s != "..";
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), len));
-}
-
-// Stores `data` at <data>/packages/<sha256> (write to a temp file, fsync, rename) so that the
-// metadata committed afterwards never points at a partial blob.
-Result<std::string> store_blob(const fs::path& data_dir, std::string_view data) {
-  const std::string digest = sha256_hex(data);
-  const fs::path dir = data_dir / "packages";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  const fs::path final_path = dir / digest;
-  if (fs::exists(final_path, ec)) return digest;
-  const fs::path tmp = dir / (digest + ".tmp");
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return errors::internal("cannot write the package blob");
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 &&
-                  ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) return errors::internal("cannot write the package blob");
-  fs::rename(tmp, final_path, ec);
-  if (ec) return errors::internal("cannot store the package blob: " + ec.message());
-  return digest;
-}
-
-bool looks_like_zip(std::string_view data) {
-  return data.size() >= 4 && data[0] == 'P' && data[1] == 'K' &&
-         ((data[2] == 3 && data[3] == 4) || (data[2] == 5 && data[3] == 6));
-}
-
-}  // namespace
-
-RouteResult put_application(const RequestContext& ctx, Services& s) {
-  const std::string& id = ctx.segments[1];
-  if (!valid_name(id)) co_return error_response(ctx, errors::invalid_property("applicationId", id, "Ids use [A-Za-z0-9_-.], at most 64 characters."));
   auto body = parse_optional_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
   for (const char* field : {"displayName", "defaultVersion"}) {
     if (body->contains(field) && !(*body)[field].is_string()) {
       co_return error_response(ctx, errors::invalid_property(field, "", "must be a string"));
     }
+  }
+  if (body->contains("allowUpdates") && !(*body)["allowUpdates"].is_boolean()) {
+    co_return error_response(ctx,
+                             errors::invalid_property("allowUpdates", "", "must be a boolean"));
   }
   bool created = false;
   Error error;
@@ -84,55 +78,265 @@ RouteResult put_application(const RequestContext& ctx, Services& s) {
     if (body->contains("allowUpdates")) value["allowUpdates"] = (*body)["allowUpdates"];
     if (body->contains("defaultVersion")) {
       const std::string v = (*body)["defaultVersion"];
-      bool known = false;
-      for (const auto& existing : value["versions"]) known = known || iequals(existing.get<std::string>(), v);
-      if (!known) {
-        error = errors::invalid_property("defaultVersion", v, "The default version must be an existing active version.");
+      auto stored = find_version(value, v);
+      if (!stored || !is_active(value, *stored)) {
+        error = errors::invalid_property("defaultVersion", v,
+                                         "The default version must be an existing active version.");
         return false;
       }
-      value["defaultVersion"] = v;
+      value["defaultVersion"] = *stored;
     }
-    auto record = make_record(value, "");
-    record.state = "active";
-    return created ? w.insert(store::Table::Applications, record) : w.update(store::Table::Applications, record);
+    auto record = application_record(value);
+    return created ? w.insert(store::Table::Applications, record)
+                   : w.update(store::Table::Applications, record);
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
   co_return empty_response(ctx, created ? http::status::created : http::status::ok);
 }
 
-RouteResult put_application_version(const RequestContext& ctx, Services& s) {
-  const std::string& id = ctx.segments[1];
-  const std::string& version = ctx.segments[3];
-  if (!valid_name(version)) co_return error_response(ctx, errors::invalid_property("version", version, "Versions use [A-Za-z0-9_-.], at most 64 characters."));
-  const std::string& data = ctx.http.body();
-  if (!looks_like_zip(data)) co_return error_response(ctx, errors::invalid_body("The package must be a .zip archive."));
-  auto digest = store_blob(s.data_dir, data);
-  if (!digest) co_return error_response(ctx, digest.error());
+RouteResult delete_application(const RequestContext& ctx, Services& s, const std::string& id) {
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto app = load_entity(w, store::Table::Applications, "", id);
     if (!app) {
-      error = errors::not_found("ApplicationNotFound", "The specified application does not exist.");
+      error = application_not_found();
       return false;
     }
-    json& packages = (*app)["openbatch"]["packages"];
-    bool exists = false;
-    for (const auto& v : (*app)["versions"]) exists = exists || iequals(v.get<std::string>(), version);
-    if (exists && !app->value("allowUpdates", true)) {
-      error = errors::conflict("ApplicationPackageExists", "The version exists and the application does not allow updates.");
+    if (auto v = app->find("versions"); v != app->end() && v->is_array() && !v->empty()) {
+      error = errors::conflict("ApplicationPackagesExist",
+                               "The application has versions: delete them first.");
       return false;
     }
-    if (!exists) (*app)["versions"].push_back(version);
-    packages[version] = {{"sha256", *digest}, {"size", data.size()}, {"format", "zip"},
-                         {"state", "active"}, {"lastActivationTime", format_iso8601(ctx.now)}};
-    auto record = make_record(*app, "");
-    record.state = "active";
-    return w.update(store::Table::Applications, record);
+    return w.erase(store::Table::Applications, "", app->value("id", id));
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
-  co_return empty_response(ctx, http::status::created);
+  co_return empty_response(ctx, http::status::no_content);
+}
+
+RouteResult list_versions(const RequestContext& ctx, Services& s, const std::string& id) {
+  auto reader = s.store.reader();
+  auto app = load_entity(*reader, store::Table::Applications, "", id);
+  if (!app) co_return error_response(ctx, application_not_found());
+  json value = json::array();
+  for (const auto& v : app->value("versions", json::array())) {
+    if (v.is_string()) value.push_back(package_wire(*app, v.get<std::string>()));
+  }
+  json body = {{"applicationId", app->value("id", id)},
+               {"displayName", app->value("displayName", app->value("id", id))},
+               {"allowUpdates", allows_updates(*app)},
+               {"value", std::move(value)}};
+  if (app->contains("defaultVersion")) body["defaultVersion"] = (*app)["defaultVersion"];
+  co_return json_response(ctx, http::status::ok, dump_json(body));
+}
+
+// ---- one version ----
+
+// The activate=true|false query of an upload (absent: false).
+Result<bool> activate_query(const RequestContext& ctx) {
+  auto v = ctx.query_param("activate");
+  if (!v || iequals(*v, "false")) return false;
+  if (iequals(*v, "true")) return true;
+  return errors::invalid_query("activate", *v, "activate must be true or false.");
+}
+
+// Checked before the body is read (a doomed upload is not received) and again under the write.
+Status may_upload(const std::optional<json>& app, const std::string& version) {
+  if (!app) return application_not_found();
+  if (find_version(*app, version) && !allows_updates(*app)) return updates_not_allowed();
+  return {};
+}
+
+RouteResult upload_version(const RequestContext& ctx, Services& s, const std::string& id,
+                           const std::string& version) {
+  if (!valid_package_name(version)) {
+    co_return error_response(
+        ctx, errors::invalid_property("version", version,
+                                      "Versions use [A-Za-z0-9_-.], at most 64 characters."));
+  }
+  auto activate = activate_query(ctx);
+  if (!activate) co_return error_response(ctx, activate.error());
+  {
+    auto reader = s.store.reader();
+    if (auto ok = may_upload(load_entity(*reader, store::Table::Applications, "", id), version);
+        !ok) {
+      co_return error_response(ctx, ok.error());
+    }
+  }
+  StringBodySource whole(ctx.http.body());
+  BodySource& body = ctx.body_stream ? *ctx.body_stream : whole;
+  co_await body.accept();
+  auto staged = co_await receive_package(body, s.data_dir, s.max_package_bytes);
+  if (!staged) co_return error_response(ctx, staged.error());
+
+  Error error;
+  json saved;
+  std::string stored;
+  bool created = false;
+  std::string old_digest;
+  std::optional<std::filesystem::path> retired;
+  bool applied = false;
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    auto app = load_entity(w, store::Table::Applications, "", id);
+    if (auto ok = may_upload(app, version); !ok) {
+      error = ok.error();
+      return false;
+    }
+    auto existing = find_version(*app, version);
+    created = !existing;
+    stored = existing.value_or(version);
+    if (const json* old = package_of(*app, stored)) old_digest = old->value("sha256", "");
+    if (auto published = publish_blob(s.data_dir, *staged); !published) {
+      error = published.error();
+      return false;
+    }
+    // Replaced content whose blob nothing else shares goes once this commits.
+    if (!old_digest.empty() && old_digest != staged->sha256 &&
+        !digest_referenced(w, old_digest, id, stored)) {
+      retired = retire_blob(s.data_dir, old_digest);
+    }
+    if (created) (*app)["versions"].push_back(stored);
+    json package = {{"sha256", staged->sha256},
+                    {"size", staged->size},
+                    {"format", "zip"},
+                    {"state", *activate ? kPackageActive : kPackagePending}};
+    if (*activate) package["lastActivationTime"] = format_iso8601(ctx.now);
+    (*app)["openbatch"]["packages"][stored] = std::move(package);
+    saved = *app;
+    applied = w.update(store::Table::Applications, application_record(*app));
+    return applied;
+  });
+  discard_staged(*staged);  // still there only when it was not published
+  settle_retired(s.data_dir, old_digest, retired, status && applied);
+  if (!status) co_return error_response(ctx, status.error());
+  if (!error.code.empty()) co_return error_response(ctx, error);
+  co_return package_response(ctx, created ? http::status::created : http::status::ok, saved,
+                             stored);
+}
+
+RouteResult get_version(const RequestContext& ctx, Services& s, const std::string& id,
+                        const std::string& version) {
+  auto reader = s.store.reader();
+  auto app = load_entity(*reader, store::Table::Applications, "", id);
+  if (!app) co_return error_response(ctx, application_not_found());
+  auto stored = find_version(*app, version);
+  if (!stored) co_return error_response(ctx, package_not_found());
+  co_return package_response(ctx, http::status::ok, *app, *stored);
+}
+
+RouteResult activate_version(const RequestContext& ctx, Services& s, const std::string& id,
+                             const std::string& version) {
+  auto body = parse_json_body(ctx.http.body());
+  if (!body) co_return error_response(ctx, body.error());
+  auto format = body->find("format");
+  if (format == body->end()) co_return error_response(ctx, errors::missing_property("format"));
+  if (!format->is_string() || !iequals(format->get<std::string>(), "zip")) {
+    co_return error_response(
+        ctx,
+        errors::invalid_property("format", format->is_string() ? format->get<std::string>() : "",
+                                 "The only package format is zip."));
+  }
+  Error error;
+  json saved;
+  std::string stored;
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    auto app = load_entity(w, store::Table::Applications, "", id);
+    if (!app) {
+      error = application_not_found();
+      return false;
+    }
+    auto found = find_version(*app, version);
+    if (!found || !package_of(*app, *found)) {
+      error = package_not_found();
+      return false;
+    }
+    stored = *found;
+    json& package = (*app)["openbatch"]["packages"][stored];
+    package["state"] = kPackageActive;
+    package["format"] = "zip";
+    package["lastActivationTime"] = format_iso8601(ctx.now);
+    saved = *app;
+    return w.update(store::Table::Applications, application_record(*app));
+  });
+  if (!status) co_return error_response(ctx, status.error());
+  if (!error.code.empty()) co_return error_response(ctx, error);
+  co_return package_response(ctx, http::status::ok, saved, stored);
+}
+
+RouteResult delete_version(const RequestContext& ctx, Services& s, const std::string& id,
+                           const std::string& version) {
+  Error error;
+  std::string digest;
+  std::optional<std::filesystem::path> retired;
+  bool applied = false;
+  auto status = co_await store::write(s.store, [&](store::Writer& w) {
+    auto app = load_entity(w, store::Table::Applications, "", id);
+    if (!app) {
+      error = application_not_found();
+      return false;
+    }
+    auto stored = find_version(*app, version);
+    if (!stored) {
+      error = package_not_found();
+      return false;
+    }
+    if (auto pools = pools_using(w, *app, *stored); !pools.empty()) {
+      std::vector<ErrorDetail> details;
+      for (auto& p : pools) details.push_back({"PoolId", std::move(p)});
+      error =
+          Error(409, "ApplicationPackageInUse",
+                "The application package is referenced by one or more pools.", std::move(details));
+      return false;
+    }
+    if (const json* p = package_of(*app, *stored)) digest = p->value("sha256", "");
+    json versions = json::array();
+    for (const auto& v : (*app)["versions"]) {
+      if (!(v.is_string() && v.get<std::string>() == *stored)) versions.push_back(v);
+    }
+    (*app)["versions"] = std::move(versions);
+    if (auto ob = app->find("openbatch"); ob != app->end() && ob->contains("packages")) {
+      (*ob)["packages"].erase(*stored);
+    }
+    if (iequals(app->value("defaultVersion", ""), *stored)) app->erase("defaultVersion");
+    if (!digest.empty() && !digest_referenced(w, digest, id, *stored)) {
+      retired = retire_blob(s.data_dir, digest);
+    }
+    applied = w.update(store::Table::Applications, application_record(*app));
+    return applied;
+  });
+  settle_retired(s.data_dir, digest, retired, status && applied);
+  if (!status) co_return error_response(ctx, status.error());
+  if (!error.code.empty()) co_return error_response(ctx, error);
+  co_return empty_response(ctx, http::status::no_content);
+}
+
+}  // namespace
+
+RouteResult application_admin_route(const RequestContext& ctx, Services& s) {
+  const auto& seg = ctx.segments;
+  const std::string& m = ctx.method;
+  if (seg.size() == 2) {
+    if (m == "PUT") co_return co_await put_application(ctx, s, seg[1]);
+    if (m == "DELETE") co_return co_await delete_application(ctx, s, seg[1]);
+    co_return unsupported_verb(ctx);
+  }
+  if (seg.size() < 3 || lower_ascii(seg[2]) != "versions") co_return invalid_uri(ctx);
+  if (seg.size() == 3) {
+    if (m == "GET") co_return co_await list_versions(ctx, s, seg[1]);
+    co_return unsupported_verb(ctx);
+  }
+  if (seg.size() == 4) {
+    if (m == "PUT") co_return co_await upload_version(ctx, s, seg[1], seg[3]);
+    if (m == "GET") co_return co_await get_version(ctx, s, seg[1], seg[3]);
+    if (m == "DELETE") co_return co_await delete_version(ctx, s, seg[1], seg[3]);
+    co_return unsupported_verb(ctx);
+  }
+  if (seg.size() == 5 && lower_ascii(seg[4]) == "activate") {
+    if (m == "POST") co_return co_await activate_version(ctx, s, seg[1], seg[3]);
+    co_return unsupported_verb(ctx);
+  }
+  co_return invalid_uri(ctx);
 }
 
 }  // namespace openbatch::api

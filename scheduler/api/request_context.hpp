@@ -13,6 +13,8 @@
 
 namespace openbatch::api {
 
+class BodySource;
+
 struct CaseInsensitiveLess {
   using is_transparent = void;
   bool operator()(std::string_view a, std::string_view b) const;
@@ -32,6 +34,9 @@ struct RequestContext {
   std::string request_id;             // server GUID for the request-id header
   std::string base_url;               // scheme://host[:port] the client used, for odata links
   TimePoint now;
+  // Set for requests the server did not read whole (Router::handle_streamed): the route
+  // reads the body from here, and `http.body()` is empty.
+  BodySource* body_stream = nullptr;
 
   std::optional<std::string_view> query_param(std::string_view name) const;
   std::optional<std::string_view> header(std::string_view name) const;

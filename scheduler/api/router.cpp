@@ -110,6 +110,28 @@ HttpResponse invalid_uri(const RequestContext& ctx) {
 
 boost::asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
   RequestContext ctx(request);
+  co_return co_await run(ctx);
+}
+
+bool Router::streams_body(http::verb method, std::string_view target) {
+  if (method != http::verb::put) return false;
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return false;
+  std::vector<std::string> segments;
+  for (auto seg : url->segments()) segments.emplace_back(seg);
+  while (!segments.empty() && segments.back().empty()) segments.pop_back();
+  return segments.size() == 4 && iequals(segments[0], "applications") &&
+         iequals(segments[2], "versions");
+}
+
+boost::asio::awaitable<HttpResponse> Router::handle_streamed(HttpRequest head, BodySource& body) {
+  RequestContext ctx(head);
+  ctx.body_stream = &body;
+  co_return co_await run(ctx);
+}
+
+boost::asio::awaitable<HttpResponse> Router::run(RequestContext& ctx) {
+  const HttpRequest& request = ctx.http;
   ctx.method = std::string(request.method_string());
   ctx.request_id = encoding::uuid_v4();
   ctx.now = services_.clock.now();
@@ -118,6 +140,8 @@ boost::asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
                      ? "http://" + std::string(host)
                      : services_.account.public_url;
   if (auto parsed = parse_target(ctx); !parsed) co_return error_response(ctx, parsed.error());
+  // SharedKey signs the headers (Content-Length included), never the body: a streamed
+  // upload is authenticated here, before its body is read.
   if (auto a = authenticate(ctx, services_); !a) {
     spdlog::info("auth refused {} {}: {}", ctx.method, std::string(request.target()), a.error().code);
     co_return error_response(ctx, a.error());

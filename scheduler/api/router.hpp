@@ -4,8 +4,11 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <string_view>
 
+#include "scheduler/api/body_source.hpp"
 #include "scheduler/api/http_types.hpp"
+#include "scheduler/api/request_context.hpp"
 #include "scheduler/api/services.hpp"
 
 namespace openbatch::api {
@@ -15,7 +18,16 @@ class Router {
   explicit Router(Services& services) : services_(services) {}
   boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
 
+  // Requests whose body the route reads itself, piece by piece: package uploads
+  // (PUT /applications/{app}/versions/{version}). The server must not read their body.
+  static bool streams_body(http::verb method, std::string_view target);
+  // Such a request: `head` has the header only. Authentication and the api-version check
+  // happen before any byte of `body` is read; a refusal leaves the body unread.
+  boost::asio::awaitable<HttpResponse> handle_streamed(HttpRequest head, BodySource& body);
+
  private:
+  boost::asio::awaitable<HttpResponse> run(RequestContext& ctx);
+
   Services& services_;
 };
 

@@ -41,6 +41,8 @@ struct Services {
   EtagGenerator etags;
   std::filesystem::path data_dir;
   std::unique_ptr<NodeFiles> node_files;
+  // Largest application package accepted (streamed uploads; every other body stays < 1 MiB).
+  std::uint64_t max_package_bytes = 8ull << 30;
 
   Services(store::Store& s, const catalog::Catalog& c, const Clock& clk, AccountConfig acct,
            std::filesystem::path dir)

@@ -130,6 +130,37 @@ Status check_affinity(json& src, json& out, const Path& path) {
 }
 
 // requiredSlots, multiInstanceSettings, and the rule that ties them.
+// OpenBatch extension, shaped like Azure Container Instances' resources.requests.gpu:
+// {"resources": {"requests": {"gpu": {"count": 1, "sku": "H100", "minCudaVersion": "12.2"}}}}.
+Status check_gpu_request(json& src, json& out, const Path& path) {
+  Fields f(src, out, path);
+  if (auto st = f.integer("count", {.min = 0, .max = 64, .fallback = 0}); !st) return st;
+  if (auto st = f.string("sku", {.max_chars = 64}); !st) return st;
+  if (auto st = f.string("minCudaVersion", {.max_chars = 16}); !st) return st;
+  if (auto it = out.find("minCudaVersion"); it != out.end()) {
+    const std::string& text = it->get_ref<const std::string&>();
+    int major = -1, minor = 0;
+    const char* end = text.data() + text.size();
+    auto parsed = std::from_chars(text.data(), end, major);
+    if (parsed.ec == std::errc() && parsed.ptr != end && *parsed.ptr == '.') {
+      parsed = std::from_chars(parsed.ptr + 1, end, minor);
+    }
+    if (parsed.ec != std::errc() || parsed.ptr != end || major < 1 || minor < 0 || minor > 99) {
+      return detail::invalid(path / "minCudaVersion", *it,
+                             "must be a CUDA version such as \"12\" or \"12.2\"");
+    }
+  }
+  return {};
+}
+
+Status check_gpu_requests(json& src, json& out, const Path& path) {
+  return Fields(src, out, path).object("gpu", check_gpu_request);
+}
+
+Status check_resources(json& src, json& out, const Path& path) {
+  return Fields(src, out, path).object("requests", check_gpu_requests);
+}
+
 Status take_slots(Fields& f) {
   if (auto st = f.integer("requiredSlots", {.min = 1, .fallback = 1}); !st) return st;
   if (auto st = f.object("multiInstanceSettings", check_multi_instance); !st) return st;
@@ -173,6 +204,7 @@ Result<json> validate_task_add(json body, const json& job) {
     return st.error();
   }
   if (auto st = f.object("affinityInfo", check_affinity); !st) return st.error();
+  if (auto st = f.object("resources", check_resources); !st) return st.error();
   const int64_t retries = job_retry_default(job);
   auto constraints = [retries](json& s, json& o, const Path& p) {
     return detail::check_task_constraints(s, o, p, retries);

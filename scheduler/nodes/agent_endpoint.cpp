@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -69,6 +70,14 @@ auto async_join(Engine& engine, JoinRequest request, Token&& token) {
         });
       },
       token, std::move(request));
+}
+
+constexpr std::string_view kPackagesPrefix = "/agent/v1/packages/";
+
+bool is_digest(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 }  // namespace
@@ -150,6 +159,63 @@ asio::awaitable<void> AgentEndpoint::upgrade(beast::tcp_stream stream, api::Http
   }
   auto link = std::make_shared<AgentLink>(std::move(ws), std::move(*node_id));
   co_await link->run(engine_);
+}
+
+bool AgentEndpoint::serves_package(std::string_view target) {
+  return path_of(target).starts_with(kPackagesPrefix);
+}
+
+asio::awaitable<bool> AgentEndpoint::download_package(
+    beast::tcp_stream& stream, beast::flat_buffer&,
+    http::request_parser<http::empty_body>& parser) {
+  const auto& request = parser.get();
+  const unsigned version = request.version();
+  // A download has no body; one that came with a body cannot reuse the connection (unread).
+  const bool reusable = parser.is_done() && request.keep_alive();
+  auto finish = [&](api::HttpResponse res) -> asio::awaitable<bool> {
+    res.keep_alive(reusable);
+    stream.expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await http::async_write(stream, res, kUseTuple);
+    co_return !ec && reusable;
+  };
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    co_return co_await finish(
+        refusal(version, Error(405, "UnsupportedHttpVerb", "Download packages with GET.")));
+  }
+  auto authorization = request[http::field::authorization];
+  auto token = auth::bearer_token_of(std::string_view(authorization.data(), authorization.size()));
+  if (!token || !engine_.authenticate_node(*token)) {
+    co_return co_await finish(refusal(
+        version, unauthorized("A valid node token is required (Authorization: Bearer <token>).")));
+  }
+  const auto digest = path_of(std::string_view(request.target().data(), request.target().size()))
+                          .substr(kPackagesPrefix.size());
+  std::optional<std::filesystem::path> file;
+  if (is_digest(digest) && packages_) file = packages_(digest);
+  http::file_body::value_type body;
+  beast::error_code ec;
+  if (file) body.open(file->c_str(), beast::file_mode::scan, ec);
+  if (!file || ec) {
+    co_return co_await finish(refusal(version, Error(404, "ApplicationPackageNotFound",
+                                                     "No application package has this SHA-256.")));
+  }
+  http::response<http::file_body> res{http::status::ok, version};
+  res.set(http::field::server, "OpenBatch");
+  res.set(http::field::content_type, "application/zip");
+  res.set("request-id", encoding::uuid_v4());
+  res.set("x-openbatch-sha256", std::string(digest));
+  res.body() = std::move(body);
+  res.prepare_payload();
+  res.keep_alive(reusable);
+  http::response_serializer<http::file_body> sr{res};
+  if (request.method() == http::verb::head) sr.split(true);
+  // One deadline per piece, not for the whole file: gigabytes take a while on a slow link.
+  while (request.method() == http::verb::head ? !sr.is_header_done() : !sr.is_done()) {
+    stream.expires_after(std::chrono::seconds(60));
+    auto [wec, n] = co_await http::async_write_some(stream, sr, kUseTuple);
+    if (wec) co_return false;
+  }
+  co_return reusable;
 }
 
 }  // namespace openbatch::nodes

@@ -292,6 +292,10 @@ void Engine::apply_node(const store::Record& record) {
     if (auto ext = body.find("openbatch"); ext != body.end() && ext->is_object()) {
       node.provisioner = ext->value("provisioner", "static");
       node.inventory_hash = ext->value("inventoryHash", "");
+      node.setup_state = ext->value("setupState", "");
+      if (auto g = ext->find("setupGeneration"); g != ext->end() && g->is_number_unsigned()) {
+        node.setup_generation = std::max<uint64_t>(1, g->get<uint64_t>());
+      }
       if (auto inv = ext->find("inventory"); inv != ext->end()) {
         auto facts = inventory_facts_of(*inv);
         node.gpus = std::move(facts.gpus);

@@ -27,6 +27,7 @@
 #include "common/protocol/agent_protocol.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine_state.hpp"
+#include "scheduler/placement/place.hpp"
 #include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/store/store.hpp"
 
@@ -129,6 +130,13 @@ class Engine {
   void run_round();
   struct Dispatch;
   void commit_dispatches(std::vector<Dispatch> dispatches);
+  struct PendingReasonWrite {
+    std::string job_id, task_id, code, message;
+  };
+  void note_pending_reasons(const std::vector<placement::PendingReport>& pending,
+                            const std::vector<std::pair<std::string, int64_t>>& refs,
+                            std::vector<PendingReasonWrite>& writes);
+  void write_pending_reasons(std::vector<PendingReasonWrite> writes);
 
   // engine_agents.cpp: links, frames, liveness, node removal.
   void handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq);
@@ -136,6 +144,9 @@ class Engine {
   void handle_report(NodeInfo& node, protocol::Report report, uint64_t seq);
   void flush_reports();
   void handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, uint64_t seq);
+  // engine_setup.cpp: what welcome asks the node to set up, and the agent's answers.
+  protocol::NodeSetup node_setup_for(const NodeInfo& node);
+  void handle_node_status(NodeInfo& node, protocol::NodeStatus status);
   void send(NodeInfo& node, protocol::Payload payload);
   void ack(NodeInfo& node, std::vector<uint64_t> seqs);
   // Moves the attempts' tasks back to active (requeueCount + 1) and off the node, in one op;

@@ -67,7 +67,7 @@ void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
       return;
     }
     node->last_seen = std::chrono::steady_clock::now();
-    if (node->state == "unknown") write_node_state(node->id, node->attempts.empty() ? "idle" : "running");
+    if (node->state == "unknown") write_node_state(node->id, resting_state(node->setup_state, !node->attempts.empty()));
     std::visit(
         [&](auto& payload) {
           using T = std::decay_t<decltype(payload)>;
@@ -75,6 +75,8 @@ void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
             handle_report(*node, std::move(payload), message->seq);
           } else if constexpr (std::is_same_v<T, protocol::InventoryUpdate>) {
             handle_inventory(*node, std::move(payload), message->seq);
+          } else if constexpr (std::is_same_v<T, protocol::NodeStatus>) {
+            handle_node_status(*node, std::move(payload));
           } else if constexpr (std::is_same_v<T, protocol::FileResponse>) {
             handle_file_response(*node, std::move(payload));
           } else if constexpr (std::is_same_v<T, protocol::Heartbeat> || std::is_same_v<T, protocol::Ack>) {
@@ -123,6 +125,7 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
   welcome.pool_id = pool ? pool->id : node.pool_id;
   welcome.account_name = config_.account_name;
   welcome.account_url = config_.account_url;
+  welcome.node_setup = node_setup_for(node);
   send(node, std::move(welcome));
   spdlog::info("node {}: linked ({} running, {} unacked reports)", node.id, hello.running_attempts.size(),
                hello.unacked_reports.size());
@@ -159,8 +162,10 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
       cancel_attempt(id, protocol::CancelReason::JobTerminated);
     }
   }
-  if (!node_is_up(node.state) && node.state != "leavingpool") {
-    write_node_state(node.id, node.attempts.empty() ? "idle" : "running");
+  // The node's state follows the nodeStatus the agent sends right after welcome; until then
+  // a node coming back from unknown/offline shows what its setup last said.
+  if (!node_is_up(node.state) && node.state != "leavingpool" && !node.setup_state.empty()) {
+    write_node_state(node.id, resting_state(node.setup_state, !node.attempts.empty()));
   }
   (void)seq;
   schedule_round();
@@ -287,7 +292,9 @@ void Engine::check_liveness() {
   for (auto& [id, node] : nodes_) {
     if (node.leaving) continue;
     const auto silent = now - node.last_seen;
-    if (node_is_up(node.state) && silent > unknown_after) to_unknown.push_back(id);
+    const bool set_up_or_setting_up = node_is_up(node.state) || node.state == "waitingforstarttask" ||
+                                       node.state == "starttaskfailed" || node.state == "unusable";
+    if (set_up_or_setting_up && silent > unknown_after) to_unknown.push_back(id);
     if ((node.state == "unknown" || node.state == "starting") && silent > offline_after) to_offline.push_back(id);
   }
   for (const auto& id : to_unknown) {

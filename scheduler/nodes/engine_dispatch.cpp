@@ -9,6 +9,7 @@
 
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/package_resolution.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/task_execution.hpp"
@@ -51,6 +52,7 @@ void Engine::run_round() {
   round_scheduled_ = false;
   if (stopped_) return;
   std::vector<Dispatch> dispatches;
+  std::vector<PendingReasonWrite> reason_writes;
   for (auto& [pool_key, queue] : queues_) {
     if (queue.empty()) continue;
     auto pool_it = pools_.find(pool_key);
@@ -100,6 +102,7 @@ void Engine::run_round() {
       t.seq = item.seq;
       t.required_slots = item.required_slots;
       t.affinity_id = item.affinity_id;
+      t.gpu = item.gpu;
       tasks.push_back(std::move(t));
       refs.emplace_back(it->job_key, it->seq);
       if (job.max_parallel >= 0 && jobs_seen.insert(it->job_key).second) {
@@ -110,6 +113,7 @@ void Engine::run_round() {
     placement::PlacementPolicy policy;
     policy.max_detailed_pending = 0;  // the dispatcher needs decisions, not explanations
     auto result = placement::place(cluster, tasks, policy);
+    note_pending_reasons(result.pending, refs, reason_writes);
     for (const auto& a : result.assignments) {
       const auto& [job_key, seq] = refs[a.task_index];
       JobInfo& job = jobs_[job_key];
@@ -131,6 +135,45 @@ void Engine::run_round() {
     }
   }
   if (!dispatches.empty()) commit_dispatches(std::move(dispatches));
+  if (!reason_writes.empty()) write_pending_reasons(std::move(reason_writes));
+}
+
+// "Why is my task pending": a task at the head of its queue that no node can take for a reason
+// other than busy slots (a CUDA driver too old, too few GPUs, a gang that cannot fit...) gets
+// the reason on its record (openbatch.pendingReason {code, message}). Written only when the
+// sentence changes, so a task waiting for the same reason costs nothing per round.
+void Engine::note_pending_reasons(const std::vector<placement::PendingReport>& pending,
+                                  const std::vector<std::pair<std::string, int64_t>>& refs,
+                                  std::vector<PendingReasonWrite>& writes) {
+  for (const auto& report : pending) {
+    const auto code = report.reason.code;
+    if (code == placement::ReasonCode::InsufficientSlots || code == placement::ReasonCode::ReservedForGang) continue;
+    const auto& [job_key, seq] = refs[report.task_index];
+    JobInfo& job = jobs_[job_key];
+    auto item_it = job.pending.find(seq);
+    if (item_it == job.pending.end()) continue;
+    std::string message = placement::describe(report.reason);
+    if (item_it->second.pending_reason == message) continue;
+    item_it->second.pending_reason = message;
+    writes.push_back({job.id, item_it->second.task_id, std::string(placement::to_string(code)), std::move(message)});
+  }
+}
+
+void Engine::write_pending_reasons(std::vector<PendingReasonWrite> writes) {
+  store_.submit(
+      [writes = std::move(writes)](store::Writer& w) {
+        for (const auto& write : writes) {
+          auto record = w.get(Table::Tasks, write.job_id, write.task_id);
+          if (!record || record->state != "active") continue;
+          auto task = json::parse(record->body, nullptr, false);
+          if (!task.is_object()) continue;
+          task["openbatch"]["pendingReason"] = {{"code", write.code}, {"message", write.message}};
+          record->body = dump_entity(task);
+          if (!w.update(Table::Tasks, *record)) return false;
+        }
+        return true;
+      },
+      nullptr);
 }
 
 void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
@@ -176,6 +219,13 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
           node.dirty = true;
           json running = dispatch_task(std::move(task), job_id, {d.pool_id, d.node_id, urls.at(d.node_id)}, attempt_id, now);
           d.assignment = make_assignment(running, job_id, d.job_environment, attempt_id);
+          if (auto refs = running.find("applicationPackageReferences"); refs != running.end() && !refs->empty()) {
+            ResolvedPackages packages = resolve_packages(w, *refs);
+            for (const auto& missing : packages.unresolved) {
+              spdlog::warn("task {}/{}: application package {} is not available", job_id, task_record->id, missing);
+            }
+            d.assignment.application_packages = std::move(packages.packages);
+          }
           task_record->state = "running";
           task_record->body = dump_entity(running);
           if (!w.update(Table::Tasks, *task_record)) return false;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -33,6 +34,10 @@ struct PoolInfo {
   std::string vm_size;
   std::string provisioner;  // local | static
   nlohmann::json image_reference = nlohmann::json::object();
+  // What its nodes do before they take tasks (protocol::NodeSetup).
+  nlohmann::json start_task;                                      // null: none
+  nlohmann::json package_refs = nlohmann::json::array();          // applicationPackageReferences
+  std::optional<std::string> gpu_driver_version;                  // metadata openbatch.gpuDriverVersion
 };
 
 // A task waiting in the engine for placement.
@@ -42,6 +47,8 @@ struct PendingItem {
   int required_slots = 1;
   int instances = 1;
   std::string affinity_id;
+  placement::GpuRequest gpu;     // OpenBatch extension: resources.requests.gpu
+  std::string pending_reason;    // the last reason written to the task (openbatch.pendingReason)
 };
 
 struct JobInfo {
@@ -95,6 +102,10 @@ struct NodeInfo {
   std::string id;
   std::string pool_id;
   std::string state = "creating";
+  // The agent's last nodeStatus: "ready" (takes tasks) or the Azure state it stands in
+  // (starting, waitingforstarttask, starttaskfailed, unusable); "" before any.
+  std::string setup_state;
+  uint64_t setup_generation = 1;  // openbatch.setupGeneration: grows with each API reboot
   bool scheduling_enabled = true;
   std::string provisioner;
   std::string ip_address;

@@ -1,6 +1,7 @@
 #include "scheduler/nodes/entity_facts.hpp"
 
 #include <cctype>
+#include <cstdio>
 
 namespace openbatch::nodes {
 using nlohmann::json;
@@ -42,11 +43,19 @@ PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) 
   p.provisioner = default_provisioner;
   if (auto metadata = pool.find("metadata"); metadata != pool.end() && metadata->is_array()) {
     for (const auto& item : *metadata) {
-      if (item.is_object() && lower(string_of(item, "name")) == "openbatch.provisioner") {
+      if (!item.is_object()) continue;
+      const std::string name = lower(string_of(item, "name"));
+      if (name == "openbatch.provisioner") {
         const std::string value = lower(string_of(item, "value"));
         if (value == "local" || value == "static") p.provisioner = value;
+      } else if (name == "openbatch.gpudriverversion" && !string_of(item, "value").empty()) {
+        p.gpu_driver_version = string_of(item, "value");
       }
     }
+  }
+  if (auto start = pool.find("startTask"); start != pool.end() && start->is_object()) p.start_task = *start;
+  if (auto refs = pool.find("applicationPackageReferences"); refs != pool.end() && refs->is_array()) {
+    p.package_refs = *refs;
   }
   return p;
 }
@@ -65,6 +74,27 @@ void read_job_facts(const json& job, JobInfo& info) {
   info.common_environment = env != job.end() && env->is_array() ? *env : json::array();
 }
 
+int parse_cuda_version(std::string_view text) {
+  int major = 0, minor = 0;
+  const std::string s(text);
+  if (std::sscanf(s.c_str(), "%d.%d", &major, &minor) < 1 || major < 0 || minor < 0) return 0;
+  return major * 1000 + minor * 10;
+}
+
+placement::GpuRequest gpu_request_of(const json& task) {
+  placement::GpuRequest gpu;
+  auto resources = task.find("resources");
+  if (resources == task.end() || !resources->is_object()) return gpu;
+  auto requests = resources->find("requests");
+  if (requests == resources->end() || !requests->is_object()) return gpu;
+  auto g = requests->find("gpu");
+  if (g == requests->end() || !g->is_object()) return gpu;
+  gpu.count = std::max(0, int_of(*g, "count", 0));
+  gpu.sku = string_of(*g, "sku");
+  gpu.min_cuda_version = parse_cuda_version(string_of(*g, "minCudaVersion"));
+  return gpu;
+}
+
 PendingItem pending_item_of(const json& task, int64_t seq) {
   PendingItem item;
   item.task_id = string_of(task, "id");
@@ -75,6 +105,12 @@ PendingItem pending_item_of(const json& task, int64_t seq) {
   }
   if (auto affinity = task.find("affinityInfo"); affinity != task.end() && affinity->is_object()) {
     item.affinity_id = string_of(*affinity, "affinityId");
+  }
+  item.gpu = gpu_request_of(task);
+  if (auto ext = task.find("openbatch"); ext != task.end() && ext->is_object()) {
+    if (auto reason = ext->find("pendingReason"); reason != ext->end() && reason->is_object()) {
+      item.pending_reason = string_of(*reason, "message");
+    }
   }
   return item;
 }
@@ -91,9 +127,7 @@ InventoryFacts inventory_facts_of(const json& inventory) {
     if (cuda->is_number_integer()) {
       facts.cuda_driver_version = cuda->get<int>();
     } else if (cuda->is_string()) {
-      const std::string text = cuda->get<std::string>();
-      int major = 0, minor = 0;
-      if (std::sscanf(text.c_str(), "%d.%d", &major, &minor) >= 1) facts.cuda_driver_version = major * 1000 + minor * 10;
+      facts.cuda_driver_version = parse_cuda_version(cuda->get<std::string>());
     }
   }
   if (auto ports = inventory.find("infinibandPorts"); ports != inventory.end() && ports->is_array()) {

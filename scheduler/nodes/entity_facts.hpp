@@ -14,6 +14,12 @@ PoolInfo pool_info_of(const nlohmann::json& pool, const std::string& default_pro
 // Fills job facts (leaves pending/running/queued alone).
 void read_job_facts(const nlohmann::json& job, JobInfo& info);
 PendingItem pending_item_of(const nlohmann::json& task, int64_t seq);
+// The task's GPU request, an OpenBatch extension shaped like Azure Container Instances'
+// resources.requests.gpu: {"resources": {"requests": {"gpu": {"count": 1, "sku": "H100",
+// "minCudaVersion": "12.2"}}}}.
+placement::GpuRequest gpu_request_of(const nlohmann::json& task);
+// "12.2" -> 12020 (1000 * major + 10 * minor, as NVML reports); 0 when unreadable.
+int parse_cuda_version(std::string_view text);
 
 struct InventoryFacts {
   std::vector<placement::GpuDevice> gpus;

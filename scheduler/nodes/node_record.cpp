@@ -62,6 +62,38 @@ void refresh_busy_state(json& node, TimePoint now) {
   set_node_state(node, attempts_object(node).empty() ? "idle" : "running", now);
 }
 
+std::string resting_state(std::string_view setup_state, bool has_attempts) {
+  if (setup_state.empty() || setup_state == "ready") return has_attempts ? "running" : "idle";
+  return std::string(setup_state);
+}
+
+void apply_node_status(json& node, std::string_view setup_state, const json& start_task_info,
+                       const json& errors, const json& start_task, std::uint64_t generation,
+                       TimePoint now) {
+  json& ext = node["openbatch"];
+  if (!ext.is_object()) ext = json::object();
+  ext["setupState"] = setup_state;
+  ext["setupGeneration"] = generation;
+  if (start_task_info.is_object()) {
+    node["startTaskInfo"] = start_task_info;
+  } else {
+    node.erase("startTaskInfo");
+  }
+  if (start_task.is_object()) {
+    node["startTask"] = start_task;
+  } else {
+    node.erase("startTask");
+  }
+  if (errors.is_array() && !errors.empty()) {
+    node["errors"] = errors;
+  } else {
+    node.erase("errors");
+  }
+  const std::string current = node.value("state", "");
+  if (current == "leavingpool") return;
+  set_node_state(node, resting_state(setup_state, !attempts_object(node).empty()), now);
+}
+
 int used_slots(const json& node) {
   auto ext = node.find("openbatch");
   if (ext == node.end() || !ext->is_object()) return 0;

@@ -43,6 +43,18 @@ void set_node_state(json& node, std::string_view state, TimePoint now);
 // are left alone.
 void refresh_busy_state(json& node, TimePoint now);
 
+// The state a node shows while its link is healthy: its setup state when that is not "ready"
+// (starting, waitingforstarttask, starttaskfailed, unusable), else idle/running from its
+// attempts. "" (no status yet) counts as ready, so nodes from before setups existed keep working.
+std::string resting_state(std::string_view setup_state, bool has_attempts);
+
+// Applies an agent's nodeStatus to the node record: state (see resting_state), startTaskInfo,
+// errors (removed when empty, as Azure omits them), the pool's startTask as the node got it,
+// and openbatch.setupState / setupGeneration. A node that is leavingpool keeps that state.
+void apply_node_status(json& node, std::string_view setup_state, const json& start_task_info,
+                       const json& errors, const json& start_task, std::uint64_t generation,
+                       TimePoint now);
+
 struct AttemptOnNode {
   std::string attempt_id;
   std::string job_id;

@@ -89,6 +89,7 @@ json dispatch_task(json task, std::string_view job_id, const DispatchTarget& tar
   json& ext = extension(task);
   ext["attemptId"] = attempt_id;
   ext["dispatches"] = int_or(ext, "dispatches", 0) + 1;
+  ext.erase("pendingReason");  // it runs: whatever held it back no longer does
   return task;
 }
 

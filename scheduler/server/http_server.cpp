@@ -46,13 +46,20 @@ api::HttpResponse transport_error(unsigned version, http::status status, const c
   return res;
 }
 
-// Answers 413 and closes without a TCP reset: the client may still be sending the body, and
-// closing a socket with unread data makes the kernel send RST, which can destroy our answer
-// before the client reads it. So: write the answer, half-close, and discard what still
-// arrives (bounded in bytes and time) until the client closes its side.
 asio::awaitable<void> refuse_body_and_close(beast::tcp_stream& stream, unsigned version) {
-  auto res = transport_error(version, http::status::payload_too_large, "RequestBodyTooLarge",
-                             "The request body is too large and exceeds the maximum permissible limit.");
+  co_await answer_and_close(
+      stream,
+      transport_error(version, http::status::payload_too_large, "RequestBodyTooLarge",
+                      "The request body is too large and exceeds the maximum permissible limit."));
+}
+
+}  // namespace
+
+// Closing a socket with unread data makes the kernel send RST, which can destroy our answer
+// before the client reads it: hence the half-close and the bounded drain.
+asio::awaitable<void> answer_and_close(beast::tcp_stream& stream, api::HttpResponse res) {
+  res.keep_alive(false);
+  res.prepare_payload();
   stream.expires_after(std::chrono::seconds(10));
   auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
   if (wec) co_return;
@@ -69,8 +76,6 @@ asio::awaitable<void> refuse_body_and_close(beast::tcp_stream& stream, unsigned 
   stream.socket().close(ec);
 }
 
-}  // namespace
-
 HttpServer::HttpServer(asio::io_context& ioc, Handler handler, ServerLimits limits)
     : ioc_(ioc), handler_(std::move(handler)), limits_(limits), acceptor_(ioc) {}
 
@@ -78,6 +83,10 @@ void HttpServer::route_prefix(std::string prefix, PeerHandler handler, UpgradeHa
   prefix_ = std::move(prefix);
   prefix_handler_ = std::move(handler);
   upgrade_ = std::move(upgrade);
+}
+
+void HttpServer::route_stream(StreamPredicate predicate, StreamHandler handler) {
+  streamed_.emplace_back(std::move(predicate), std::move(handler));
 }
 
 tcp::endpoint HttpServer::listen(const tcp::endpoint& endpoint) {
@@ -139,16 +148,13 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
   beast::flat_buffer buffer;
   auto& stream = conn->stream;
   while (!stopping_) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
-    parser.body_limit(limits_.max_body_bytes);
+    // The header first: whether the body is read whole (and how much of it is allowed)
+    // depends on the route.
+    HeaderParser header_parser;
+    header_parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    header_parser.body_limit(boost::none);  // checked below, per route
     stream.expires_after(limits_.idle_timeout);
-    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-    if (hec == http::error::body_limit) {
-      // Beast checks Content-Length against the body limit while parsing the header.
-      co_await refuse_body_and_close(stream, parser.get().version());
-      co_return;
-    }
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, header_parser, kUseTuple);
     if (hec) {
       if (hec == http::error::header_limit) {
         auto res = transport_error(11, http::status::request_header_fields_too_large, "RequestHeaderTooLarge",
@@ -168,11 +174,27 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
         s->in_flight_--;
       }
     } done{this, conn.get()};
-    const auto length = parser.content_length();
+    const StreamHandler* streamed = nullptr;
+    for (const auto& [predicate, handler] : streamed_) {
+      if (predicate(header_parser.get())) {
+        streamed = &handler;
+        break;
+      }
+    }
+    if (streamed) {
+      stream.expires_never();  // the handler sets its own deadlines
+      const bool keep_alive = header_parser.get().keep_alive();
+      const bool reusable = co_await (*streamed)(stream, buffer, header_parser);
+      if (!reusable || !keep_alive || stopping_) break;
+      continue;
+    }
+    const auto length = header_parser.content_length();
     if (length && *length > limits_.max_body_bytes) {
-      co_await refuse_body_and_close(stream, parser.get().version());
+      co_await refuse_body_and_close(stream, header_parser.get().version());
       co_return;
     }
+    http::request_parser<http::string_body> parser{std::move(header_parser)};
+    parser.body_limit(limits_.max_body_bytes);
     stream.expires_after(std::chrono::seconds(60));
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
     if (ec == http::error::body_limit) {

@@ -3,6 +3,10 @@
 // keep-alive connections serve requests one after another while many connections are in
 // flight at once. It knows nothing of routes (the handler is the api::Router).
 //
+// Streamed routes (route_stream) take over one request after its header: package uploads read
+// their body piece by piece under their own size limit, package downloads write a file body.
+// Every other request is read whole, bounded by ServerLimits::max_body_bytes (Azure's 1 MiB).
+//
 // Shutdown: stop() closes the acceptor and idle connections; requests already being handled
 // finish and are answered, then their connections close. wait_idle() returns once none is
 // left. Threading: all members are used on the io_context's threads.
@@ -11,7 +15,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <string>
 #include <atomic>
 #include <chrono>
@@ -20,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "scheduler/api/http_types.hpp"
 
@@ -39,12 +47,33 @@ using UpgradeHandler =
 // The peer's address, for handlers that want it (joins record it).
 using PeerHandler = std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest, std::string peer)>;
 
+// The parser that read a request's header (and nothing of its body).
+using HeaderParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
+// Chooses the requests a StreamHandler takes, from the header alone.
+using StreamPredicate = std::function<bool(const HeaderParser::value_type& header)>;
+// Serves one request whose header `parser` has read: reads the body itself if it wants it
+// (convert the parser: request_parser<buffer_body>{std::move(parser)}; `buffer` may already
+// hold body bytes), writes the whole answer, and returns whether the connection may serve
+// another request (false: the server closes it; return false whenever the body was not read
+// to its end). Counted as a request in flight, so stop() waits for it.
+using StreamHandler = std::function<boost::asio::awaitable<bool>(
+    boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, HeaderParser& parser)>;
+
+// Writes `res` with "Connection: close", then closes without a TCP reset although the client
+// may still be sending a body we did not read: half-close, and discard what still arrives
+// (bounded in bytes and time) until the client closes its side.
+boost::asio::awaitable<void> answer_and_close(boost::beast::tcp_stream& stream,
+                                              api::HttpResponse res);
+
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& ioc, Handler handler, ServerLimits limits = {});
   // Requests whose target starts with `prefix` go to `handler` (with the peer address), and
   // WebSocket upgrades to `upgrade`; set both before start().
   void route_prefix(std::string prefix, PeerHandler handler, UpgradeHandler upgrade);
+  // Requests for which `predicate` holds go to `handler` right after their header (the first
+  // matching route wins; checked before the prefix route). Set before start().
+  void route_stream(StreamPredicate predicate, StreamHandler handler);
   // Binds and listens; returns the bound endpoint (port 0 picks a free port).
   boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& endpoint);
   void start();
@@ -61,6 +90,7 @@ class HttpServer {
   std::string prefix_;
   PeerHandler prefix_handler_;
   UpgradeHandler upgrade_;
+  std::vector<std::pair<StreamPredicate, StreamHandler>> streamed_;
   ServerLimits limits_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};

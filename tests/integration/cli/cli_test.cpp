@@ -203,13 +203,62 @@ TEST_F(CliTest, ApplicationUploadThenList) {
   empty_zip.append(18, '\0');
   auto uploaded = cli({"app", "upload", "cli-app", "1.0", write("pkg.zip", empty_zip), "--display-name", "CLI app"});
   ASSERT_EQ(uploaded.exit_code, 0) << uploaded.err;
-  EXPECT_EQ(uploaded.out, "uploaded cli-app 1.0 (22 bytes)\n");
+  // sha256 of 'PK\5\6' and 18 zero bytes.
+  EXPECT_EQ(uploaded.out,
+            "uploaded cli-app 1.0 (22 bytes, sha256 "
+            "8739c76e681f900923b900c9df0ef75cf421d39cabb54650c4b9ad19b6a76d85, active)\n");
   auto listed = cli({"app", "list"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("cli-app  CLI app       1.0\n"), std::string::npos) << listed.out;
   auto not_zip = cli({"app", "upload", "cli-app", "2.0", write("pkg.txt", "hello")});
   EXPECT_EQ(not_zip.exit_code, 1);
   EXPECT_EQ(not_zip.err.rfind("error: 400 InvalidRequestBody", 0), 0u) << not_zip.err;
+}
+
+TEST_F(CliTest, ApplicationLifecycle) {
+  ASSERT_EQ(cli({"app", "create", "life", "--display-name", "Life"}).out,
+            "application life created\n");
+  // 3 MiB: over the 1 MiB body limit of every other request.
+  std::string big("PK\x03\x04", 4);
+  big.append(3u << 20, 'z');
+  auto pending = cli({"app", "upload", "life", "2.0", write("big.zip", big), "--no-activate"});
+  ASSERT_EQ(pending.exit_code, 0) << pending.err;
+  EXPECT_NE(pending.out.find("(3145732 bytes, sha256 "), std::string::npos) << pending.out;
+  EXPECT_NE(pending.out.find(", pending)\n"), std::string::npos) << pending.out;
+  EXPECT_EQ(cli({"app", "list"}).out.find("life"), std::string::npos);
+
+  auto show = cli({"app", "show", "life"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("Display name:"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("VERSION  STATE    SIZE     SHA256"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("2.0      pending  3145732  "), std::string::npos) << show.out;
+
+  EXPECT_EQ(cli({"app", "activate", "life", "2.0"}).out, "activated life 2.0\n");
+  std::string small("PK\x05\x06", 4);
+  small.append(18, '\0');
+  auto with_default =
+      cli({"app", "upload", "life", "3.0", write("small.zip", small), "--default", "--json"});
+  ASSERT_EQ(with_default.exit_code, 0) << with_default.err;
+  EXPECT_EQ(parse_json(with_default)["state"], "active");
+  auto show_json = parse_json(cli({"app", "show", "life", "--json"}));
+  EXPECT_EQ(show_json["defaultVersion"], "3.0");
+  ASSERT_EQ(show_json["value"].size(), 2u);
+  EXPECT_EQ(show_json["value"][0]["size"], big.size());
+  auto listed = cli({"app", "list"});
+  const auto row = listed.out.find("\nlife ");
+  ASSERT_NE(row, std::string::npos) << listed.out;
+  const std::string line = listed.out.substr(row + 1, listed.out.find('\n', row + 1) - row - 1);
+  EXPECT_TRUE(line.ends_with("Life          2.0, 3.0")) << listed.out;
+
+  auto refused = cli({"app", "delete", "life"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err.rfind("error: 409 ApplicationPackagesExist", 0), 0u) << refused.err;
+  EXPECT_EQ(cli({"app", "delete", "life", "2.0"}).out, "deleted life 2.0\n");
+  EXPECT_EQ(cli({"app", "delete", "life", "3.0"}).out, "deleted life 3.0\n");
+  EXPECT_EQ(cli({"app", "delete", "life"}).out, "deleted life\n");
+  auto gone = cli({"app", "show", "life"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_EQ(gone.err.rfind("error: 404 ApplicationNotFound", 0), 0u) << gone.err;
 }
 
 TEST_F(CliTest, PoolDeleteWaitsUntilGone) {

@@ -160,13 +160,13 @@ describe('official @azure/batch SDK against openbatch-scheduler', () => {
 
   test('a pool may reference an uploaded application package', { timeout: TEST_TIMEOUT }, async () => {
     // OpenBatch's stand-in for Azure's management plane: PUT the application, then PUT each
-    // version's .zip (here an empty archive: just the end-of-central-directory record).
+    // version's .zip, activated in the same step (here an empty archive: just the end-of-central-directory record).
     const created = await rawRequest(sched, { method: 'PUT', path: '/applications/gpu_driver',
       body: { displayName: 'GPU driver' } });
     assert.equal(created.status, 201, created.text);
     const emptyZip = Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)]);
     const uploaded = await rawRequest(sched, { method: 'PUT',
-      path: '/applications/gpu_driver/versions/535.104', body: emptyZip,
+      path: '/applications/gpu_driver/versions/535.104', body: emptyZip, query: { activate: true },
       headers: { 'content-type': 'application/zip' } });
     assert.equal(uploaded.status, 201, uploaded.text);
     const app = await client.application.get('gpu_driver');

@@ -92,7 +92,10 @@ TEST(PoolApi, ApplicationPackageReferenceWorksOnceThePackageExists) {
   ASSERT_EQ(h.call("PUT", with_version("/applications/gpudriver"), json{{"displayName", "NVIDIA driver"}}).status, 201);
   std::string zip("PK\x05\x06", 4);
   zip.append(18, '\0');  // an empty zip archive: end-of-central-directory record only
-  ASSERT_EQ(h.call("PUT", with_version("/applications/gpudriver/versions/411.82"), zip).status, 201);
+  ASSERT_EQ(
+      h.call("PUT", with_version("/applications/gpudriver/versions/411.82?activate=true"), zip)
+          .status,
+      201);
   auto pool = gpu_pool("p1");
   pool["applicationPackageReferences"] = json::array({{{"applicationId", "GPUDriver"}, {"version", "411.82"}}});
   auto r = h.call("POST", with_version("/pools"), pool);

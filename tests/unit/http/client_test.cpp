@@ -3,6 +3,7 @@
 #include "common/http/client.hpp"
 
 #include "common/auth/shared_key.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -179,6 +181,33 @@ TEST(BatchClientRoundTrip, SignedPostWithBodyIsVerifiedAndEchoed) {
   EXPECT_EQ(seen[0].target, "/jobs/job1/tasks?api-version=2022-10-01.16.0");
   EXPECT_EQ(seen[0].content_type, kJsonBodyContentType);
   EXPECT_EQ(seen[0].content_length, "56");
+}
+
+TEST(BatchClientRoundTrip, FileBodyIsStreamedWithItsLengthAndSigned) {
+  LoopbackServer server;
+  BatchClient client(server.base_url(), std::string(kAccount), kKey);
+  testing::TempDir dir;
+  std::string bytes(512 << 10, '\0');  // the loopback server reads at most 1 MiB
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);
+  std::ofstream(dir.file("pkg.zip"), std::ios::binary) << bytes;
+  auto res = client.request_file("PUT", "/applications/a/versions/1", dir.file("pkg.zip"),
+                                 {{"Content-Type", "application/zip"}});
+  ASSERT_TRUE(res) << res.error().message;
+  EXPECT_EQ(res->status, 200) << res->body.substr(0, 200);
+  EXPECT_TRUE(res->body == bytes);
+  const auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].content_type, "application/zip");
+  EXPECT_EQ(seen[0].content_length, std::to_string(bytes.size()));
+  // The same client goes on with string bodies.
+  auto next = client.request("POST", "/jobs/job1/terminate");
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(server.seen().at(1).content_length, "0");
+  EXPECT_EQ(client.http().connections_opened(), 1u);
+
+  auto missing = client.request_file("PUT", "/x", dir.file("nope.zip"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, kInvalidRequest);
 }
 
 TEST(BatchClientRoundTrip, BodylessPostSendsAndSignsZeroLength) {
