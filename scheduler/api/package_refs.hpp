@@ -4,11 +4,12 @@
 // InvalidApplicationPackageReferences, as in Azure, with one {applicationId: version} detail
 // per offending reference.
 //
-// resolve_package_refs is what the dispatcher sends to agents: pure over the store (no
-// scheduler/nodes dependency), usable from any thread with its own Reader.
+// resolve_package_refs is what the dispatcher sends to agents (nodes::resolve_packages), with the
+// unresolved references as the 409; usable from any thread with its own Reader.
 #pragma once
 
 #include "common/error.hpp"
+#include "common/protocol/agent_protocol.hpp"
 #include "scheduler/store/store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,14 +20,8 @@
 
 namespace openbatch::api {
 
-struct ResolvedPackage {
-  std::string application_id;  // as stored (the reference may spell it in another case)
-  std::string version;         // as stored; the default version when the reference had none
-  std::string sha256;          // the blob: GET /agent/v1/packages/<sha256>
-  std::uint64_t size = 0;
-  bool default_version = false;  // the reference named no version
-  bool operator==(const ResolvedPackage&) const = default;
-};
+// What an agent installs; resolution is nodes::resolve_packages (the dispatcher's too).
+using ResolvedPackage = protocol::PackageRef;
 
 // One ResolvedPackage per reference, in order. `refs` that is not an array resolves to none.
 Result<std::vector<ResolvedPackage>> resolve_package_refs(store::Reader& reader,

@@ -221,8 +221,12 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
           d.assignment = make_assignment(running, job_id, d.job_environment, attempt_id);
           if (auto refs = running.find("applicationPackageReferences"); refs != running.end() && !refs->empty()) {
             ResolvedPackages packages = resolve_packages(w, *refs);
-            for (const auto& missing : packages.unresolved) {
-              spdlog::warn("task {}/{}: application package {} is not available", job_id, task_record->id, missing);
+            // Azure fails such a task with a pre-processing error: the null digest, which no
+            // package has, makes the agent's install fail with the reference in the message.
+            for (const auto& [app, version] : packages.unresolved) {
+              spdlog::warn("task {}/{}: application package {} {} is not available", job_id, task_record->id, app,
+                           version);
+              packages.packages.push_back({app, version, std::string(64, '0'), 0, false});
             }
             d.assignment.application_packages = std::move(packages.packages);
           }

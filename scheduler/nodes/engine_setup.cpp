@@ -27,9 +27,9 @@ protocol::NodeSetup Engine::node_setup_for(const NodeInfo& node) {
     // Rare (once per link), so a read here is fine; the API made sure the versions existed.
     auto reader = store_.reader();
     ResolvedPackages resolved = resolve_packages(*reader, pool.package_refs);
-    for (const auto& missing : resolved.unresolved) {
-      spdlog::warn("pool {}: application package {} is not available; node {} goes without it", pool.id, missing,
-                   node.id);
+    for (const auto& [app, version] : resolved.unresolved) {
+      spdlog::warn("pool {}: application package {} {} is not available; node {} goes without it", pool.id, app,
+                   version, node.id);
     }
     setup.packages = std::move(resolved.packages);
   }

@@ -33,7 +33,7 @@ std::optional<protocol::PackageRef> resolve_package(const json& application, con
     ref.version = version;
     ref.sha256 = string_at(blob, "sha256");
     auto size = blob.find("size");
-    ref.size = size != blob.end() && size->is_number_unsigned() ? size->get<std::uint64_t>() : 0;
+    ref.size = size != blob.end() && size->is_number_integer() && *size >= 0 ? size->get<std::uint64_t>() : 0;
     ref.default_version = default_version;
     if (ref.sha256.size() != 64) return std::nullopt;
     return ref;
@@ -54,7 +54,7 @@ ResolvedPackages resolve_packages(store::Reader& reader, const json& references)
       out.packages.push_back(std::move(*ref));
     } else {
       const std::string version = reference.is_object() ? string_at(reference, "version") : "";
-      out.unresolved.push_back(app_id + " " + (version.empty() ? "(default version)" : version));
+      out.unresolved.emplace_back(app_id, version.empty() ? "(default version)" : version);
     }
   }
   return out;

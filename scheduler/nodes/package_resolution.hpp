@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,8 @@ namespace openbatch::nodes {
 
 struct ResolvedPackages {
   std::vector<protocol::PackageRef> packages;
-  std::vector<std::string> unresolved;  // "applicationId version" of each reference that failed
+  // Each reference that failed: (applicationId as given, version or "(default version)").
+  std::vector<std::pair<std::string, std::string>> unresolved;
 };
 
 // One application record (its stored JSON) and one reference -> the package, or nullopt.

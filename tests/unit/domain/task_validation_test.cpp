@@ -262,3 +262,24 @@ TEST(TaskUpdate, ReplacesConstraintsWithDefaults) {
 
 }  // namespace
 }  // namespace openbatch::domain
+
+namespace openbatch::domain {
+namespace {
+
+TEST(TaskAdd, KeepsAndChecksTheGpuRequestExtension) {
+  json body = valid_task();
+  body["resources"] = {{"requests", {{"gpu", {{"count", 1}, {"sku", "H100"}, {"minCudaVersion", "12.2"}}}}}};
+  json t = accepted(body);
+  EXPECT_EQ(t["resources"], body["resources"]);
+  for (const char* bad : {"twelve", "12.", ".2", "0.5", "12.2.1", "12.100"}) {
+    body["resources"]["requests"]["gpu"]["minCudaVersion"] = bad;
+    EXPECT_TRUE(is_invalid(refused(body), "resources.requests.gpu.minCudaVersion")) << bad;
+  }
+  body["resources"]["requests"]["gpu"] = {{"count", -1}};
+  EXPECT_TRUE(is_invalid(refused(body), "resources.requests.gpu.count"));
+  body["resources"] = "gpu";
+  EXPECT_TRUE(is_invalid(refused(body), "resources"));
+}
+
+}  // namespace
+}  // namespace openbatch::domain
