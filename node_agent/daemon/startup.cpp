@@ -117,9 +117,10 @@ std::string own_user_name() {
   return std::to_string(::geteuid());
 }
 
-// Creates the pool's unprivileged task user when the agent runs as root and it is missing.
-void ensure_task_user(const std::string& name) {
-  if (exec::lookup_user(name)) return;
+// Creates an unprivileged task user (with its own group) when the agent runs as root and it is
+// missing: the pool's task user at start, task-scope auto-users when a task first needs one.
+Status ensure_task_user(const std::string& name) {
+  if (exec::lookup_user(name)) return {};
   spdlog::info("creating the task user {}", name);
   exec::PosixLauncher launcher;
   exec::LaunchSpec spec;
@@ -128,13 +129,15 @@ void ensure_task_user(const std::string& name) {
   spec.new_process_group = false;
   auto child = launcher.launch(spec);
   if (!child) {
-    spdlog::error("useradd {}: {}; nonadmin tasks will fail", name, child.error().message);
-    return;
+    spdlog::error("useradd {}: {}; its tasks will fail", name, child.error().message);
+    return Error(500, "UserNotFound", "useradd " + name + ": " + child.error().message);
   }
   auto status = launcher.wait(*child, std::chrono::seconds(60));
   if (!status || status->exit_code != 0) {
-    spdlog::error("useradd {} failed; nonadmin tasks will fail", name);
+    spdlog::error("useradd {} failed; its tasks will fail", name);
+    return Error(500, "UserNotFound", "useradd " + name + " failed");
   }
+  return {};
 }
 
 }  // namespace
@@ -238,7 +241,8 @@ int run_agent(const AgentOptions& o) {
   facts.node_root = o.root;
   facts.task_user = o.task_user;
   if (::geteuid() == 0) {
-    ensure_task_user(o.task_user);
+    (void)ensure_task_user(o.task_user);
+    config.runner.ensure_user = [](const std::string& name) { return ensure_task_user(name); };
   } else {
     facts.run_as_agent_user = true;
     facts.agent_user = own_user_name();

@@ -22,7 +22,7 @@ struct RunAs {
 };
 
 Result<RunAs> resolve_identity(const tasks::UserIdentity& identity, const NodeFacts& facts,
-                               const UserLookup& lookup) {
+                               const UserLookup& lookup, std::string_view task_scope_user) {
   if (facts.run_as_agent_user) return RunAs{std::nullopt, facts.agent_user};
   if (identity.user_name) {
     auto user = lookup(*identity.user_name);
@@ -39,13 +39,15 @@ Result<RunAs> resolve_identity(const tasks::UserIdentity& identity, const NodeFa
     root.home = "/root";
     return RunAs{std::move(root), "root"};
   }
-  auto user = lookup(facts.task_user);
+  const std::string name = identity.scope == tasks::AutoUserScope::Task && !task_scope_user.empty()
+                               ? std::string(task_scope_user)
+                               : facts.task_user;
+  auto user = lookup(name);
   if (!user) {
     return Error(500, "UserNotFound",
-                 "the node's task user '" + facts.task_user + "' does not exist: " +
-                     user.error().message);
+                 "the node's task user '" + name + "' does not exist: " + user.error().message);
   }
-  return RunAs{std::move(*user), facts.task_user};
+  return RunAs{std::move(*user), name};
 }
 
 std::vector<tasks::EnvironmentSetting> settings(
@@ -88,7 +90,8 @@ std::vector<tasks::AppPackage> app_packages_of(const std::filesystem::path& node
 }
 
 Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts& facts,
-                                 const UserLookup& lookup, AttemptKind kind) {
+                                 const UserLookup& lookup, AttemptKind kind,
+                                 std::string_view task_scope_user) {
   AttemptPlan plan;
   const tasks::NodeLayout layout(facts.node_root);
   Result<tasks::TaskPaths> paths = layout.start_task();
@@ -104,7 +107,7 @@ Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts&
 
   auto identity = parse_user_identity(a.user_identity);
   if (!identity) return identity.error();
-  auto run_as = resolve_identity(*identity, facts, lookup);
+  auto run_as = resolve_identity(*identity, facts, lookup, task_scope_user);
   if (!run_as) return run_as.error();
 
   auto files = parse_resource_files(a.resource_files);

@@ -42,6 +42,10 @@ struct NodeFacts {
   std::string node_id;
   std::filesystem::path node_root;  // AZ_BATCH_NODE_ROOT_DIR
   std::string task_user = "_azbatch";
+  // Task-scope auto-users ({"autoUser": {"scope": "task"}}, nonadmin) run as one of the
+  // node's leased task users, <task_scope_user_prefix><n>: no two running tasks share one,
+  // and a finished task's directory is handed to root, so the next lessee cannot read it.
+  std::string task_scope_user_prefix = "_azbatchtask";
   bool run_as_agent_user = false;  // the agent is not root: no user switching
   std::string agent_user;          // the agent's own user name (AZ_BATCH_TASK_USER then)
   // The pool's installed application packages (set by the node setup): every start task and
@@ -78,8 +82,11 @@ struct AttemptPlan {
   std::string max_wall_clock_text;
 };
 
+// `task_scope_user`: the leased user a task-scope nonadmin identity runs as ("" = none leased:
+// the pool's task user).
 [[nodiscard]] Result<AttemptPlan> plan_attempt(const protocol::Assignment& assignment,
                                                const NodeFacts& facts, const UserLookup& lookup,
-                                               AttemptKind kind = AttemptKind::Task);
+                                               AttemptKind kind = AttemptKind::Task,
+                                               std::string_view task_scope_user = {});
 
 }  // namespace openbatch::agent::runner

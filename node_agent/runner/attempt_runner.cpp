@@ -4,6 +4,7 @@
 #include "common/posix/unique_fd.hpp"
 #include "common/time.hpp"
 #include "node_agent/runner/task_dirs.hpp"
+#include "node_agent/runner/user_identity.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <optional>
 
 namespace openbatch::agent::runner {
@@ -38,6 +40,7 @@ struct AttemptRunner::Attempt {
   std::string id;
   protocol::Assignment assignment;
   AttemptKind kind = AttemptKind::Task;
+  std::optional<std::size_t> task_user;  // the leased task-scope auto-user, while it runs
   std::optional<AttemptPlan> plan;
   bool started = false;  // start() ran
   exec::Child child;     // pid > 0 once the process runs
@@ -92,7 +95,24 @@ void AttemptRunner::start(const std::string& attempt_id) {
 }
 
 void AttemptRunner::prepare(Attempt& a) {
-  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup, a.kind);
+  std::string task_scope_user;
+  if (!options_.facts.run_as_agent_user) {
+    auto identity = parse_user_identity(a.assignment.user_identity);
+    if (identity && !identity->user_name && identity->scope == tasks::AutoUserScope::Task &&
+        identity->elevation == tasks::ElevationLevel::NonAdmin) {
+      std::size_t n = 0;
+      while (n < task_users_leased_.size() && task_users_leased_[n]) ++n;
+      if (n == task_users_leased_.size()) task_users_leased_.push_back(false);
+      task_users_leased_[n] = true;
+      a.task_user = n;
+      task_scope_user = options_.facts.task_scope_user_prefix + std::to_string(n);
+      // Created once per lease slot, so at most as many users as tasks ever ran at once.
+      if (options_.ensure_user) {
+        if (auto st = options_.ensure_user(task_scope_user); !st) return fail(a, st.error());
+      }
+    }
+  }
+  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup, a.kind, task_scope_user);
   if (!plan) return fail(a, plan.error());
   a.plan = std::move(*plan);
   const AttemptPlan& p = *a.plan;
@@ -216,6 +236,15 @@ void AttemptRunner::finish(const std::string& attempt_id) {
   if (it == attempts_.end()) return;
   used_slots_ -= it->second->assignment.required_slots;
   if (it->second->kind == AttemptKind::StartTask) start_tasks_--;
+  if (auto n = it->second->task_user) {
+    // The next task leasing this user must not read this one's files: the directory goes to
+    // root (mode 0700 stays), the agent still serves them.
+    if (it->second->plan && ::chown(it->second->plan->paths.dir.c_str(), 0, 0) != 0) {
+      spdlog::warn("attempt {}: chown {} to root: {}", attempt_id, it->second->plan->paths.dir.string(),
+                   std::strerror(errno));
+    }
+    task_users_leased_[*n] = false;
+  }
   attempts_.erase(it);  // its timers are cancelled with it
 }
 

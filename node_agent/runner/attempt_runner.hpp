@@ -48,6 +48,9 @@ struct RunnerOptions {
   // runner calls it on its download worker before a task with packages starts. Unset: a task
   // with packages fails with a pre-processing error.
   std::function<Status(const std::vector<protocol::PackageRef>&)> install_packages;
+  // Creates a local user (and its own group) when it does not exist yet; used for the leased
+  // task-scope auto-users. Unset: the user must exist already.
+  std::function<Status(const std::string& name)> ensure_user;
 };
 
 // The failureInfo code of a task whose application packages could not be installed.
@@ -112,6 +115,7 @@ class AttemptRunner {
   std::unordered_map<pid_t, Attempt*> by_pid_;
   int used_slots_ = 0;
   int start_tasks_ = 0;  // start-task attempts in attempts_
+  std::vector<bool> task_users_leased_;  // task-scope auto-user n is running a task
   boost::asio::steady_timer running_timer_;
   bool running_timer_armed_ = false;
   bool stopping_ = false;

@@ -15,7 +15,9 @@
 namespace openbatch::agent::runner {
 namespace {
 
-constexpr mode_t kTaskDirMode = 0755;
+// Private to the task's user: another task (another user) can neither list nor read it. The
+// agent (root) still serves its files.
+constexpr mode_t kTaskDirMode = 0700;
 
 Error preparation_failed(const std::string& what, int err) {
   return Error(500, "TaskPreparationFailed", what + ": " + posix::errno_text(err));

@@ -1,7 +1,7 @@
-// make_task_dir: creates a task directory (or its wd) with mode 0755 and hands it to the task
+// make_task_dir: creates a task directory (or its wd) with mode 0700 and hands it to the task
 // user, with as few system calls as the common case allows, since it runs twice per task:
-//   new directory       mkdir(0755) (+ chown to the task user); no chmod unless the umask
-//                       strips bits of 0755 (read once from /proc/self/status)
+//   new directory       mkdir(0700) (+ chown to the task user); no chmod unless the umask
+//                       strips bits of 0700 (read once from /proc/self/status)
 //   job's first task    mkdir fails with ENOENT: the missing parents are made first (default
 //                       mode, owned by the agent, as create_directories makes them), then
 //                       mkdir again; later tasks of the job never pay for that

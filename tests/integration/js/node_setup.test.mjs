@@ -159,6 +159,31 @@ test('GPUDriver 411.82: starting -> waitingforstarttask -> idle, driver reported
   assert.notEqual(uid, '0');
   assert.equal(write, 'denied', 'a nonadmin task cannot write the applications folder');
 
+  // Task-scope auto-users: each task its own non-root user, and its directory private to it.
+  const taskScope = { autoUser: { scope: 'task', elevationLevel: 'nonadmin' } };
+  await client.task.add('gpu-job', {
+    id: 'secret', commandLine: '/bin/sh -c "id -u; echo s3cret > secret.txt; sleep 2"', userIdentity: taskScope,
+  });
+  await until(async () => (await client.task.get('gpu-job', 'secret')).state === 'running', { what: 'secret running' });
+  const secretTask = await client.task.get('gpu-job', 'secret');
+  const secretPath = `$AZ_BATCH_NODE_ROOT_DIR/${secretTask.nodeInfo.taskRootDirectory}/wd/secret.txt`;
+  const peek = `id -u; cat ${secretPath} 2>/dev/null || echo denied; ls $AZ_BATCH_NODE_ROOT_DIR/workitems/gpu-job/job-1/plain >/dev/null 2>&1 || echo denied`;
+  for (const [id, identity] of [['peek-task', taskScope], ['peek-pool', undefined]]) {
+    await client.task.add('gpu-job', { id, commandLine: `/bin/sh -c "${peek}"`, ...(identity ? { userIdentity: identity } : {}) });
+  }
+  for (const id of ['secret', 'peek-task', 'peek-pool']) await waitForTask(client, 'gpu-job', id);
+  const secretUid = (await taskFileText(client, 'gpu-job', 'secret', 'stdout.txt')).trim();
+  const [taskUid, ...taskPeek] = (await taskFileText(client, 'gpu-job', 'peek-task', 'stdout.txt')).trim().split('\n');
+  const [, ...poolPeek] = (await taskFileText(client, 'gpu-job', 'peek-pool', 'stdout.txt')).trim().split('\n');
+  assert.notEqual(secretUid, '0');
+  assert.notEqual(taskUid, '0');
+  assert.notEqual(secretUid, plainUid, 'a task-scope user is not the pool user');
+  // Another task-scope task cannot read it, nor the pool user's task directory; a pool-scope
+  // task cannot read the task-scope task's directory.
+  assert.deepEqual(taskPeek, ['denied', 'denied']);
+  assert.equal(poolPeek[0], 'denied');
+  assert.equal(await taskFileText(client, 'gpu-job', 'secret', 'wd/secret.txt'), 's3cret\n');
+
   // A task that needs a newer CUDA than the nodes' driver (the fixture's 12.2) is not placed,
   // and its pending reason says why; one that fits runs.
   const needs = (id, cuda) => rawRequest(sched, {
