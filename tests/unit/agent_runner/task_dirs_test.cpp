@@ -1,5 +1,6 @@
-// make_task_dir: a new directory is 0755 (under the tests' umask), its parents are made when
-// missing, an existing one is brought to 0755 and the task user, a file in the way is an
+// make_task_dir: a new directory is 0700 (private to its task user; under the tests' umask),
+// its parents are made when missing, an existing one is brought to 0700 and the task user, a
+// file in the way is an
 // Error, and (root only) the directory is handed to the task user.
 #include "node_agent/runner/task_dirs.hpp"
 
@@ -27,8 +28,8 @@ TEST(TaskDirs, ANewDirectoryAndItsMissingParentsAreMade) {
   const auto dir = root.path() / "workitems" / "job" / "job-1" / "task";
   ASSERT_TRUE(make_task_dir(dir, std::nullopt));
   ASSERT_TRUE(make_task_dir(dir / "wd", std::nullopt));
-  EXPECT_EQ(stat_of(dir).st_mode & 07777, 0755u);
-  EXPECT_EQ(stat_of(dir / "wd").st_mode & 07777, 0755u);
+  EXPECT_EQ(stat_of(dir).st_mode & 07777, 0700u);
+  EXPECT_EQ(stat_of(dir / "wd").st_mode & 07777, 0700u);
   EXPECT_TRUE(std::filesystem::is_directory(root.path() / "workitems" / "job" / "job-1"));
 }
 
@@ -37,7 +38,7 @@ TEST(TaskDirs, AnExistingDirectoryIsBroughtToTheTaskMode) {
   const auto dir = root.path() / "task";
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   ASSERT_TRUE(make_task_dir(dir, std::nullopt));  // a retried task: same directory
-  EXPECT_EQ(stat_of(dir).st_mode & 07777, 0755u);
+  EXPECT_EQ(stat_of(dir).st_mode & 07777, 0700u);
 }
 
 TEST(TaskDirs, AFileInTheWayIsAnError) {
