@@ -1,7 +1,6 @@
 // make_task_dir: a new directory is 0700 (private to its task user; under the tests' umask),
 // its parents are made when missing, an existing one is brought to 0700 and the task user, a
-// file in the way is an
-// Error, and (root only) the directory is handed to the task user.
+// file in the way is an Error, and (root only) the directory is handed to the task user.
 #include "node_agent/runner/task_dirs.hpp"
 
 #include "tests/support/temp_dir.hpp"
