@@ -36,7 +36,8 @@ std::vector<protocol::EnvironmentSetting> settings_of(const json& list) {
 
 }  // namespace
 
-std::optional<json> driver_mismatch(const std::optional<std::string>& pinned, const json& inventory) {
+std::optional<json> driver_mismatch(const std::optional<std::string>& pinned,
+                                    const json& inventory) {
   if (!pinned || pinned->empty()) return std::nullopt;
   std::string found;
   if (auto it = inventory.find("gpuDriverVersion"); it != inventory.end() && it->is_string()) {
@@ -83,7 +84,8 @@ void NodeSetup::on_welcome(const std::optional<protocol::NodeSetup>& setup) {
     std::stringstream text;
     text << in.rdbuf();
     json saved = json::parse(text.str(), nullptr, false);
-    if (saved.is_object() && saved.value("complete", false) && saved.value("bootId", "") == boot_id_ &&
+    if (saved.is_object() && saved.value("complete", false) &&
+        saved.value("bootId", "") == boot_id_ &&
         saved.value("generation", std::uint64_t{0}) >= wanted.generation) {
       try {
         setup_ = saved.at("setup").get<protocol::NodeSetup>();
@@ -106,9 +108,10 @@ void NodeSetup::begin(protocol::NodeSetup setup) {
   running_ = true;
   start_task_failed_ = false;
   try_ = 0;
-  status_ = protocol::NodeStatus{setup_.generation, protocol::SetupState::Starting, nullptr, json::array()};
-  spdlog::info("setup: generation {}: {} packages, {}start task", setup_.generation, setup_.packages.size(),
-               setup_.start_task.is_object() ? "" : "no ");
+  status_ = protocol::NodeStatus{setup_.generation, protocol::SetupState::Starting, nullptr,
+                                 json::array()};
+  spdlog::info("setup: generation {}: {} packages, {}start task", setup_.generation,
+               setup_.packages.size(), setup_.start_task.is_object() ? "" : "no ");
   persist(false);
   hooks_.send_status(status_);
   if (setup_.packages.empty()) return packages_installed({});
@@ -120,7 +123,8 @@ void NodeSetup::begin(protocol::NodeSetup setup) {
         status = installed.error();
         break;
       }
-      spdlog::info("setup: package {} {} installed in {}", p.application_id, p.version, installed->string());
+      spdlog::info("setup: package {} {} installed in {}", p.application_id, p.version,
+                   installed->string());
     }
     auto token = alive.lock();
     if (!token || !*token) return;
@@ -134,8 +138,9 @@ void NodeSetup::begin(protocol::NodeSetup setup) {
 void NodeSetup::packages_installed(const Status& status) {
   if (!status) {
     spdlog::error("setup: {}", status.error().message);
-    return finish(protocol::SetupState::Unusable,
-                  json::array({node_error("ApplicationPackageInstallationFailed", status.error().message)}));
+    return finish(
+        protocol::SetupState::Unusable,
+        json::array({node_error("ApplicationPackageInstallationFailed", status.error().message)}));
   }
   use_pool_packages();
   if (setup_.start_task.is_object() && !setup_.start_task.value("commandLine", "").empty()) {
@@ -145,7 +150,8 @@ void NodeSetup::packages_installed(const Status& status) {
 }
 
 void NodeSetup::use_pool_packages() {
-  runner_.facts().pool_packages = runner::app_packages_of(runner_.facts().node_root, setup_.packages);
+  runner_.facts().pool_packages =
+      runner::app_packages_of(runner_.facts().node_root, setup_.packages);
 }
 
 void NodeSetup::start_attempt() {
@@ -157,7 +163,8 @@ void NodeSetup::start_attempt() {
   a.command_line = st.value("commandLine", "");
   a.environment = settings_of(st.value("environmentSettings", json::array()));
   if (auto id = st.find("userIdentity"); id != st.end() && id->is_object()) a.user_identity = *id;
-  if (auto files = st.find("resourceFiles"); files != st.end() && files->is_array()) a.resource_files = *files;
+  if (auto files = st.find("resourceFiles"); files != st.end() && files->is_array())
+    a.resource_files = *files;
   status_.state = wait ? protocol::SetupState::WaitingForStartTask : protocol::SetupState::Ready;
   json info = {{"state", "running"}, {"startTime", now_text()}, {"retryCount", try_}};
   if (try_ > 0) info["lastRetryTime"] = info["startTime"];
@@ -169,7 +176,8 @@ void NodeSetup::start_attempt() {
 }
 
 void NodeSetup::on_report(const protocol::Report& report) {
-  const std::string current = "starttask:" + std::to_string(setup_.generation) + ":" + std::to_string(try_);
+  const std::string current =
+      "starttask:" + std::to_string(setup_.generation) + ":" + std::to_string(try_);
   if (!running_ || report.attempt_id != current) return;
   json& info = status_.start_task_info;
   if (report.start_time) info["startTime"] = *report.start_time;
@@ -195,13 +203,15 @@ void NodeSetup::on_report(const protocol::Report& report) {
     // Only a nonzero exit is retried: a download or launch error would fail again the same way.
     const bool exit_failure = report.failure_info && report.failure_info->code == "FailureExitCode";
     if (exit_failure && (max == -1 || try_ < max)) {
-      spdlog::info("setup: start task exited {}, retry {} of {}", report.exit_code.value_or(-1), try_ + 1, max);
+      spdlog::info("setup: start task exited {}, retry {} of {}", report.exit_code.value_or(-1),
+                   try_ + 1, max);
       try_++;
       info["state"] = "running";  // Azure: running while attempts remain
       return start_attempt();
     }
     spdlog::warn("setup: start task failed: {}",
-                 report.failure_info ? report.failure_info->message : "exit " + std::to_string(report.exit_code.value_or(-1)));
+                 report.failure_info ? report.failure_info->message
+                                     : "exit " + std::to_string(report.exit_code.value_or(-1)));
     start_task_failed_ = true;
     if (setup_.start_task.value("waitForSuccess", true)) {
       return finish(protocol::SetupState::StartTaskFailed, json::array());
@@ -244,6 +254,7 @@ void NodeSetup::publish() {
 }
 
 void NodeSetup::persist(bool complete) {
+  if (state_file_.empty()) return;  // kept in memory only (tests)
   const json saved = {{"bootId", boot_id_},
                       {"generation", setup_.generation},
                       {"complete", complete},

@@ -2,14 +2,14 @@
 // packages, its start task, the pinned GPU driver), sent in welcome, and the agent's
 // nodeStatus answers, which move the node through Azure's starting / waitingforstarttask /
 // starttaskfailed / unusable / idle states.
-#include <spdlog/spdlog.h>
-
 #include "scheduler/nodes/agent_link.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
 using nlohmann::json;
@@ -28,8 +28,8 @@ protocol::NodeSetup Engine::node_setup_for(const NodeInfo& node) {
     auto reader = store_.reader();
     ResolvedPackages resolved = resolve_packages(*reader, pool.package_refs);
     for (const auto& [app, version] : resolved.unresolved) {
-      spdlog::warn("pool {}: application package {} {} is not available; node {} goes without it", pool.id, app,
-                   version, node.id);
+      spdlog::warn("pool {}: application package {} {} is not available; node {} goes without it",
+                   pool.id, app, version, node.id);
     }
     setup.packages = std::move(resolved.packages);
   }
@@ -51,7 +51,8 @@ void Engine::handle_node_status(NodeInfo& node, protocol::NodeStatus status) {
   const std::string pool_id = node.pool_id;
   const std::string node_id = node.id;
   store_.submit(
-      [pool_id, node_id, setup_state, status = std::move(status), start_task, now](store::Writer& w) {
+      [pool_id, node_id, setup_state, status = std::move(status), start_task,
+       now](store::Writer& w) {
         auto record = w.get(Table::Nodes, pool_id, node_id);
         if (!record) return false;
         auto node_json = json::parse(record->body, nullptr, false);

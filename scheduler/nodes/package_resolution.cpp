@@ -14,7 +14,8 @@ std::string string_at(const json& object, const char* key) {
 
 }  // namespace
 
-std::optional<protocol::PackageRef> resolve_package(const json& application, const json& reference) {
+std::optional<protocol::PackageRef> resolve_package(const json& application,
+                                                    const json& reference) {
   if (!application.is_object() || !reference.is_object()) return std::nullopt;
   std::string wanted = string_at(reference, "version");
   const bool default_version = wanted.empty();
@@ -33,7 +34,9 @@ std::optional<protocol::PackageRef> resolve_package(const json& application, con
     ref.version = version;
     ref.sha256 = string_at(blob, "sha256");
     auto size = blob.find("size");
-    ref.size = size != blob.end() && size->is_number_integer() && *size >= 0 ? size->get<std::uint64_t>() : 0;
+    ref.size = size != blob.end() && size->is_number_integer() && *size >= 0
+                   ? size->get<std::uint64_t>()
+                   : 0;
     ref.default_version = default_version;
     if (ref.sha256.size() != 64) return std::nullopt;
     return ref;

@@ -5,14 +5,14 @@
 // made, so a reference that no longer resolves (a race with a delete) is reported, not sent.
 #pragma once
 
-#include <string>
-#include <utility>
-#include <vector>
+#include "common/protocol/agent_protocol.hpp"
+#include "scheduler/store/store.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "common/protocol/agent_protocol.hpp"
-#include "scheduler/store/store.hpp"
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace openbatch::nodes {
 

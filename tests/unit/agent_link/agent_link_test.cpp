@@ -51,6 +51,7 @@ class RunningAgent {
     config.inventory = kInventory;
     config.boot_id = probe.boot_id();
     config.handle_signals = false;
+    config.setup_state_file = state.path() / "setup.json";
     config.link.host = "127.0.0.1";
     config.link.port = std::to_string(port);
     config.link.token = "node-token-1";

@@ -2,6 +2,7 @@
 // values, job and task settings), paths, resource file checks, wall clock; and the reports an
 // attempt ends with.
 #include "node_agent/runner/attempt_plan.hpp"
+
 #include "node_agent/runner/attempt_reports.hpp"
 #include "node_agent/runner/user_identity.hpp"
 
@@ -177,6 +178,40 @@ TEST(AttemptPlan, GpusWallClockAndResourceFiles) {
   a.constraints.max_wall_clock_time = "P10675199DT2H48M5.4775807S";  // Azure's "unlimited"
   a.resource_files = json::array();
   EXPECT_FALSE(plan_attempt(a, facts(), users)->max_wall_clock);
+}
+
+TEST(AttemptPlan, PackagesStartTasksAndTaskScopeUsers) {
+  auto f = facts();
+  f.pool_packages =
+      app_packages_of(f.node_root, {{"GPUDriver", "411.82", std::string(64, 'a'), 1, false}});
+  f.node_environment = {"OPENBATCH_GPU_INVENTORY=/tmp/gpus.json"};
+  auto a = assignment();
+  a.application_packages = {{"flamenco-worker", "2.2", std::string(64, 'b'), 1, true}};
+  auto plan = plan_attempt(a, f, users);
+  ASSERT_TRUE(plan) << plan.error().message;
+  auto env = env_map(plan->spec.env);
+  const auto apps = f.node_root / "applications";
+  EXPECT_EQ(env["AZ_BATCH_APP_PACKAGE_GPUDriver_411_82"], (apps / "GPUDriver_411.82").string());
+  EXPECT_EQ(env["AZ_BATCH_APP_PACKAGE_gpudriver_411_82"], (apps / "GPUDriver_411.82").string());
+  EXPECT_EQ(env["AZ_BATCH_APP_PACKAGE_flamenco_worker_2_2"],
+            (apps / "flamenco-worker_2.2").string());
+  EXPECT_EQ(env["AZ_BATCH_APP_PACKAGE_flamenco_worker"], (apps / "flamenco-worker_2.2").string())
+      << "a default-version reference also gets the name without the version";
+  EXPECT_EQ(env["OPENBATCH_GPU_INVENTORY"], "/tmp/gpus.json");
+
+  auto start = plan_attempt(a, f, users, AttemptKind::StartTask);
+  ASSERT_TRUE(start) << start.error().message;
+  EXPECT_EQ(start->paths.dir, f.node_root / "startup");
+  EXPECT_EQ(start->spec.cwd, f.node_root / "startup" / "wd");
+
+  a.user_identity = {{"autoUser", {{"scope", "task"}, {"elevationLevel", "nonadmin"}}}};
+  EXPECT_EQ(
+      env_map(
+          plan_attempt(a, f, users, AttemptKind::Task, "_azbatch")->spec.env)["AZ_BATCH_TASK_USER"],
+      "_azbatch");
+  EXPECT_EQ(plan_attempt(a, f, users, AttemptKind::Task, "nobody-such").error().code,
+            "UserNotFound")
+      << "a task-scope identity runs as the leased user it is given";
 }
 
 TEST(AttemptPlan, WhatCannotRunIsAFailureWithAClearCode) {

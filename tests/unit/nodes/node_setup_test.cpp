@@ -1,11 +1,11 @@
 // Node setup on the scheduler side, as pure functions: the state a node shows for its agent's
 // nodeStatus, the node record it writes, the packages a reference resolves to, and the task's
 // GPU request.
-#include <gtest/gtest.h>
-
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
+
+#include <gtest/gtest.h>
 
 namespace openbatch::nodes {
 namespace {
@@ -24,12 +24,21 @@ TEST(NodeSetupRecord, ReadyMeansIdleOrRunningAndTheRestIsTheAzureState) {
 }
 
 TEST(NodeSetupRecord, StatusFieldsAreWrittenAndCleared) {
-  NewNode spec{"n1", "p", "http://x/pools/p/nodes/n1", "standard_d2s_v3", "10.0.0.1", "h", "static",
-               json::object(), "starting"};
+  NewNode spec{"n1",
+               "p",
+               "http://x/pools/p/nodes/n1",
+               "standard_d2s_v3",
+               "10.0.0.1",
+               "h",
+               "static",
+               json::object(),
+               "starting"};
   json node = make_node(spec, kNow);
   const json start_task = {{"commandLine", "/bin/true"}, {"waitForSuccess", true}};
-  const json info = {{"state", "completed"}, {"exitCode", 0}, {"result", "success"}, {"retryCount", 0}};
-  const json errors = json::array({{{"code", "GpuDriverVersionMismatch"}, {"message", "driver 1 found, pool requires 2"}}});
+  const json info = {
+      {"state", "completed"}, {"exitCode", 0}, {"result", "success"}, {"retryCount", 0}};
+  const json errors = json::array(
+      {{{"code", "GpuDriverVersionMismatch"}, {"message", "driver 1 found, pool requires 2"}}});
   apply_node_status(node, "unusable", info, errors, start_task, 3, kNow);
   EXPECT_EQ(node["state"], "unusable");
   EXPECT_EQ(node["errors"], errors);
@@ -49,34 +58,40 @@ TEST(NodeSetupRecord, StatusFieldsAreWrittenAndCleared) {
 }
 
 json application() {
-  return {{"id", "GPUDriver"},
-          {"versions", {"411.82", "470.57"}},
-          {"defaultVersion", "411.82"},
-          {"openbatch",
-           {{"packages",
-             {{"411.82", {{"sha256", std::string(64, 'a')}, {"size", 10}, {"state", "active"}}},
-              {"470.57", {{"sha256", std::string(64, 'b')}, {"size", 20}, {"state", "pending"}}}}}}}};
+  return {
+      {"id", "GPUDriver"},
+      {"versions", {"411.82", "470.57"}},
+      {"defaultVersion", "411.82"},
+      {"openbatch",
+       {{"packages",
+         {{"411.82", {{"sha256", std::string(64, 'a')}, {"size", 10}, {"state", "active"}}},
+          {"470.57", {{"sha256", std::string(64, 'b')}, {"size", 20}, {"state", "pending"}}}}}}}};
 }
 
 TEST(PackageResolution, ActiveVersionsResolveCaseInsensitively) {
-  auto named = resolve_package(application(), {{"applicationId", "gpudriver"}, {"version", "411.82"}});
+  auto named =
+      resolve_package(application(), {{"applicationId", "gpudriver"}, {"version", "411.82"}});
   ASSERT_TRUE(named);
   EXPECT_EQ(*named, (protocol::PackageRef{"GPUDriver", "411.82", std::string(64, 'a'), 10, false}));
   auto by_default = resolve_package(application(), {{"applicationId", "GPUDriver"}});
   ASSERT_TRUE(by_default);
   EXPECT_TRUE(by_default->default_version);
   EXPECT_EQ(by_default->version, "411.82");
-  EXPECT_FALSE(resolve_package(application(), {{"applicationId", "GPUDriver"}, {"version", "470.57"}}))
+  EXPECT_FALSE(
+      resolve_package(application(), {{"applicationId", "GPUDriver"}, {"version", "470.57"}}))
       << "a pending version is not installable";
-  EXPECT_FALSE(resolve_package(application(), {{"applicationId", "GPUDriver"}, {"version", "1.0"}}));
+  EXPECT_FALSE(
+      resolve_package(application(), {{"applicationId", "GPUDriver"}, {"version", "1.0"}}));
   json no_default = application();
   no_default.erase("defaultVersion");
   EXPECT_FALSE(resolve_package(no_default, {{"applicationId", "GPUDriver"}}));
 }
 
 TEST(GpuRequest, ReadsTheResourcesExtension) {
-  json task = {{"id", "t"},
-               {"resources", {{"requests", {{"gpu", {{"count", 2}, {"sku", "H100"}, {"minCudaVersion", "12.2"}}}}}}}};
+  json task = {
+      {"id", "t"},
+      {"resources",
+       {{"requests", {{"gpu", {{"count", 2}, {"sku", "H100"}, {"minCudaVersion", "12.2"}}}}}}}};
   auto gpu = gpu_request_of(task);
   EXPECT_EQ(gpu.count, 2);
   EXPECT_EQ(gpu.sku, "H100");
@@ -89,10 +104,11 @@ TEST(GpuRequest, ReadsTheResourcesExtension) {
 }
 
 TEST(PoolSetup, StartTaskPackagesAndThePinnedDriver) {
-  json pool = {{"id", "p"},
-               {"startTask", {{"commandLine", "/bin/true"}}},
-               {"applicationPackageReferences", {{{"applicationId", "GPUDriver"}, {"version", "411.82"}}}},
-               {"metadata", {{{"name", "openbatch.gpuDriverVersion"}, {"value", "411.82"}}}}};
+  json pool = {
+      {"id", "p"},
+      {"startTask", {{"commandLine", "/bin/true"}}},
+      {"applicationPackageReferences", {{{"applicationId", "GPUDriver"}, {"version", "411.82"}}}},
+      {"metadata", {{{"name", "openbatch.gpuDriverVersion"}, {"value", "411.82"}}}}};
   PoolInfo info = pool_info_of(pool, "local");
   EXPECT_EQ(info.start_task["commandLine"], "/bin/true");
   EXPECT_EQ(info.package_refs.size(), 1u);
