@@ -571,6 +571,23 @@ Error invalid_message(std::string_view field, std::string_view reason) {
                {{"PropertyName", std::string(field)}, {"Reason", std::string(reason)}});
 }
 
+void put_completion(json& info, const Report& report) {
+  if (report.start_time) info["startTime"] = *report.start_time;
+  if (report.end_time) info["endTime"] = *report.end_time;
+  if (report.exit_code) {
+    info["exitCode"] = *report.exit_code;
+  } else {
+    info.erase("exitCode");
+  }
+  const bool success = report.result == TaskResult::Success;
+  info["result"] = success ? "success" : "failure";
+  if (report.failure_info && !success) {
+    info["failureInfo"] = *report.failure_info;
+  } else {
+    info.erase("failureInfo");
+  }
+}
+
 std::string_view type_name(const Payload& payload) {
   static constexpr std::array<std::string_view, std::variant_size_v<Payload>> kNames{
       "hello",  "welcome", "inventory", "heartbeat",   "assignment",  "cancel",

@@ -271,6 +271,11 @@ struct Message {
   bool operator==(const Message&) const = default;
 };
 
+// Writes a completed report into Azure's executionInfo / startTaskInfo shape: startTime,
+// endTime (when the report has them), exitCode (removed when the process never ran), result,
+// and failureInfo (on failure; removed otherwise). The caller sets `state` and the counts.
+void put_completion(json& info, const Report& report);
+
 // The "type" string of a payload: "hello", "welcome", "inventory", "heartbeat", "assignment",
 // "cancel", "report", "ack", "fileRequest", "fileResponse", "nodeStatus".
 std::string_view type_name(const Payload& payload);

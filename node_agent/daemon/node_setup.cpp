@@ -183,21 +183,8 @@ void NodeSetup::on_report(const protocol::Report& report) {
   if (report.start_time) info["startTime"] = *report.start_time;
   if (report.state != protocol::AttemptState::Completed) return;
   info["state"] = "completed";
-  if (report.end_time) info["endTime"] = *report.end_time;
-  if (report.exit_code) {
-    info["exitCode"] = *report.exit_code;
-  } else {
-    info.erase("exitCode");
-  }
+  protocol::put_completion(info, report);
   const bool success = report.result == protocol::TaskResult::Success;
-  info["result"] = success ? "success" : "failure";
-  if (report.failure_info) {
-    info["failureInfo"] = {{"category", protocol::to_string(report.failure_info->category)},
-                           {"code", report.failure_info->code},
-                           {"message", report.failure_info->message}};
-  } else {
-    info.erase("failureInfo");
-  }
   if (!success) {
     const std::int64_t max = setup_.start_task.value("maxTaskRetryCount", std::int64_t{0});
     // Only a nonzero exit is retried: a download or launch error would fail again the same way.

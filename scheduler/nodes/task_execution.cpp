@@ -109,22 +109,8 @@ json complete_task(json task, const protocol::Report& report, TimePoint now, Com
   }
   outcome = CompletionOutcome::Completed;
   move_state(task, "completed", now);
-  if (report.start_time) info["startTime"] = *report.start_time;
-  info["endTime"] = report.end_time ? *report.end_time : format_iso8601(now);
-  if (report.exit_code) {
-    info["exitCode"] = *report.exit_code;
-  } else {
-    info.erase("exitCode");
-  }
-  const bool success = report.result == protocol::TaskResult::Success;
-  info["result"] = success ? "success" : "failure";
-  if (report.failure_info && !success) {
-    info["failureInfo"] = {{"category", std::string(protocol::to_string(report.failure_info->category))},
-                           {"code", report.failure_info->code},
-                           {"message", report.failure_info->message}};
-  } else {
-    info.erase("failureInfo");
-  }
+  protocol::put_completion(info, report);
+  if (!report.end_time) info["endTime"] = format_iso8601(now);
   extension(task).erase("attemptId");
   return task;
 }
