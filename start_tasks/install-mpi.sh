@@ -74,10 +74,10 @@ install_packages() {
   fi
 }
 
-todo=$(missing | tr '\n' ' ')
-if [[ -n $todo ]]; then
+absent=$(missing | tr '\n' ' ')
+if [[ -n $absent ]]; then
   if ((verify_only)); then
-    [[ $todo == *mpi* ]] && die "Open MPI is not installed (mpirun not found; run without --verify-only to install it)"
+    [[ $absent == *mpi* ]] && die "Open MPI is not installed (mpirun not found; run without --verify-only to install it)"
   else
     install_packages
     hash -r

@@ -9,6 +9,8 @@
 #include <archive_entry.h>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <sys/stat.h>
 #include <vector>
@@ -24,6 +26,12 @@ struct ArchiveEntry {
   mode_t perm = 0644;
   std::string target;  // Symlink and Hardlink
 };
+
+// A file's bytes ("" when it cannot be read).
+inline std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 inline ArchiveEntry file_entry(std::string path, std::string data, mode_t perm = 0644) {
   return {std::move(path), ArchiveEntry::Kind::File, std::move(data), 0, perm, {}};

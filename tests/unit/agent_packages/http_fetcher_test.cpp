@@ -24,14 +24,10 @@ namespace openbatch::agent::packages {
 namespace {
 
 namespace asio = boost::asio;
+using testing::file_bytes;
 namespace fs = std::filesystem;
 using openbatch::testing::TempDir;
 using Tcp = asio::ip::tcp;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Accepts one connection, reads the request head, writes `response` verbatim, then (with
 // `linger`) waits for the client to close before closing its side.
@@ -90,7 +86,7 @@ TEST(HttpFetcher, TheBodyIsStreamedToTheFileWithTheBearerToken) {
   const auto file = tmp.path() / "pkg.zip.part";
   auto st = HttpFetcher().fetch(server.url("/agent/v1/packages/abc"), "node-token", file);
   ASSERT_TRUE(st) << st.error().message;
-  EXPECT_EQ(read(file), body);
+  EXPECT_EQ(file_bytes(file), body);
   const std::string request = server.request();
   EXPECT_TRUE(request.starts_with("GET /agent/v1/packages/abc HTTP/1.1\r\n")) << request;
   EXPECT_NE(request.find("Authorization: Bearer node-token\r\n"), std::string::npos) << request;
@@ -104,7 +100,7 @@ TEST(HttpFetcher, AChunkedBodyIsSavedToo) {
   const auto file = tmp.path() / "f";
   auto st = HttpFetcher().fetch(server.url("/p"), "t", file);
   ASSERT_TRUE(st) << st.error().message;
-  EXPECT_EQ(read(file), "hello world");
+  EXPECT_EQ(file_bytes(file), "hello world");
 }
 
 TEST(HttpFetcher, A404IsAnErrorWithTheStatusCode) {
@@ -178,7 +174,7 @@ TEST(HttpFetcher, TheInstallerInstallsOverHttp) {
   TempDir tmp;
   const auto zip = tmp.path() / "p.zip";
   testing::write_archive(zip, {testing::file_entry("run.sh", "echo hi\n", 0755)});
-  OneShotServer server(ok_response(read(zip)));
+  OneShotServer server(ok_response(file_bytes(zip)));
   protocol::PackageRef ref;
   ref.application_id = "tool";
   ref.version = "1.0";
@@ -187,7 +183,7 @@ TEST(HttpFetcher, TheInstallerInstallsOverHttp) {
   PackageInstaller installer(tmp.path() / "root", server.url(""), HttpFetcher());
   auto dir = installer.install(ref, "node-token");
   ASSERT_TRUE(dir) << dir.error().message;
-  EXPECT_EQ(read(*dir / "run.sh"), "echo hi\n");
+  EXPECT_EQ(file_bytes(*dir / "run.sh"), "echo hi\n");
   EXPECT_TRUE(server.request().starts_with("GET /agent/v1/packages/" + ref.sha256 + " HTTP/1.1"));
 }
 

@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 using openbatch::testing::TempDir;
 using namespace packages::testing;  // NOLINT(google-build-using-namespace): test builders
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Serves the archive at `source` for any URL, counting calls.
 struct FakeServer {
   fs::path source;
@@ -77,8 +72,8 @@ TEST(PackageInstaller, InstallsIntoApplicationsIdUnderscoreVersion) {
   ASSERT_TRUE(dir) << dir.error().message;
   EXPECT_EQ(*dir, n.root / "applications" / "GPUDriver_411.82");
   EXPECT_EQ(*dir, n.installer.package_dir(ref));
-  EXPECT_EQ(read(*dir / "install.sh"), "#!/bin/sh\n");
-  EXPECT_EQ(read(n.root / "applications" / ".GPUDriver_411.82.sha256"), ref.sha256 + "\n");
+  EXPECT_EQ(file_bytes(*dir / "install.sh"), "#!/bin/sh\n");
+  EXPECT_EQ(file_bytes(n.root / "applications" / ".GPUDriver_411.82.sha256"), ref.sha256 + "\n");
   EXPECT_EQ(n.server.last_token, "node-token");
   EXPECT_EQ(n.server.last_url, "http://scheduler:8080/agent/v1/packages/" + ref.sha256);
   EXPECT_TRUE(fs::is_empty(n.root / "applications" / ".downloads"));
@@ -158,8 +153,8 @@ TEST(PackageInstaller, ANewShaReplacesTheInstalledPackage) {
   ASSERT_TRUE(dir) << dir.error().message;
   EXPECT_EQ(n.server.calls, 2);
   EXPECT_FALSE(fs::exists(*dir / "old.txt"));
-  EXPECT_EQ(read(*dir / "new.txt"), "2");
-  EXPECT_EQ(read(n.root / "applications" / ".GPUDriver_411.82.sha256"), v2.sha256 + "\n");
+  EXPECT_EQ(file_bytes(*dir / "new.txt"), "2");
+  EXPECT_EQ(file_bytes(n.root / "applications" / ".GPUDriver_411.82.sha256"), v2.sha256 + "\n");
 }
 
 TEST(PackageInstaller, AFolderWithoutMarkerIsInstalledAgain) {
@@ -187,7 +182,7 @@ TEST(PackageInstaller, ConcurrentInstallsOfOnePackageDownloadOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 4);
   EXPECT_EQ(n.server.calls, 1);
-  EXPECT_EQ(read(n.installer.package_dir(ref) / "bin" / "tool"), "tool");
+  EXPECT_EQ(file_bytes(n.installer.package_dir(ref) / "bin" / "tool"), "tool");
 }
 
 TEST(PackageInstaller, NamesThatAreNotPathSafeAreRefused) {

@@ -23,11 +23,6 @@ namespace fs = std::filesystem;
 using openbatch::testing::TempDir;
 using namespace packages::testing;  // NOLINT(google-build-using-namespace): test builders
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 mode_t mode_of(const fs::path& p) {
   struct stat st {};
   EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
@@ -40,7 +35,7 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
        ++it) {
     const auto rel = fs::relative(it->path(), root).string();
-    out[rel] = it->is_regular_file() && !it->is_symlink() ? read(it->path()) : "<not a file>";
+    out[rel] = it->is_regular_file() && !it->is_symlink() ? file_bytes(it->path()) : "<not a file>";
   }
   return out;
 }
@@ -101,9 +96,9 @@ TEST(SafeExtract, ANormalZipWithNestedFoldersIsExtracted) {
   EXPECT_EQ(stats->files, 3u);
   EXPECT_EQ(stats->directories, 2u);
   EXPECT_EQ(stats->bytes, 10u + 6u + 3u);
-  EXPECT_EQ(read(t.dest / "bin" / "run.sh"), "#!/bin/sh\n");
-  EXPECT_EQ(read(t.dest / "lib" / "deep" / "er" / "data.txt"), "nested");
-  EXPECT_EQ(read(t.dest / "top.txt"), "top");
+  EXPECT_EQ(file_bytes(t.dest / "bin" / "run.sh"), "#!/bin/sh\n");
+  EXPECT_EQ(file_bytes(t.dest / "lib" / "deep" / "er" / "data.txt"), "nested");
+  EXPECT_EQ(file_bytes(t.dest / "top.txt"), "top");
   EXPECT_TRUE(fs::is_directory(t.dest / "empty"));
   for (const auto& d : {t.dest, t.dest / "bin", t.dest / "lib", t.dest / "lib" / "deep",
                         t.dest / "lib" / "deep" / "er", t.dest / "empty"}) {
@@ -138,7 +133,7 @@ TEST(SafeExtract, ALinkInsideThePackageIsKept) {
   ASSERT_TRUE(stats) << stats.error().message;
   EXPECT_EQ(stats->symlinks, 3u);
   EXPECT_EQ(fs::read_symlink(t.dest / "lib" / "libx.so"), "libx.so.1");
-  EXPECT_EQ(read(t.dest / "bin" / "lib" / "libx.so"), "elf");
+  EXPECT_EQ(file_bytes(t.dest / "bin" / "lib" / "libx.so"), "elf");
 }
 
 TEST(SafeExtract, ATarGzIsExtractedToo) {
@@ -147,7 +142,7 @@ TEST(SafeExtract, ATarGzIsExtractedToo) {
   write_archive(t.archive, {folder_entry("a/"), file_entry("a/b.txt", "tar")},
                 ArchiveFormat::TarGz);
   ASSERT_TRUE(extract_archive(t.archive, t.dest, small_limits()));
-  EXPECT_EQ(read(t.dest / "a" / "b.txt"), "tar");
+  EXPECT_EQ(file_bytes(t.dest / "a" / "b.txt"), "tar");
 }
 
 TEST(SafeExtract, AnExistingFolderIsReplacedWhole) {
@@ -158,8 +153,8 @@ TEST(SafeExtract, AnExistingFolderIsReplacedWhole) {
   auto stats = extract_archive(t.archive, t.dest, small_limits());
   ASSERT_TRUE(stats) << stats.error().message;
   EXPECT_FALSE(fs::exists(t.dest / "old.txt"));
-  EXPECT_EQ(read(t.dest / "new.txt"), "v2");
-  EXPECT_EQ(read(t.dest / "both.txt"), "v2");
+  EXPECT_EQ(file_bytes(t.dest / "new.txt"), "v2");
+  EXPECT_EQ(file_bytes(t.dest / "both.txt"), "v2");
   EXPECT_EQ(std::distance(fs::directory_iterator(t.apps), fs::directory_iterator()), 1);
 }
 
@@ -169,7 +164,7 @@ TEST(SafeExtract, ARefusedPackageLeavesTheInstalledOneAlone) {
   ASSERT_TRUE(extract_archive(t.archive, t.dest, small_limits()));
   write_archive(t.archive, {file_entry("fine.txt", "v2"), file_entry("../evil.sh", "x")});
   ASSERT_FALSE(extract_archive(t.archive, t.dest, small_limits()));
-  EXPECT_EQ(read(t.dest / "good.txt"), "v1");
+  EXPECT_EQ(file_bytes(t.dest / "good.txt"), "v1");
   EXPECT_FALSE(fs::exists(t.dest / "fine.txt"));
   EXPECT_FALSE(fs::exists(t.apps / "evil.sh"));
   EXPECT_EQ(std::distance(fs::directory_iterator(t.apps), fs::directory_iterator()), 1);
