@@ -96,7 +96,8 @@ void AttemptRunner::start(const std::string& attempt_id) {
 
 void AttemptRunner::prepare(Attempt& a) {
   std::string task_scope_user;
-  if (!options_.facts.run_as_agent_user) {
+  // Most tasks carry no userIdentity ({}: the pool's user); only a task-scope one leases a user.
+  if (!options_.facts.run_as_agent_user && !a.assignment.user_identity.empty()) {
     auto identity = parse_user_identity(a.assignment.user_identity);
     if (identity && !identity->user_name && identity->scope == tasks::AutoUserScope::Task &&
         identity->elevation == tasks::ElevationLevel::NonAdmin) {
