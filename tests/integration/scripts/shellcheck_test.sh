@@ -12,7 +12,7 @@ fi
 cd "$repo"
 shopt -s nullglob globstar
 bash_files=(start_tasks/*.sh images/recipes/**/*.sh tests/fixtures/packages/*.sh
-            tests/integration/scripts/*.sh)
+            tests/integration/scripts/*.sh tests/netns/*.sh)
 sh_files=(tests/fixtures/packages/**/*.sh.in)
 shopt -u nullglob globstar
 

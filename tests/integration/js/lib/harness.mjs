@@ -142,7 +142,8 @@ export async function startScheduler({ dataDir, account, key, timeoutMs = 20000,
       }
       if (!existsSync(readyFile)) return undefined;
       const text = readFileSync(readyFile, 'utf8');
-      return /^http:\/\/127\.0\.0\.1:[1-9][0-9]*$/.test(text) ? text : undefined;
+      // Any IPv4 listen address: 127.0.0.1 by default, 0.0.0.0 for agents in namespaces.
+      return /^http:\/\/(?:[0-9]{1,3}\.){3}[0-9]{1,3}:[1-9][0-9]*$/.test(text) ? text : undefined;
     }, { timeoutMs, intervalMs: 20, what: `ready file ${readyFile}` })]);
   } catch (err) {
     await sched.kill();
