@@ -40,13 +40,14 @@ constexpr EnumNames<TaskResult, 2> kResults{
     {{{TaskResult::Success, "success"}, {TaskResult::Failure, "failure"}}}};
 constexpr EnumNames<ErrorCategory, 2> kCategories{
     {{{ErrorCategory::UserError, "usererror"}, {ErrorCategory::ServerError, "servererror"}}}};
-constexpr EnumNames<CancelReason, 6> kCancelReasons{
+constexpr EnumNames<CancelReason, 7> kCancelReasons{
     {{{CancelReason::TaskTerminated, "taskTerminated"},
       {CancelReason::JobTerminated, "jobTerminated"},
       {CancelReason::TaskDeleted, "taskDeleted"},
       {CancelReason::Requeued, "requeued"},
       {CancelReason::UnknownAttempt, "unknownAttempt"},
-      {CancelReason::NodeRemoved, "nodeRemoved"}}}};
+      {CancelReason::NodeRemoved, "nodeRemoved"},
+      {CancelReason::TaskCompleted, "taskCompleted"}}}};
 constexpr EnumNames<FileOp, 4> kFileOps{{{{FileOp::Stat, "stat"},
                                           {FileOp::List, "list"},
                                           {FileOp::Read, "read"},
@@ -69,6 +70,7 @@ class FieldReader {
   }
 
   bool ok() const { return !error_->has_value(); }
+  std::optional<Error>* error_slot() const { return error_; }
   const std::string& path() const { return path_; }
   std::string field(std::string_view key) const { return path_ + "." + std::string(key); }
 
@@ -258,6 +260,15 @@ void read_multi_instance(FieldReader& r, MultiInstance& out) {
   out.host_list = r.string_array("hostList", true);
   out.node_list = r.string_array("nodeList", true);
   out.exec_token = r.string("execToken");
+  const json& ports = r.array("execPorts", false);
+  for (std::size_t i = 0; i < ports.size() && r.ok(); ++i) {
+    if (auto port = r.integer_value(ports[i], r.item("execPorts", i), 1, 65535)) {
+      out.exec_ports.push_back(static_cast<int>(*port));
+    }
+  }
+  out.host_names = r.string_array("hostNames", false);
+  out.transport = r.optional_string("transport", false, true).value_or("");
+  read_items(r, "transportEnvironment", false, out.transport_environment, r.error_slot());
   if (!r.ok()) return;
   auto n = static_cast<std::size_t>(out.number_of_instances);
   if (out.subtask_id >= out.number_of_instances) {
@@ -266,6 +277,10 @@ void read_multi_instance(FieldReader& r, MultiInstance& out) {
     r.fail(r.field("hostList"), "must list numberOfInstances hosts");
   } else if (out.node_list.size() != n) {
     r.fail(r.field("nodeList"), "must list numberOfInstances nodes");
+  } else if (!out.exec_ports.empty() && out.exec_ports.size() != n) {
+    r.fail(r.field("execPorts"), "must list numberOfInstances ports");
+  } else if (!out.host_names.empty() && out.host_names.size() != n) {
+    r.fail(r.field("hostNames"), "must list numberOfInstances names");
   }
 }
 
@@ -334,6 +349,10 @@ void read(FieldReader& r, Report& out, std::optional<Error>* error) {
     out.failure_info = std::move(value);
   }
   out.result = r.optional_enum("result", kResults);
+  out.coordinated = r.boolean("coordinated", false);
+  if (r.ok() && out.coordinated && out.state != AttemptState::Running) {
+    r.fail(r.field("coordinated"), "is only allowed when state is running");
+  }
   if (!r.ok() || out.state != AttemptState::Completed) return;
   if (!out.result) {
     r.fail(r.field("result"), "is required when state is completed");
@@ -369,7 +388,10 @@ void read(FieldReader& r, Hello& out, std::optional<Error>* error) {
     if (item.ok()) read(item, value, error);
     out.unacked_reports.push_back(std::move(value));
   }
+  if (auto port = r.optional_integer("execPort", 1, 65535)) out.exec_port = static_cast<int>(*port);
 }
+
+void read(FieldReader& r, StartApplication& out) { out.attempt_id = r.string("attemptId"); }
 
 void read(FieldReader& r, NodeSetup& out, std::optional<Error>* error) {
   out.generation = static_cast<std::uint64_t>(
@@ -591,7 +613,7 @@ void put_completion(json& info, const Report& report) {
 std::string_view type_name(const Payload& payload) {
   static constexpr std::array<std::string_view, std::variant_size_v<Payload>> kNames{
       "hello",  "welcome", "inventory", "heartbeat",   "assignment",  "cancel",
-      "report", "ack",     "fileRequest", "fileResponse", "nodeStatus"};
+      "report", "ack",     "fileRequest", "fileResponse", "nodeStatus", "startApplication"};
   return kNames[payload.index()];
 }
 
@@ -615,6 +637,10 @@ void to_json(json& j, const MultiInstance& v) {
        {"hostList", v.host_list},
        {"nodeList", v.node_list},
        {"execToken", v.exec_token}};
+  if (!v.exec_ports.empty()) j["execPorts"] = v.exec_ports;
+  if (!v.host_names.empty()) j["hostNames"] = v.host_names;
+  if (!v.transport.empty()) j["transport"] = v.transport;
+  if (!v.transport_environment.empty()) j["transportEnvironment"] = v.transport_environment;
 }
 
 void to_json(json& j, const Assignment& v) {
@@ -668,6 +694,7 @@ void to_json(json& j, const Report& v) {
   put_optional(j, "endTime", v.end_time);
   if (v.failure_info) j["failureInfo"] = *v.failure_info;
   if (v.result) j["result"] = to_string(*v.result);
+  if (v.coordinated) j["coordinated"] = true;
 }
 
 void to_json(json& j, const PendingReport& v) {
@@ -687,7 +714,10 @@ void to_json(json& j, const Hello& v) {
        {"inventoryHash", v.inventory_hash},
        {"runningAttempts", v.running_attempts},
        {"unackedReports", v.unacked_reports}};
+  if (v.exec_port) j["execPort"] = *v.exec_port;
 }
+
+void to_json(json& j, const StartApplication& v) { j = {{"attemptId", v.attempt_id}}; }
 
 void to_json(json& j, const Welcome& v) {
   j = {{"protocolVersion", v.protocol_version},
@@ -779,6 +809,9 @@ void from_json(const json& j, FileResponse& v) { from_json_or_throw(j, v, "fileR
 void from_json(const json& j, PackageRef& v) { from_json_or_throw(j, v, "packageRef"); }
 void from_json(const json& j, NodeSetup& v) { from_json_or_throw(j, v, "nodeSetup"); }
 void from_json(const json& j, NodeStatus& v) { from_json_or_throw(j, v, "nodeStatus"); }
+void from_json(const json& j, StartApplication& v) {
+  from_json_or_throw(j, v, "startApplication");
+}
 
 void from_json(const json& j, Message& v) {
   Result<Message> r = decode(j.dump());
@@ -834,6 +867,8 @@ Result<Message> decode(std::string_view frame) {
     payload = parse_payload<FileResponse>(j, type);
   else if (type == "nodeStatus")
     payload = parse_payload<NodeStatus>(j, type);
+  else if (type == "startApplication")
+    payload = parse_payload<StartApplication>(j, type);
   if (!payload) return payload.error();
   return Message{seq, std::move(*payload)};
 }

@@ -51,6 +51,9 @@ enum class CancelReason {
   Requeued,        // "requeued": the scheduler moved the task elsewhere (node offline, gang)
   UnknownAttempt,  // "unknownAttempt": the agent reported an attempt the scheduler did not dispatch
   NodeRemoved,     // "nodeRemoved": the node is leaving the pool
+  // "taskCompleted": the multi-instance task this subtask belongs to ended (its primary exited,
+  // or another instance failed); a subtask whose coordination command succeeded reports success.
+  TaskCompleted,
 };
 
 enum class FileOp { Stat, List, Read, Remove };  // "stat" | "list" | "read" | "remove"
@@ -94,6 +97,17 @@ struct MultiInstance {
   std::vector<std::string> host_list;          // "hostList": addresses, in subtask order
   std::vector<std::string> node_list;          // "nodeList": node ids, in subtask order
   std::string exec_token;                      // "execToken": per-task token for peer rsh launch
+  // "execPorts": the port of each host's remote-launch server (openbatch-agent rsh), in
+  // subtask order; optional (absent = empty), else numberOfInstances entries.
+  std::vector<int> exec_ports;
+  // "hostNames": each node's hostname, in subtask order; optional, else numberOfInstances
+  // entries. mpirun may name a host either way.
+  std::vector<std::string> host_names;
+  // "transport": the MPI transport the scheduler chose ("ucx" | "tcp"), and
+  // "transportEnvironment": this node's variables for it, set before the job's and the task's
+  // own settings (which win). Both optional.
+  std::string transport;
+  std::vector<EnvironmentSetting> transport_environment;
   bool operator==(const MultiInstance&) const = default;
 };
 
@@ -148,6 +162,9 @@ struct Report {
   std::optional<std::string> end_time;         // "endTime": RFC 3339; required when completed
   std::optional<FailureInfo> failure_info;     // "failureInfo"
   std::optional<TaskResult> result;            // "result": required when completed
+  // "coordinated": a multi-instance instance whose coordination command exited 0 (state
+  // running); the primary waits for startApplication. Omitted when false.
+  bool coordinated = false;
   bool operator==(const Report&) const = default;
 };
 
@@ -174,6 +191,9 @@ struct Hello {
   std::string inventory_hash;                    // "inventoryHash": hex SHA-256 of the inventory
   std::vector<RunningAttempt> running_attempts;  // "runningAttempts"
   std::vector<PendingReport> unacked_reports;    // "unackedReports"
+  // "execPort": where the agent's remote-launch server listens (multi-instance tasks);
+  // optional, absent = none.
+  std::optional<int> exec_port;
   bool operator==(const Hello&) const = default;
 };
 
@@ -262,8 +282,16 @@ struct FileResponse {
   bool operator==(const FileResponse&) const = default;
 };
 
+// scheduler -> agent: every instance of this multi-instance attempt's task reported
+// "coordinated": the primary runs the application command now. Not acked; resent after a
+// reconnect while the primary still waits, and idempotent on the agent.
+struct StartApplication {
+  std::string attempt_id;  // "attemptId": the primary's attempt
+  bool operator==(const StartApplication&) const = default;
+};
+
 using Payload = std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel,
-                             Report, Ack, FileRequest, FileResponse, NodeStatus>;
+                             Report, Ack, FileRequest, FileResponse, NodeStatus, StartApplication>;
 
 struct Message {
   std::uint64_t seq = 0;  // "seq": per sender, increasing from 1; the agent's survives restarts
@@ -277,7 +305,7 @@ struct Message {
 void put_completion(json& info, const Report& report);
 
 // The "type" string of a payload: "hello", "welcome", "inventory", "heartbeat", "assignment",
-// "cancel", "report", "ack", "fileRequest", "fileResponse", "nodeStatus".
+// "cancel", "report", "ack", "fileRequest", "fileResponse", "nodeStatus", "startApplication".
 std::string_view type_name(const Payload& payload);
 
 std::string encode(const Message& message);
@@ -306,6 +334,7 @@ void to_json(json& j, const FileResponse& v);
 void to_json(json& j, const PackageRef& v);
 void to_json(json& j, const NodeSetup& v);
 void to_json(json& j, const NodeStatus& v);
+void to_json(json& j, const StartApplication& v);
 void to_json(json& j, const Message& v);
 // FileInfo's wire form: {"name", "isDirectory", "size", "creationTime", "lastModified", "mode"}.
 json file_info_json(const files::FileInfo& v);
@@ -329,6 +358,7 @@ void from_json(const json& j, FileResponse& v);
 void from_json(const json& j, PackageRef& v);
 void from_json(const json& j, NodeSetup& v);
 void from_json(const json& j, NodeStatus& v);
+void from_json(const json& j, StartApplication& v);
 void from_json(const json& j, Message& v);
 
 }  // namespace openbatch::protocol

@@ -65,7 +65,22 @@ Agent::Agent(asio::io_context& io, AgentConfig config, state::Journal& journal,
                             }}),
       heartbeat_timer_(io),
       inventory_hash_(link::inventory_hash(config_.inventory)),
-      node_files_(config_.runner.facts.node_root) {}
+      node_files_(config_.runner.facts.node_root) {
+  if (config_.exec_server) {
+    // A peer's launcher may run a command only as a running instance of its task on this
+    // node, with that instance's token (AttemptRunner::instance_for).
+    exec_server_ = std::make_unique<remote::ExecServer>(
+        io, launcher,
+        [this](const remote::ExecRequest& request) -> Result<remote::ExecTarget> {
+          auto instance = runner_.instance_for(request.job_id, request.task_id, request.token);
+          if (!instance) return instance.error();
+          return remote::ExecTarget{instance->attempt_id, std::move(instance->env), std::move(instance->cwd),
+                                    instance->uid, instance->gid, std::move(instance->groups)};
+        },
+        *config_.exec_server);
+    runner_.set_foreign_child_handler([this](pid_t pid, int status) { exec_server_->on_child_exit(pid, status); });
+  }
+}
 
 Agent::~Agent() = default;
 
@@ -77,6 +92,15 @@ void Agent::start() {
       spdlog::info("agent: signal {}, shutting down", signal);
       shutdown();
     });
+  }
+  if (exec_server_) {
+    if (auto st = exec_server_->start(); !st) {
+      spdlog::warn("agent: the remote-launch server did not start, so mpirun cannot reach this node: {}",
+                   st.error().message);
+      exec_server_.reset();
+    } else {
+      spdlog::info("agent: remote-launch server on port {}", exec_server_->port());
+    }
   }
   link_.start();
 }
@@ -98,6 +122,7 @@ void Agent::on_connected() {
   hello.agent_version = kAgentVersion;
   hello.node_id = config_.identity.node_id;
   hello.inventory_hash = inventory_hash_;
+  if (exec_server_) hello.exec_port = exec_server_->port();
   hello.running_attempts = runner_.running_attempts();
   if (hello.running_attempts.size() > protocol::kMaxArrayItems) {
     hello.running_attempts.resize(protocol::kMaxArrayItems);
@@ -132,6 +157,7 @@ void Agent::on_frame(std::string_view frame) {
                  [&](protocol::Cancel& c) { on_cancel(seq, c); },
                  [&](protocol::Ack& a) { on_ack(a); },
                  [&](protocol::FileRequest& r) { on_file_request(r); },
+                 [&](protocol::StartApplication& r) { runner_.start_application(r.attempt_id); },
                  [&](auto& other) {
                    spdlog::warn("link: ignoring a '{}' frame from the scheduler",
                                 protocol::type_name(protocol::Payload(other)));
@@ -239,6 +265,10 @@ void Agent::attempt_report(protocol::Report report) {
   });
 }
 
+void Agent::attempt_ended(const std::string& attempt_id) {
+  if (exec_server_) exec_server_->end_attempt(attempt_id);
+}
+
 // --- sending -----------------------------------------------------------------------------
 
 bool Agent::send(protocol::Payload payload) {
@@ -291,6 +321,7 @@ void Agent::shutdown() {
   stopping_ = true;
   heartbeat_timer_.cancel();
   if (signals_) signals_->cancel();
+  if (exec_server_) exec_server_->stop();
   runner_.stop_all([this](std::vector<std::string> abandoned) {
     for (const auto& id : abandoned) {
       if (!NodeSetup::owns(id)) journal_.append(state::AbandonedRecord{id});

@@ -32,6 +32,7 @@
 #include "node_agent/exec/launcher.hpp"
 #include "node_agent/packages/package_installer.hpp"
 #include "node_agent/link/websocket_link.hpp"
+#include "node_agent/remote/exec_server.hpp"
 #include "node_agent/runner/attempt_runner.hpp"
 #include "node_agent/state/group_commit.hpp"
 #include "node_agent/state/journal.hpp"
@@ -69,6 +70,10 @@ struct AgentConfig {
   std::string scheduler_base_url;
   std::filesystem::path setup_state_file;
   std::function<nlohmann::json()> rediscover;
+  // The remote-launch server for multi-instance tasks (remote/exec_server.hpp): where it
+  // listens (port 0: any; the port goes to the scheduler in hello). Unset: none runs, and
+  // mpirun cannot reach this node through `openbatch-agent rsh`.
+  std::optional<remote::ExecServerOptions> exec_server;
 };
 
 class Agent final : public link::LinkHandler, public runner::RunnerEvents {
@@ -94,6 +99,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   void attempt_started(const std::string& attempt_id, pid_t pid, pid_t pgid,
                        const std::string& start_time) override;
   void attempt_report(protocol::Report report) override;
+  void attempt_ended(const std::string& attempt_id) override;
 
  private:
   void on_welcome(const protocol::Welcome& welcome);
@@ -120,6 +126,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   runner::AttemptRunner runner_;
   link::WebSocketLink link_;
   NodeSetup setup_;
+  std::unique_ptr<remote::ExecServer> exec_server_;
   boost::asio::steady_timer heartbeat_timer_;
   std::optional<boost::asio::signal_set> signals_;
   std::string inventory_hash_;

@@ -1,8 +1,12 @@
 // The openbatch-agent command line (see options.hpp): CLI11 parsing only.
 #include "node_agent/daemon/options.hpp"
 
+#include "node_agent/remote/rsh_client.hpp"
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+
+#include <string_view>
 
 namespace openbatch::agent::daemon {
 namespace {
@@ -17,8 +21,16 @@ void add_discovery_flags(CLI::App& cmd, DiscoveryFlags& f) {
 }  // namespace
 
 int agent_main(int argc, char** argv) {
+  // `rsh` takes arbitrary words (ssh's command line, options included): parsed by itself.
+  if (argc >= 2 && std::string_view(argv[1]) == "rsh") {
+    return remote::rsh_main(argc - 2, argv + 2);
+  }
   CLI::App app("openbatch-agent: the OpenBatch node agent", "openbatch-agent");
   app.require_subcommand(1);
+  app.add_subcommand("rsh",
+                     "rsh [ssh options] HOST COMMAND...: run COMMAND on a node of this "
+                     "multi-instance task (mpirun's OMPI_MCA_plm_rsh_agent)")
+      ->prefix_command();  // listed in --help only; handled above
   AgentOptions o;
   CLI::App* run = app.add_subcommand("run", "join the pool (once) and run its tasks");
   run->add_option("--scheduler", o.scheduler, "scheduler base URL, http://host:port")->required();
@@ -42,6 +54,8 @@ int agent_main(int argc, char** argv) {
   run->add_option("--reconnect-max-ms", o.reconnect_max_ms, "longest reconnect delay")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
+  run->add_option("--exec-listen", o.exec_listen,
+                  "ADDRESS[:PORT] of the remote-launch server for MPI tasks (port 0: any; off: none)");
 
   DiscoveryFlags discover_flags;
   CLI::App* discover = app.add_subcommand("discover", "print this node's inventory as JSON");

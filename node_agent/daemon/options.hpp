@@ -39,6 +39,9 @@ struct AgentOptions {
   std::string log_level = "info";      // --log-level
   int reconnect_min_ms = 1000;         // --reconnect-min-ms (tests)
   int reconnect_max_ms = 60000;        // --reconnect-max-ms
+  // --exec-listen ADDRESS[:PORT]: the remote-launch server of multi-instance tasks (mpirun's
+  // `openbatch-agent rsh`); port 0 = any free one; "off" = none.
+  std::string exec_listen = "0.0.0.0:0";
 };
 
 int run_agent(const AgentOptions& options);
@@ -46,7 +49,7 @@ int run_agent(const AgentOptions& options);
 // `openbatch-agent discover`: prints the inventory JSON; 0, or 1 when discovery fails.
 int print_inventory(const DiscoveryFlags& flags);
 
-// The command line: `run` and `discover` subcommands (CLI11).
+// The command line: `run` and `discover` subcommands (CLI11), and `rsh` (remote/rsh_client.hpp).
 int agent_main(int argc, char** argv);
 
 }  // namespace openbatch::agent::daemon

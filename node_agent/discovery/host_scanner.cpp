@@ -14,9 +14,36 @@
 #include <unistd.h>
 
 namespace openbatch::agent::discovery {
+namespace {
+
+// The number of leading one bits of a netmask's bytes.
+int leading_ones(const unsigned char* bytes, std::size_t size) {
+  int n = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    for (int bit = 7; bit >= 0; --bit) {
+      if ((bytes[i] & (1u << bit)) == 0) return n;
+      ++n;
+    }
+  }
+  return n;
+}
+
+int prefix_length_of(const sockaddr* netmask, int family) {
+  if (netmask == nullptr || netmask->sa_family != family) return 0;
+  if (family == AF_INET) {
+    sockaddr_in m{};
+    std::memcpy(&m, netmask, sizeof m);
+    return leading_ones(reinterpret_cast<const unsigned char*>(&m.sin_addr), sizeof m.sin_addr);
+  }
+  sockaddr_in6 m{};
+  std::memcpy(&m, netmask, sizeof m);
+  return leading_ones(m.sin6_addr.s6_addr, sizeof m.sin6_addr.s6_addr);
+}
+
+}  // namespace
 
 std::optional<Address> interface_address(std::string_view interface_name, unsigned int flags,
-                                         const sockaddr* addr) {
+                                         const sockaddr* addr, const sockaddr* netmask) {
   if (addr == nullptr) return std::nullopt;
   if ((flags & IFF_UP) == 0 || (flags & IFF_LOOPBACK) != 0) return std::nullopt;
   std::array<char, INET6_ADDRSTRLEN> text{};
@@ -44,6 +71,7 @@ std::optional<Address> interface_address(std::string_view interface_name, unsign
     return std::nullopt;
   }
   out.address = text.data();
+  out.prefix_length = prefix_length_of(netmask, addr->sa_family);
   return out;
 }
 
@@ -65,7 +93,7 @@ Status HostScanner::scan(Inventory& inventory) {
   std::vector<Address> addresses;
   for (const ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
     if (auto a = interface_address(ifa->ifa_name == nullptr ? "" : ifa->ifa_name, ifa->ifa_flags,
-                                   ifa->ifa_addr)) {
+                                   ifa->ifa_addr, ifa->ifa_netmask)) {
       addresses.push_back(std::move(*a));
     }
   }

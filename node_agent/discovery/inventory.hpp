@@ -26,6 +26,9 @@ struct Address {
   std::string interface_name;  // "interface": "eth0", "ib0"
   std::string address;         // "address": "10.1.0.4", "fd00::4" (numeric, no scope suffix)
   std::string family;          // "family": "ipv4" | "ipv6"
+  // "prefixLength": 24 -- the length of the network prefix (from the netmask); 0 = unknown,
+  // and then omitted (agents before it never sent it).
+  int prefix_length = 0;
   bool operator==(const Address&) const = default;
 };
 

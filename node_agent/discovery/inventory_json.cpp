@@ -34,12 +34,15 @@ Result<T> decode(const json& j) {
 
 void to_json(json& j, const Address& v) {
   j = json{{"interface", v.interface_name}, {"address", v.address}, {"family", v.family}};
+  if (v.prefix_length > 0) j["prefixLength"] = v.prefix_length;
 }
 
 void from_json(const json& j, Address& v) {
   j.at("address").get_to(v.address);
   optional_field(j, "interface", v.interface_name);
   optional_field(j, "family", v.family);
+  optional_field(j, "prefixLength", v.prefix_length);
+  if (v.prefix_length < 0 || v.prefix_length > 128) v.prefix_length = 0;  // not a prefix
 }
 
 void to_json(json& j, const CpuInfo& v) {

@@ -44,6 +44,11 @@ struct LaunchSpec {
   // Output files; absent means /dev/null. stdin is always /dev/null.
   std::optional<OutputFile> stdout_file;
   std::optional<OutputFile> stderr_file;
+  // Descriptors the child gets as stdout / stderr (dup2'd onto 1 / 2), such as the write ends
+  // of pipes; each takes precedence over the file above. The caller keeps ownership and closes
+  // its copy after launch; open them O_CLOEXEC so that no other child inherits them.
+  std::optional<int> stdout_fd;
+  std::optional<int> stderr_fd;
   // Run in a new session and process group (setsid), so kill_group reaches every descendant.
   bool new_process_group = true;
   std::vector<ResourceLimit> rlimits;

@@ -81,6 +81,17 @@ Result<Fd> above_stdio(Fd fd) {
   return Fd(moved);
 }
 
+// A caller's descriptor for stdout/stderr: used as it is, or -- when it is 0..2, which the
+// child's dup2 onto stdio would clobber -- a close-on-exec copy above them, kept in `copy`.
+Result<int> caller_fd(int fd, Fd& copy) {
+  if (fd < 0) return launch_failed("output descriptor", EBADF);
+  if (fd > 2) return fd;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) return launch_failed("fcntl", errno);
+  copy = Fd(moved);
+  return moved;
+}
+
 Result<Fd> open_output(const OutputFile& out, const LaunchSpec& spec) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
   flags |= out.mode == OutputMode::Append ? O_APPEND : O_TRUNC;
@@ -301,7 +312,11 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
   Fd err_fd;
   int out = -1;
   int errfd = -1;
-  if (spec.stdout_file) {
+  if (spec.stdout_fd) {
+    auto f = caller_fd(*spec.stdout_fd, out_fd);
+    if (!f) return f.error();
+    out = *f;
+  } else if (spec.stdout_file) {
     auto f = open_output(*spec.stdout_file, spec);
     if (!f) return f.error();
     out_fd = std::move(*f);
@@ -311,7 +326,11 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
     if (!f) return f.error();
     out = *f;
   }
-  if (spec.stderr_file) {
+  if (spec.stderr_fd) {
+    auto f = caller_fd(*spec.stderr_fd, err_fd);
+    if (!f) return f.error();
+    errfd = *f;
+  } else if (spec.stderr_file) {
     auto f = open_output(*spec.stderr_file, spec);
     if (!f) return f.error();
     err_fd = std::move(*f);

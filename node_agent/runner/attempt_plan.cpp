@@ -1,6 +1,8 @@
 // assignment -> AttemptPlan (see attempt_plan.hpp).
 #include "node_agent/runner/attempt_plan.hpp"
 
+#include <unistd.h>
+
 #include "node_agent/exec/command_line.hpp"
 #include "node_agent/runner/user_identity.hpp"
 #include "node_agent/tasks/environment.hpp"
@@ -68,6 +70,44 @@ tasks::MultiInstanceInfo gang_facts(const protocol::MultiInstance& mi,
   auto task = layout.task(a.job_id, a.task_id);
   if (task) info.task_shared_dir = task->dir;
   return info;
+}
+
+// The variables every instance of a multi-instance task gets before the job's and the task's
+// own settings (which win): the scheduler's MPI transport choice, mpirun's remote launcher
+// (this agent, authenticated to its peers by the task's token), and the hostfile as mpirun's
+// default.
+std::vector<tasks::EnvironmentSetting> gang_settings(const protocol::MultiInstance& mi,
+                                                     const NodeFacts& facts,
+                                                     const std::filesystem::path& hostfile,
+                                                     bool as_root) {
+  std::vector<tasks::EnvironmentSetting> out;
+  for (const auto& s : mi.transport_environment) out.push_back({s.name, s.value});
+  if (!facts.agent_executable.empty()) {
+    out.push_back({"OMPI_MCA_plm_rsh_agent", facts.agent_executable + " rsh"});
+  }
+  std::string peers;
+  for (std::size_t i = 0; i < mi.host_list.size(); ++i) {
+    const int port = i < mi.exec_ports.size() ? mi.exec_ports[i] : 0;
+    if (port <= 0) continue;
+    const std::string endpoint = mi.host_list[i] + ":" + std::to_string(port);
+    auto add = [&](const std::string& name) {
+      if (name.empty()) return;
+      if (!peers.empty()) peers += ',';
+      peers += name + "=" + endpoint;
+    };
+    add(mi.host_list[i]);
+    if (i < mi.host_names.size() && mi.host_names[i] != mi.host_list[i]) add(mi.host_names[i]);
+  }
+  out.push_back({"OPENBATCH_RSH_PEERS", peers});
+  out.push_back({"OPENBATCH_RSH_TOKEN", mi.exec_token});
+  out.push_back({"OPENBATCH_HOSTFILE", hostfile.string()});
+  out.push_back({"OMPI_MCA_orte_default_hostfile", hostfile.string()});
+  if (as_root) {
+    // An admin task runs as root, which mpirun refuses unless told; the task asked for it.
+    out.push_back({"OMPI_ALLOW_RUN_AS_ROOT", "1"});
+    out.push_back({"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"});
+  }
+  return out;
 }
 
 }  // namespace
@@ -143,6 +183,26 @@ Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts&
   }
   env.job_settings = settings(a.job_environment);
   env.task_settings = settings(a.environment);
+  if (a.multi_instance && kind == AttemptKind::Task) {
+    const protocol::MultiInstance& mi = *a.multi_instance;
+    plan.shared_dir = env.multi_instance->task_shared_dir;
+    plan.hostfile = plan.shared_dir / "hostfile";
+    for (const auto& host : mi.host_list) plan.hostfile_text += host + " slots=1\n";
+    auto common = parse_resource_files(mi.common_resource_files);
+    if (!common) return common.error();
+    plan.common_resource_files = std::move(*common);
+    // The primary alone downloads the task's resourceFiles (batch-api.md section 11).
+    if (mi.subtask_id != 0) plan.resource_files.clear();
+    if (!mi.coordination_command_line.empty()) {
+      auto coordination = exec::split_command_line(mi.coordination_command_line);
+      if (!coordination) return Error(400, "InvalidCommandLine", coordination.error().message);
+      plan.coordination_argv = std::move(*coordination);
+    }
+    const bool as_root = run_as->user ? run_as->user->uid == 0 : ::geteuid() == 0;
+    auto gang = gang_settings(mi, facts, plan.hostfile, as_root);
+    gang.insert(gang.end(), env.job_settings.begin(), env.job_settings.end());
+    env.job_settings = std::move(gang);
+  }
   auto vars = tasks::build_environment(env);
   if (!vars) return vars.error();
   plan.spec.env = std::move(*vars);

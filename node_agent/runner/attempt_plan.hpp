@@ -54,6 +54,10 @@ struct NodeFacts {
   // Extra NAME=VALUE pairs for every process the agent starts (e.g. OPENBATCH_GPU_INVENTORY
   // when discovery reads a GPU fixture, so that a driver installer can update it).
   std::vector<std::string> node_environment;
+  // The agent's own executable: multi-instance tasks get
+  // OMPI_MCA_plm_rsh_agent="<it> rsh", so mpirun starts remote daemons through the peer
+  // agents ("" = not set).
+  std::string agent_executable;
 };
 
 // What an attempt is: a task of a job, or the pool's start task (startup/ directory, the start
@@ -73,7 +77,14 @@ using UserLookup = std::function<Result<exec::UserIds>(std::string_view name)>;
 
 struct AttemptPlan {
   tasks::TaskPaths paths;
-  exec::LaunchSpec spec;
+  exec::LaunchSpec spec;  // the task's command (a multi-instance task: the application command)
+  // A multi-instance instance: AZ_BATCH_TASK_SHARED_DIR, its commonResourceFiles, the
+  // hostfile's path and text, and the coordination command (argv empty: none).
+  std::filesystem::path shared_dir;
+  std::vector<ResourceFile> common_resource_files;
+  std::filesystem::path hostfile;
+  std::string hostfile_text;
+  std::vector<std::string> coordination_argv;
   // Who must own the task directory, wd and the downloaded files (nonadmin identities).
   std::optional<FileOwner> owner;
   std::vector<ResourceFile> resource_files;

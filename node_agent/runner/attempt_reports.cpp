@@ -17,6 +17,9 @@ FailureInfo cancel_failure(protocol::CancelReason reason) {
     case protocol::CancelReason::NodeRemoved:
       return {ErrorCategory::ServerError, "NodeRemoved",
               "The task was stopped because its node is leaving the pool"};
+    case protocol::CancelReason::TaskCompleted:
+      return {ErrorCategory::ServerError, "MultiInstanceTaskEnded",
+              "The instance was stopped because its multi-instance task ended"};
     default:
       return {ErrorCategory::UserError, "TaskEnded", "Task Was Ended by User Request"};
   }

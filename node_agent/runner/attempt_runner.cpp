@@ -4,6 +4,7 @@
 #include "common/posix/unique_fd.hpp"
 #include "common/time.hpp"
 #include "node_agent/runner/task_dirs.hpp"
+#include "node_agent/runner/attempt_plan.hpp"
 #include "node_agent/runner/user_identity.hpp"
 
 #include <boost/asio/post.hpp>
@@ -51,6 +52,15 @@ struct AttemptRunner::Attempt {
   std::optional<protocol::CancelReason> cancel_reason;
   std::unique_ptr<asio::steady_timer> wall_timer;
   std::unique_ptr<asio::steady_timer> kill_timer;
+  // Multi-instance instances only (see start_application in the header).
+  enum class Phase { Setup, Coordination, Waiting, Application };
+  Phase phase = Phase::Setup;
+  bool application_requested = false;  // startApplication came before coordination ended
+  int coordination_exit = 0;
+  exec::Child coordination_group;  // daemons the coordination command left run with the instance
+
+  bool multi() const { return kind == AttemptKind::Task && assignment.multi_instance.has_value(); }
+  bool primary() const { return multi() && assignment.multi_instance->subtask_id == 0; }
 };
 
 AttemptRunner::AttemptRunner(asio::io_context& io, exec::Launcher& launcher,
@@ -123,13 +133,18 @@ void AttemptRunner::prepare(Attempt& a) {
   for (const auto* dir : {&p.paths.dir, &p.paths.working_dir}) {
     if (auto st = make_task_dir(*dir, p.owner); !st) return fail(a, st.error());
   }
+  if (a.multi()) {
+    if (auto st = write_task_file(p.hostfile, p.hostfile_text, p.owner); !st) return fail(a, st.error());
+  }
   const auto& packages = a.assignment.application_packages;
-  if (p.resource_files.empty() && packages.empty()) return launch(a);
+  if (p.resource_files.empty() && p.common_resource_files.empty() && packages.empty()) return launch(a);
 
   // Packages and downloads block: a worker does them and posts the outcome back to the event
-  // loop. Packages first: Azure installs them before the task's resource files.
+  // loop. Packages first: Azure installs them before the task's resource files; a
+  // multi-instance task's common resource files go to the shared task directory first.
   asio::post(downloads_, [this, alive = std::weak_ptr<bool>(alive_), id = a.id, packages,
                           install = options_.install_packages, files = p.resource_files,
+                          common = p.common_resource_files, shared = p.shared_dir,
                           wd = p.paths.working_dir, owner = p.owner,
                           timeout = options_.download_timeout] {
     Status status;
@@ -140,6 +155,10 @@ void AttemptRunner::prepare(Attempt& a) {
       } else if (auto installed = install(packages); !installed) {
         status = Error(500, std::string(kPackageInstallFailed), installed.error().message);
       }
+    }
+    for (const auto& f : common) {
+      if (!status) break;
+      status = download_resource_file(f, shared, owner, timeout);
     }
     for (const auto& f : files) {
       if (!status) break;
@@ -167,15 +186,28 @@ void AttemptRunner::on_downloaded(const std::string& attempt_id, Status status) 
 }
 
 void AttemptRunner::launch(Attempt& a) {
+  if (a.multi()) return launch_coordination(a);
+  start_process(a, a.plan->spec);
+}
+
+// Starts `spec` as the attempt's process: its first start sets startTime and the wall-clock
+// limit, which covers every phase of a multi-instance instance. False when it could not start
+// (the attempt is then reported failed and gone).
+bool AttemptRunner::start_process(Attempt& a, const exec::LaunchSpec& spec) {
   const std::string start_time = now_text();
-  auto child = launcher_.launch(a.plan->spec);
-  if (!child) return fail(a, child.error());
+  auto child = launcher_.launch(spec);
+  if (!child) {
+    fail(a, child.error());
+    return false;
+  }
   a.child = *child;
-  a.start_time = start_time;
-  a.started_at = SteadyClock::now();
   by_pid_[a.child.pid] = &a;
+  if (a.start_time.empty()) {
+    a.start_time = start_time;
+    a.started_at = SteadyClock::now();
+  }
   events_.attempt_started(a.id, a.child.pid, a.child.pgid, a.start_time);
-  if (a.plan->max_wall_clock) {
+  if (a.plan->max_wall_clock && !a.wall_timer) {
     a.wall_timer = std::make_unique<asio::steady_timer>(io_);
     a.wall_timer->expires_after(
         std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock));
@@ -190,11 +222,95 @@ void AttemptRunner::launch(Attempt& a) {
     });
   }
   arm_running_reports();
+  return true;
+}
+
+void AttemptRunner::launch_coordination(Attempt& a) {
+  a.phase = Attempt::Phase::Coordination;
+  if (a.plan->coordination_argv.empty()) {
+    a.start_time = now_text();
+    a.started_at = SteadyClock::now();
+    return coordinated(a);
+  }
+  exec::LaunchSpec spec = a.plan->spec;
+  spec.argv = a.plan->coordination_argv;
+  spdlog::info("attempt {}: instance {} of {}: coordination command", a.id,
+               a.assignment.multi_instance->subtask_id, a.assignment.multi_instance->number_of_instances);
+  start_process(a, spec);
+}
+
+void AttemptRunner::coordinated(Attempt& a) {
+  a.phase = Attempt::Phase::Waiting;
+  protocol::Report r;
+  r.attempt_id = a.id;
+  r.state = protocol::AttemptState::Running;
+  r.start_time = a.start_time;
+  r.coordinated = true;
+  events_.attempt_report(std::move(r));
+  if (a.primary() && a.application_requested) launch_application(a);
+}
+
+void AttemptRunner::launch_application(Attempt& a) {
+  a.phase = Attempt::Phase::Application;
+  exec::LaunchSpec spec = a.plan->spec;
+  // After the coordination command's output, in the same files.
+  spec.stdout_file->mode = exec::OutputMode::Append;
+  spec.stderr_file->mode = exec::OutputMode::Append;
+  const auto& mi = *a.assignment.multi_instance;
+  spdlog::info("attempt {}: all {} instances coordinated; application command (MPI transport {})", a.id,
+               mi.number_of_instances, mi.transport.empty() ? "not chosen" : mi.transport);
+  start_process(a, spec);
+}
+
+void AttemptRunner::start_application(const std::string& attempt_id) {
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end() || !it->second->primary() || it->second->kill != KillReason::None) return;
+  Attempt& a = *it->second;
+  if (a.phase == Attempt::Phase::Waiting) return launch_application(a);
+  if (a.phase != Attempt::Phase::Application) a.application_requested = true;
+}
+
+// A waiting instance (no process) ends: cancelled, out of wall-clock time. A subtask stopped
+// because its task ended normally succeeded with its coordination command's exit code.
+void AttemptRunner::end_waiting(Attempt& a) {
+  const bool task_ended = a.kill == KillReason::Cancel &&
+                          a.cancel_reason == protocol::CancelReason::TaskCompleted && !a.primary();
+  const KillReason kill = task_ended ? KillReason::None : a.kill;
+  events_.attempt_report(completed_report(a.id, a.coordination_exit, a.start_time, now_text(), kill,
+                                          a.plan->max_wall_clock_text,
+                                          task_ended ? std::nullopt : a.cancel_reason));
+  finish(a.id);
+}
+
+Result<InstanceContext> AttemptRunner::instance_for(std::string_view job_id, std::string_view task_id,
+                                                    std::string_view token) const {
+  for (const auto& [id, a] : attempts_) {
+    if (!a->multi() || a->assignment.job_id != job_id || a->assignment.task_id != task_id) continue;
+    if (!a->plan || a->kill != KillReason::None || a->phase == Attempt::Phase::Setup) continue;
+    const std::string& expected = a->assignment.multi_instance->exec_token;
+    // Constant time in the token's bytes: no early exit on the first difference.
+    unsigned char diff = expected.size() == token.size() ? 0 : 1;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+      diff |= static_cast<unsigned char>(token[i] ^ expected[i % std::max<std::size_t>(1, expected.size())]);
+    }
+    if (expected.empty() || diff != 0) {
+      return Error(403, "ExecTokenRefused",
+                   "the token does not belong to the running instance of task " + std::string(job_id) + "/" +
+                       std::string(task_id) + " on this node");
+    }
+    const exec::LaunchSpec& spec = a->plan->spec;
+    return InstanceContext{id, spec.env, spec.cwd, spec.uid, spec.gid, spec.groups};
+  }
+  return Error(404, "NoRunningInstance",
+               "no instance of task " + std::string(job_id) + "/" + std::string(task_id) + " runs on this node");
 }
 
 void AttemptRunner::begin_kill(Attempt& a, KillReason reason) {
   a.kill = reason;
-  if (a.child.pid <= 0) return;
+  if (a.child.pid <= 0) {
+    if (a.phase == Attempt::Phase::Waiting && reason != KillReason::Shutdown) end_waiting(a);
+    return;
+  }
   if (auto st = launcher_.kill_group(a.child, SIGTERM); !st) {
     spdlog::warn("attempt {}: {}", a.id, st.error().message);
   }
@@ -210,9 +326,22 @@ void AttemptRunner::begin_kill(Attempt& a, KillReason reason) {
 
 void AttemptRunner::on_exit(pid_t pid, int wait_status) {
   auto pit = by_pid_.find(pid);
-  if (pit == by_pid_.end()) return;  // not an attempt (or already handled)
+  if (pit == by_pid_.end()) {
+    // Not an attempt's process: the remote launcher's (or already handled).
+    if (foreign_child_) foreign_child_(pid, wait_status);
+    return;
+  }
   Attempt& a = *pit->second;
   by_pid_.erase(pit);
+  if (a.phase == Attempt::Phase::Coordination && a.kill == KillReason::None) {
+    a.coordination_exit = exit_code_of(wait_status);
+    if (a.coordination_exit == 0) {
+      // Daemons it started keep running in its group until the instance ends.
+      a.coordination_group = a.child;
+      a.child = {};
+      return coordinated(a);
+    }
+  }
   const std::string end_time = now_text();
   // Whatever the group left behind after a stop goes too.
   if (a.kill != KillReason::None) (void)launcher_.kill_group(a.child, SIGKILL);
@@ -232,9 +361,12 @@ void AttemptRunner::fail(Attempt& a, const Error& error) {
   finish(a.id);
 }
 
-void AttemptRunner::finish(const std::string& attempt_id) {
+void AttemptRunner::finish(std::string attempt_id) {
   auto it = attempts_.find(attempt_id);
   if (it == attempts_.end()) return;
+  if (it->second->coordination_group.pid > 0) {
+    (void)launcher_.kill_group(it->second->coordination_group, SIGKILL);
+  }
   used_slots_ -= it->second->assignment.required_slots;
   if (it->second->kind == AttemptKind::StartTask) start_tasks_--;
   if (auto n = it->second->task_user) {
@@ -247,6 +379,7 @@ void AttemptRunner::finish(const std::string& attempt_id) {
     task_users_leased_[*n] = false;
   }
   attempts_.erase(it);  // its timers are cancelled with it
+  events_.attempt_ended(attempt_id);
 }
 
 bool AttemptRunner::cancel(const std::string& attempt_id, protocol::CancelReason reason) {
@@ -255,7 +388,7 @@ bool AttemptRunner::cancel(const std::string& attempt_id, protocol::CancelReason
   Attempt& a = *it->second;
   if (a.kill != KillReason::None) return true;  // already stopping; that stop reports
   a.cancel_reason = reason;
-  if (a.child.pid > 0) {
+  if (a.child.pid > 0 || a.phase == Attempt::Phase::Waiting) {
     begin_kill(a, KillReason::Cancel);
   } else {
     a.kill = KillReason::Cancel;  // start() or the download's end reports it
@@ -294,7 +427,7 @@ std::vector<protocol::RunningAttempt> AttemptRunner::running_attempts() const {
   out.reserve(attempts_.size());
   for (const auto& [id, a] : attempts_) {
     if (a->kind == AttemptKind::StartTask) continue;  // the node's own business
-    if (a->child.pid > 0) {
+    if (a->child.pid > 0 || a->phase == Attempt::Phase::Waiting) {
       out.push_back({id, protocol::AttemptState::Running, a->start_time});
     } else {
       out.push_back({id, protocol::AttemptState::Preparing, std::nullopt});

@@ -30,7 +30,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -64,6 +66,20 @@ class RunnerEvents {
                                const std::string& start_time) = 0;
   // A running or completed report to queue in the outbox.
   virtual void attempt_report(protocol::Report report) = 0;
+  // The attempt is gone (after its completed report, or abandoned): whatever else ran for it
+  // (processes peers started through the remote launcher) must go too.
+  virtual void attempt_ended(const std::string& attempt_id) { (void)attempt_id; }
+};
+
+// What a peer's launcher may run for a multi-instance task on this node: the identity,
+// environment and working directory of the local instance (remote/exec_server.hpp).
+struct InstanceContext {
+  std::string attempt_id;
+  std::vector<std::string> env;
+  std::filesystem::path cwd;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::optional<std::vector<gid_t>> groups;
 };
 
 class AttemptRunner {
@@ -86,6 +102,23 @@ class AttemptRunner {
   // process is gone.
   void stop_all(std::function<void(std::vector<std::string>)> done);
 
+  // Multi-instance tasks (batch-api.md section 11). Each instance prepares (common resource
+  // files into the shared task directory, the primary's resource files, the hostfile), runs
+  // the coordination command and, when it exits 0, sends a "coordinated" running report and
+  // waits. The primary runs the application command on start_application() (the scheduler's
+  // startApplication: every instance is coordinated); its exit ends the attempt. The other
+  // instances wait for the cancel that ends the task: with reason taskCompleted they report
+  // success and their coordination exit code. Idempotent; unknown ids are ignored.
+  void start_application(const std::string& attempt_id);
+  // The running instance of (job, task) on this node whose exec token is `token` (compared
+  // in constant time); an Error saying why not otherwise.
+  Result<InstanceContext> instance_for(std::string_view job_id, std::string_view task_id,
+                                       std::string_view token) const;
+  // A child the reaper collected that is not an attempt's goes here (the remote launcher's).
+  void set_foreign_child_handler(std::function<void(pid_t, int)> handler) {
+    foreign_child_ = std::move(handler);
+  }
+
   bool has(const std::string& attempt_id) const { return attempts_.contains(attempt_id); }
   std::vector<protocol::RunningAttempt> running_attempts() const;
   int attempt_count() const { return static_cast<int>(attempts_.size()) - start_tasks_; }
@@ -97,11 +130,16 @@ class AttemptRunner {
 
   void prepare(Attempt& a);
   void launch(Attempt& a);
+  void launch_coordination(Attempt& a);
+  void launch_application(Attempt& a);
+  bool start_process(Attempt& a, const exec::LaunchSpec& spec);
+  void coordinated(Attempt& a);
+  void end_waiting(Attempt& a);
   void on_exit(pid_t pid, int wait_status);
   void on_downloaded(const std::string& attempt_id, Status status);
   void begin_kill(Attempt& a, KillReason reason);
   void fail(Attempt& a, const Error& error);
-  void finish(const std::string& attempt_id);
+  void finish(std::string attempt_id);  // by value: callers pass the attempt's own id
   void arm_running_reports();
   void send_running_reports();
   void maybe_stopped();
@@ -121,6 +159,7 @@ class AttemptRunner {
   bool stopping_ = false;
   std::vector<std::string> abandoned_;
   std::function<void(std::vector<std::string>)> stopped_;
+  std::function<void(pid_t, int)> foreign_child_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   boost::asio::thread_pool downloads_{2};  // last: joined first on destruction
 };

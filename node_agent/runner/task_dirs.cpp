@@ -3,6 +3,7 @@
 
 #include "common/posix/unique_fd.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,23 @@ Status make_task_dir(const std::filesystem::path& dir, const std::optional<FileO
     return preparation_failed("chmod " + dir.string(), errno);
   }
   return owner ? own(dir, *owner) : Status{};
+}
+
+Status write_task_file(const std::filesystem::path& file, std::string_view text,
+                       const std::optional<FileOwner>& owner) {
+  posix::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (fd.get() < 0) return preparation_failed("open " + file.string(), errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return preparation_failed("write " + file.string(), errno);
+    done += static_cast<std::size_t>(n);
+  }
+  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    return preparation_failed("chown " + file.string(), errno);
+  }
+  return {};
 }
 
 }  // namespace openbatch::agent::runner

@@ -15,10 +15,16 @@
 
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
 namespace openbatch::agent::runner {
 
 [[nodiscard]] Status make_task_dir(const std::filesystem::path& dir,
                                    const std::optional<FileOwner>& owner);
+
+// Writes a small file the agent makes for a task (a multi-instance task's hostfile): mode
+// 0644, replaced whole, never through a symlink, handed to `owner`.
+[[nodiscard]] Status write_task_file(const std::filesystem::path& file, std::string_view text,
+                                     const std::optional<FileOwner>& owner);
 
 }  // namespace openbatch::agent::runner

@@ -109,6 +109,7 @@ void Engine::load() {
   for_each_record(*reader, Table::Pools, std::nullopt, [&](const store::Record& r) { apply_pool(r); });
   for_each_record(*reader, Table::Jobs, std::nullopt, [&](const store::Record& r) { apply_job(r); });
   for_each_record(*reader, Table::Nodes, std::nullopt, [&](const store::Record& r) { apply_node(r); });
+  load_gang_states(*reader);
   std::size_t pending = 0;
   for_each_record(*reader, Table::Tasks, std::string("active"), [&](const store::Record& r) {
     apply_task(r);
@@ -301,12 +302,18 @@ void Engine::apply_node(const store::Record& record) {
         node.gpus = std::move(facts.gpus);
         node.cuda_driver_version = facts.cuda_driver_version;
         node.infiniband_active_ports = facts.infiniband_active_ports;
+        node.hostname = std::move(facts.hostname);
+        node.network = std::move(facts.network);
       }
     }
     for (const auto& a : attempts_of(body)) {
       node.attempts.insert(a.attempt_id);
       node.used_slots += a.slots;
-      attempts_[a.attempt_id] = AttemptInfo{a.job_id, a.task_id, node.id, a.slots, false, false};
+      AttemptInfo info{a.job_id, a.task_id, node.id, a.slots, false, false, -1, {}};
+      if (a.subtask_id >= 0) adopt_instance(info, a.attempt_id, a.subtask_id);
+      attempts_[a.attempt_id] = info;
+      // A gang counts once against its job, through its primary.
+      if (a.subtask_id > 0) continue;
       attempt_of_task_[task_key(a.job_id, a.task_id)] = a.attempt_id;
       if (JobInfo* job = find_job(a.job_id)) job->running++;
     }
@@ -335,9 +342,10 @@ void Engine::forget_attempt(const std::string& attempt_id, const AttemptInfo& in
   if (NodeInfo* node = find_node(info.node_id); node && node->attempts.erase(attempt_id)) {
     node->used_slots -= info.slots;
   }
+  if (!info.gang.empty()) forget_instance(info);
   JobInfo* job = find_job(info.job_id);
   if (!job) return;
-  job->running--;
+  if (info.subtask_id <= 0) job->running--;
   if (task.changed) readd_pending(*job, pending_item_of(task.task, task.seq));
   maybe_finish_job(lower(job->id));
 }
@@ -383,7 +391,12 @@ void Engine::unqueue_job(JobInfo& job) {
 
 void Engine::cancel_attempt(const std::string& attempt_id, protocol::CancelReason reason) {
   auto it = attempts_.find(attempt_id);
-  if (it == attempts_.end() || it->second.finishing || it->second.cancel_sent) return;
+  if (it == attempts_.end()) return;
+  // Stopping a gang's primary (terminate, delete, job end) stops every instance -- unless an
+  // instance's own report is deciding the task right now (the change feed then shows our own
+  // commit): end_gang() stops the others once it is durable.
+  if (it->second.subtask_id == 0 && !gang_deciding(it->second.gang)) cancel_gang(it->second.gang, reason, attempt_id);
+  if (it->second.finishing || it->second.cancel_sent) return;
   NodeInfo* node = find_node(it->second.node_id);
   if (!node || !node->linked) return;  // sent on the node's next hello (reconciliation)
   it->second.cancel_sent = true;

@@ -138,6 +138,23 @@ class Engine {
                             std::vector<PendingReasonWrite>& writes);
   void write_pending_reasons(std::vector<PendingReasonWrite> writes);
 
+  // engine_gangs.cpp: multi-instance tasks -- coordination, the primary's start, ending and
+  // stopping the instances together (batch-api.md section 11).
+  void adopt_instance(AttemptInfo& info, const std::string& attempt_id, int subtask_id);
+  void load_gang_states(store::Reader& reader);
+  void forget_instance(const AttemptInfo& info);
+  // Cancels every instance of the gang still here, except `except`.
+  void cancel_gang(const std::string& primary, protocol::CancelReason reason, const std::string& except = {});
+  // The gang's task has its outcome (completed, retried, requeued): the instances still
+  // running are stopped.
+  void end_gang(const std::string& primary, protocol::CancelReason reason);
+  // An instance's completion or requeue is being committed (it decides the task).
+  bool gang_deciding(const std::string& primary) const;
+  void handle_coordinated(NodeInfo& node, protocol::Report report, uint64_t seq);
+  void maybe_start_application(GangInfo& gang);
+  // After a hello: the primaries on this node that may run their application command.
+  void resend_start_applications(NodeInfo& node);
+
   // engine_agents.cpp: links, frames, liveness, node removal.
   void handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq);
   // engine_reports.cpp: completion reports, batched per strand turn into one store op.
@@ -200,6 +217,7 @@ class Engine {
   std::unordered_map<std::string, NodeInfo> nodes_;             // by node id (ours: exact)
   std::unordered_map<std::string, AttemptInfo> attempts_;       // by attempt id
   std::unordered_map<std::string, std::string> attempt_of_task_;  // "job\ntask" -> attempt id
+  std::unordered_map<std::string, GangInfo> gangs_;  // by the primary's attempt id
   std::set<std::string> creating_pools_;  // local pools with a node creation in flight
   std::set<std::string> identity_in_flight_;  // local nodes getting a fresh token
   std::set<std::string> removing_nodes_;      // node removals in flight

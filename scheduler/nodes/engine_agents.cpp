@@ -115,6 +115,7 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
   node.link = link;
   node.linked = true;
   node.next_seq = 1;
+  node.exec_port = hello.exec_port.value_or(0);
   node.last_seen = std::chrono::steady_clock::now();
   const PoolInfo* pool = nullptr;
   if (auto it = pools_.find(lower(node.pool_id)); it != pools_.end()) pool = &it->second;
@@ -167,6 +168,7 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
   if (!node_is_up(node.state) && node.state != "leavingpool" && !node.setup_state.empty()) {
     write_node_state(node.id, resting_state(node.setup_state, !node.attempts.empty()));
   }
+  resend_start_applications(node);
   (void)seq;
   schedule_round();
 }
@@ -196,7 +198,9 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
         json node_json = node_record ? json::parse(node_record->body, nullptr, false) : json();
         for (std::size_t i = 0; i < ids.size(); ++i) {
           RequeuedTask& requeued = (*results)[i];
-          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, ids[i], now, requeued)) return false;
+          // A gang instance lost means the whole task goes back, through its primary's id.
+          const std::string& current = infos[i].gang.empty() ? ids[i] : infos[i].gang;
+          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, current, now, requeued)) return false;
           const json execution_info = requeued.changed ? requeued.task.value("executionInfo", json::object()) : json::object();
           if (node_json.is_object()) {
             remove_attempt(node_json, ids[i], std::nullopt, requeued.changed ? "active" : "completed", execution_info, now);
@@ -219,6 +223,7 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
             }
             NodeInfo* target = find_node(node_id);
             if (target && cancel && target->linked) send(*target, protocol::Cancel{ids[i], *cancel});
+            if (!infos[i].gang.empty() && (*results)[i].changed) end_gang(infos[i].gang, protocol::CancelReason::Requeued);
             forget_attempt(ids[i], infos[i], (*results)[i]);
           }
           schedule_round();
@@ -256,6 +261,8 @@ void Engine::handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, 
   node.gpus = facts.gpus;
   node.cuda_driver_version = facts.cuda_driver_version;
   node.infiniband_active_ports = facts.infiniband_active_ports;
+  node.hostname = std::move(facts.hostname);
+  node.network = std::move(facts.network);
   node.inventory_hash = update.inventory_hash;
   if (node.provisioner != "local" && !facts.address.empty()) node.ip_address = facts.address;
   const std::string pool_id = node.pool_id;

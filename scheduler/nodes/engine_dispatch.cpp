@@ -7,8 +7,11 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/auth/bearer_token.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/gang_execution.hpp"
+#include "scheduler/nodes/mpi_transport.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
@@ -27,11 +30,24 @@ struct Engine::Dispatch {
   PendingItem item;
   int slots_per_node = 1;
   json job_environment;
+  // A multi-instance task: its N nodes, [0] the primary's (node_id), and the token its
+  // instances accept from each other's launcher. Empty for a plain task.
+  struct Member {
+    std::string node_id;
+    std::string url;
+    std::string address;
+    std::string hostname;
+    int exec_port = 0;
+    json network;
+  };
+  std::vector<Member> members;
+  std::string exec_token;
   // Filled by the commit.
   bool committed = false;
   bool still_pending = false;  // not committed, but the task is still active in the store
   std::string attempt_id;
   protocol::Assignment assignment;
+  std::vector<protocol::Assignment> instances;  // a gang's, by subtask id
 };
 
 void Engine::schedule_round() {
@@ -93,7 +109,6 @@ void Engine::run_round() {
       auto item_it = job.pending.find(it->seq);
       if (item_it == job.pending.end()) continue;
       const PendingItem& item = item_it->second;
-      if (item.instances > 1) continue;
       placement::PendingTask t;
       t.job_id = job.id;
       t.task_id = item.task_id;
@@ -101,6 +116,7 @@ void Engine::run_round() {
       t.priority = job.priority;
       t.seq = item.seq;
       t.required_slots = item.required_slots;
+      t.number_of_instances = item.instances;
       t.affinity_id = item.affinity_id;
       t.gpu = item.gpu;
       tasks.push_back(std::move(t));
@@ -128,8 +144,27 @@ void Engine::run_round() {
       d.item = item_it->second;
       d.slots_per_node = pool.task_slots_per_node;
       d.job_environment = job.common_environment;
+      if (a.node_ids.size() > 1) {
+        bool all_known = true;
+        for (const auto& id : a.node_ids) {
+          NodeInfo* member = find_node(id);
+          if (!member) {
+            all_known = false;
+            break;
+          }
+          d.members.push_back({member->id, node_url(pool.id, member->id), member->ip_address, member->hostname,
+                               member->exec_port, member->network});
+        }
+        if (!all_known) continue;
+        d.exec_token = auth::new_bearer_token("exec");
+      }
       remove_pending(job.id, d.item.task_id);
-      node->used_slots += d.item.required_slots;  // reserved until the commit says otherwise
+      // Reserved until the commit says otherwise.
+      if (d.members.empty()) {
+        node->used_slots += d.item.required_slots;
+      } else {
+        for (const auto& m : d.members) find_node(m.node_id)->used_slots += d.item.required_slots;
+      }
       job.running++;
       dispatches.push_back(std::move(d));
     }
@@ -176,6 +211,117 @@ void Engine::write_pending_reasons(std::vector<PendingReasonWrite> writes) {
       nullptr);
 }
 
+namespace {
+
+// A node record being edited by a dispatch commit.
+struct NodeEdit {
+  store::Record record;
+  json body;
+  bool dirty = false;
+};
+
+std::vector<protocol::EnvironmentSetting> settings_of(const json& list) {
+  std::vector<protocol::EnvironmentSetting> out;
+  if (!list.is_array()) return out;
+  for (const auto& s : list) {
+    if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", "")});
+  }
+  return out;
+}
+
+// Commits one multi-instance dispatch: all N nodes or none (each must be up and have the slot,
+// checked on a copy of its record first), the task running on the primary's node with its
+// subtasks and transport recorded, and one assignment per instance. False only when the store
+// refused a write; d.committed says whether the gang was placed.
+template <class D, class EditOf>
+bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edit_of, TimePoint now,
+                 const std::string& account_url) {
+  auto task = json::parse(task_record.body, nullptr, false);
+  if (!task.is_object()) return true;
+  const std::string& job_id = task_record.parent;
+  const std::string& task_id = task_record.id;
+  const std::string primary = next_attempt_id(task, job_id, task_record.seq);
+  const std::string task_url = account_url + "/jobs/" + job_id + "/tasks/" + task_id;
+  std::vector<json> bodies;
+  std::vector<std::string> ids;
+  std::vector<DispatchTarget> targets;
+  for (std::size_t k = 0; k < d.members.size(); ++k) {
+    const auto& m = d.members[k];
+    NodeEdit* node = edit_of(d.pool_id, m.node_id);
+    if (node == nullptr || !node->body.is_object()) return true;
+    const std::string state = node->body.value("state", "");
+    if (state != "idle" && state != "running") return true;
+    json body = node->body;
+    AttemptOnNode on_node{instance_attempt_id(primary, static_cast<int>(k)), job_id, task_id, task_url,
+                          d.item.required_slots, static_cast<int>(k)};
+    if (!add_attempt(body, on_node, d.slots_per_node, now)) return true;
+    bodies.push_back(std::move(body));
+    ids.push_back(on_node.attempt_id);
+    targets.push_back({d.pool_id, m.node_id, m.url});
+  }
+  for (std::size_t k = 0; k < d.members.size(); ++k) {
+    NodeEdit* node = edit_of(d.pool_id, d.members[k].node_id);
+    node->body = std::move(bodies[k]);
+    node->dirty = true;
+  }
+  json running = dispatch_task(std::move(task), job_id, targets[0], primary, now);
+  running = dispatch_gang(std::move(running), job_id, targets, ids, now);
+
+  std::vector<MpiNodeNet> nets;
+  for (const auto& m : d.members) nets.push_back(mpi_node_net_of(m.node_id, m.address, m.network));
+  std::vector<protocol::EnvironmentSetting> user_environment = settings_of(d.job_environment);
+  for (auto& s : settings_of(running.value("environmentSettings", json::array()))) {
+    user_environment.push_back(std::move(s));
+  }
+  const MpiTransport transport = choose_mpi_transport(nets, user_environment);
+  running["openbatch"]["mpiTransport"] = transport.to_json();
+
+  protocol::Assignment base = make_assignment(running, job_id, d.job_environment, primary);
+  if (auto refs = running.find("applicationPackageReferences"); refs != running.end() && !refs->empty()) {
+    ResolvedPackages packages = resolve_packages(w, *refs);
+    for (const auto& [app, version] : packages.unresolved) {
+      packages.packages.push_back({app, version, std::string(64, '0'), 0, false});
+    }
+    base.application_packages = std::move(packages.packages);
+  }
+  protocol::MultiInstance gang;
+  gang.number_of_instances = static_cast<int>(d.members.size());
+  if (auto mi = running.find("multiInstanceSettings"); mi != running.end() && mi->is_object()) {
+    gang.coordination_command_line = mi->value("coordinationCommandLine", "");
+    if (auto files = mi->find("commonResourceFiles"); files != mi->end() && files->is_array()) {
+      gang.common_resource_files = *files;
+    }
+  }
+  for (const auto& m : d.members) {
+    gang.host_list.push_back(m.address);
+    gang.node_list.push_back(m.node_id);
+    gang.host_names.push_back(m.hostname.empty() ? m.address : m.hostname);
+    gang.exec_ports.push_back(m.exec_port > 0 ? m.exec_port : 1);
+  }
+  gang.exec_token = d.exec_token;
+  gang.transport = transport.kind;
+  d.instances.clear();
+  for (std::size_t k = 0; k < d.members.size(); ++k) {
+    protocol::Assignment a = base;
+    a.attempt_id = ids[k];
+    if (k > 0) a.resource_files = json::array();  // the primary alone downloads resourceFiles
+    gang.subtask_id = static_cast<int>(k);
+    gang.transport_environment = k < transport.environment.size() ? transport.environment[k]
+                                                                  : std::vector<protocol::EnvironmentSetting>{};
+    a.multi_instance = gang;
+    d.instances.push_back(std::move(a));
+  }
+  task_record.state = "running";
+  task_record.body = dump_entity(running);
+  if (!w.update(Table::Tasks, task_record)) return false;
+  d.attempt_id = primary;
+  d.committed = true;
+  d.still_pending = false;
+  return true;
+}
+
+}  // namespace
+
 void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
   auto batch = std::make_shared<std::vector<Dispatch>>(std::move(dispatches));
   const TimePoint now = clock_.now();
@@ -184,27 +330,32 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
   const std::string account_url = config_.account_url;
   store_.submit(
       [batch, now, urls, account_url](store::Writer& w) {
-        struct NodeEdit {
-          store::Record record;
-          json body;
-          bool dirty = false;
-        };
         std::map<std::string, NodeEdit> nodes;
+        auto edit_of = [&](const std::string& pool_id, const std::string& node_id) -> NodeEdit* {
+          auto node_it = nodes.find(node_id);
+          if (node_it == nodes.end()) {
+            auto record = w.get(Table::Nodes, pool_id, node_id);
+            if (!record) return nullptr;
+            NodeEdit edit{std::move(*record), json(), false};
+            edit.body = json::parse(edit.record.body, nullptr, false);
+            node_it = nodes.emplace(node_id, std::move(edit)).first;
+          }
+          return &node_it->second;
+        };
         for (auto& d : *batch) {
           d.committed = false;
           d.still_pending = false;
           auto task_record = w.get(Table::Tasks, d.job_id, d.item.task_id);
           if (!task_record || task_record->state != "active") continue;
           d.still_pending = true;
-          auto node_it = nodes.find(d.node_id);
-          if (node_it == nodes.end()) {
-            auto record = w.get(Table::Nodes, d.pool_id, d.node_id);
-            if (!record) continue;
-            NodeEdit edit{std::move(*record), json(), false};
-            edit.body = json::parse(edit.record.body, nullptr, false);
-            node_it = nodes.emplace(d.node_id, std::move(edit)).first;
+          if (!d.members.empty()) {
+            auto outcome = commit_gang(w, d, *task_record, edit_of, now, account_url);
+            if (!outcome) return false;
+            continue;
           }
-          NodeEdit& node = node_it->second;
+          NodeEdit* node_edit = edit_of(d.pool_id, d.node_id);
+          if (!node_edit) continue;
+          NodeEdit& node = *node_edit;
           const std::string node_state = node.body.is_object() ? node.body.value("state", "") : "";
           if (node_state != "idle" && node_state != "running") continue;
           auto task = json::parse(task_record->body, nullptr, false);
@@ -251,8 +402,33 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
           for (auto& d : *batch) {
             NodeInfo* node = find_node(d.node_id);
             JobInfo* job = find_job(d.job_id);
+            if (ok && d.committed && !d.members.empty()) {
+              GangInfo& gang = gangs_[d.attempt_id];
+              gang = GangInfo{d.job_id, d.item.task_id, {}, {}, {}, false, false, 0};
+              for (std::size_t k = 0; k < d.instances.size(); ++k) {
+                const std::string& id = d.instances[k].attempt_id;
+                const std::string& member_id = d.members[k].node_id;
+                AttemptInfo info{d.job_id, d.item.task_id, member_id, d.item.required_slots, false, false, -1, {}};
+                info.subtask_id = static_cast<int>(k);
+                info.gang = d.attempt_id;
+                attempts_[id] = info;
+                gang.attempt_ids.push_back(id);
+                gang.node_ids.push_back(member_id);
+                gang.coordinated.push_back(false);
+                gang.live++;
+                if (NodeInfo* member = find_node(member_id)) {
+                  member->attempts.insert(id);
+                  if (member->state == "idle") member->state = "running";
+                  to_send[member_id].push_back(std::move(d.instances[k]));
+                }
+              }
+              attempt_of_task_[task_key(d.job_id, d.item.task_id)] = d.attempt_id;
+              spdlog::info("task {}/{}: {} instances placed, primary on {}", d.job_id, d.item.task_id,
+                           d.members.size(), d.node_id);
+              continue;
+            }
             if (ok && d.committed) {
-              attempts_[d.attempt_id] = AttemptInfo{d.job_id, d.item.task_id, d.node_id, d.item.required_slots, false, false};
+              attempts_[d.attempt_id] = AttemptInfo{d.job_id, d.item.task_id, d.node_id, d.item.required_slots, false, false, -1, {}};
               attempt_of_task_[task_key(d.job_id, d.item.task_id)] = d.attempt_id;
               if (node) {
                 node->attempts.insert(d.attempt_id);
@@ -264,7 +440,13 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
             // Not dispatched: give the reservation back. A task that is still active comes
             // back through the feed (or was never gone from the store); re-add it here when
             // the whole commit failed, since no change will announce it.
-            if (node) node->used_slots -= d.item.required_slots;
+            if (d.members.empty()) {
+              if (node) node->used_slots -= d.item.required_slots;
+            } else {
+              for (const auto& m : d.members) {
+                if (NodeInfo* member = find_node(m.node_id)) member->used_slots -= d.item.required_slots;
+              }
+            }
             if (job) {
               job->running--;
               if (!ok || d.still_pending) add_pending(*job, d.item);

@@ -12,6 +12,7 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/gang_execution.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/task_execution.hpp"
 #include "scheduler/store/task_failures.hpp"
@@ -22,6 +23,10 @@ using nlohmann::json;
 using store::Table;
 
 void Engine::handle_report(NodeInfo& node, protocol::Report report, uint64_t seq) {
+  if (report.coordinated) {
+    handle_coordinated(node, std::move(report), seq);
+    return;
+  }
   if (report.state != protocol::AttemptState::Completed) {
     ack(node, {seq});
     return;
@@ -76,11 +81,22 @@ void Engine::flush_reports() {
           json execution_info = json::object();
           std::string task_state = "completed";
           std::optional<bool> succeeded;
+          // A gang instance's report: a subtask's own entry takes its outcome, and whichever
+          // instance ends first while the task still runs decides the task (batch-api.md 11).
+          const bool instance = !r.info.gang.empty();
+          const std::string& current = instance ? r.info.gang : r.report.attempt_id;
+          json task = task_record ? json::parse(task_record->body, nullptr, false) : json();
+          bool subtask_written = false;
+          if (instance && r.info.subtask_id > 0 && task.is_object()) {
+            subtask_written = complete_subtask(task, r.report.attempt_id, r.report, now);
+          }
           if (task_record && task_record->state == "running") {
-            auto task = json::parse(task_record->body, nullptr, false);
-            if (task.is_object() && current_attempt_id(task) == r.report.attempt_id) {
+            if (task.is_object() && current_attempt_id(task) == current) {
+              const protocol::Report decisive = instance && r.info.subtask_id > 0
+                                                    ? gang_failure_report(r.report, r.info.subtask_id, r.node_id)
+                                                    : r.report;
               CompletionOutcome completion = CompletionOutcome::Completed;
-              json next = complete_task(std::move(task), r.report, now, completion);
+              json next = complete_task(std::move(task), decisive, now, completion);
               r.retried = completion == CompletionOutcome::Retried;
               task_record->state = next.value("state", "completed");
               task_record->body = dump_entity(next);
@@ -89,10 +105,15 @@ void Engine::flush_reports() {
               r.task_seq = task_record->seq;
               task_state = task_record->state;
               execution_info = next.value("executionInfo", json::object());
-              succeeded = r.report.result == protocol::TaskResult::Success;
+              succeeded = decisive.result == protocol::TaskResult::Success;
               if (!r.retried && !*succeeded && !store::mark_task_failed(w, r.info.job_id, r.info.task_id)) return false;
               r.task = std::move(next);
+              subtask_written = false;
             }
+          }
+          if (subtask_written) {
+            task_record->body = dump_entity(task);
+            if (!w.update(Table::Tasks, *task_record)) return false;
           }
           auto node_it = nodes.find(r.node_id);
           if (node_it == nodes.end()) {
@@ -139,6 +160,8 @@ void Engine::flush_reports() {
           std::map<std::string, std::vector<uint64_t>> acks;
           for (auto& r : *batch) {
             acks[r.node_id].push_back(r.seq);
+            // The task has its outcome: the gang's other instances stop.
+            if (!r.info.gang.empty() && r.task_changed) end_gang(r.info.gang, protocol::CancelReason::TaskCompleted);
             forget_attempt(r.report.attempt_id, r.info, RequeuedTask{r.task_changed && r.retried, r.task_seq, std::move(r.task)});
           }
           for (auto& [node_id, seqs] : acks) {

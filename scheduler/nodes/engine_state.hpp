@@ -82,6 +82,22 @@ struct AttemptInfo {
   int slots = 1;
   bool cancel_sent = false;
   bool finishing = false;  // a completion or requeue for it is being committed
+  // An instance of a multi-instance task: its subtask id (0 = primary) and the primary's
+  // attempt id, the key of its GangInfo. -1 / "" for a plain attempt.
+  int subtask_id = -1;
+  std::string gang;
+};
+
+// A multi-instance task's attempt while any of its instances is on a node (gang_execution.hpp).
+struct GangInfo {
+  std::string job_id;
+  std::string task_id;
+  std::vector<std::string> attempt_ids;  // by subtask id; [0] is the primary (the key)
+  std::vector<std::string> node_ids;     // by subtask id
+  std::vector<bool> coordinated;         // durable in openbatch.gang.coordinated
+  bool started = false;  // startApplication sent to the primary (resent on its next hello)
+  bool ended = false;    // the task's outcome is decided: the instances left are being stopped
+  std::size_t live = 0;  // instances not forgotten yet
 };
 
 // A completion report waiting for the next batched commit (engine_reports.cpp).
@@ -113,6 +129,12 @@ struct NodeInfo {
   std::vector<placement::GpuDevice> gpus;
   int cuda_driver_version = 0;
   int infiniband_active_ports = 0;
+  // What a multi-instance task needs to know of the node: its hostname, the port of its
+  // agent's remote-launch server (from hello; 0 = none), and the inventory's addresses and
+  // InfiniBand ports for the MPI transport choice ({"addresses", "infinibandPorts"}).
+  std::string hostname;
+  int exec_port = 0;
+  nlohmann::json network = nlohmann::json::object();
   std::set<std::string> attempts;  // attempt ids on the node
   int used_slots = 0;
   // Link: up once hello was answered.

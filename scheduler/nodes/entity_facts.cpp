@@ -137,6 +137,10 @@ InventoryFacts inventory_facts_of(const json& inventory) {
       }
     }
   }
+  facts.hostname = string_of(inventory, "hostname");
+  for (const char* key : {"addresses", "infinibandPorts"}) {
+    if (auto it = inventory.find(key); it != inventory.end() && it->is_array()) facts.network[key] = *it;
+  }
   if (auto addresses = inventory.find("addresses"); addresses != inventory.end() && addresses->is_array()) {
     for (const auto& a : *addresses) {
       const std::string address = a.is_object() ? string_of(a, "address") : std::string();

@@ -26,6 +26,9 @@ struct InventoryFacts {
   int cuda_driver_version = 0;  // 1000 * major + 10 * minor
   int infiniband_active_ports = 0;
   std::string address;  // first non-loopback address, "" when none
+  std::string hostname;
+  // {"addresses", "infinibandPorts"} as the inventory has them: the MPI transport's input.
+  nlohmann::json network = nlohmann::json::object();
 };
 InventoryFacts inventory_facts_of(const nlohmann::json& inventory);
 

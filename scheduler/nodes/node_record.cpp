@@ -110,6 +110,7 @@ bool add_attempt(json& node, const AttemptOnNode& attempt, int slots_per_node, T
   if (used_slots(node) + attempt.slots > slots_per_node) return false;
   attempts[attempt.attempt_id] = {{"jobId", attempt.job_id}, {"taskId", attempt.task_id}, {"slots", attempt.slots},
                                   {"taskUrl", attempt.task_url}};
+  if (attempt.subtask_id >= 0) attempts[attempt.attempt_id]["subtaskId"] = attempt.subtask_id;
   update_counts(node);
   refresh_busy_state(node, now);
   json& recent = node["recentTasks"];
@@ -120,6 +121,7 @@ bool add_attempt(json& node, const AttemptOnNode& attempt, int slots_per_node, T
                     {"taskState", "running"},
                     {"executionInfo", {{"startTime", format_iso8601(now)}, {"retryCount", 0}, {"requeueCount", 0}}},
                     {"openbatchAttemptId", attempt.attempt_id}});
+  if (attempt.subtask_id >= 0) recent.back()["subtaskId"] = attempt.subtask_id;
   while (recent.size() > kMaxRecentTasks) recent.erase(recent.begin());
   return true;
 }
@@ -154,7 +156,8 @@ std::vector<AttemptOnNode> attempts_of(const json& node) {
   auto attempts = ext->find("attempts");
   if (attempts == ext->end() || !attempts->is_object()) return out;
   for (const auto& [id, a] : attempts->items()) {
-    out.push_back({id, a.value("jobId", ""), a.value("taskId", ""), a.value("taskUrl", ""), a.value("slots", 1)});
+    out.push_back({id, a.value("jobId", ""), a.value("taskId", ""), a.value("taskUrl", ""), a.value("slots", 1),
+                   a.value("subtaskId", -1)});
   }
   return out;
 }

@@ -61,6 +61,7 @@ struct AttemptOnNode {
   std::string task_id;
   std::string task_url;
   int slots = 1;
+  int subtask_id = -1;  // an instance of a multi-instance task: its subtask id (0 = primary)
 };
 
 // Slots held by the node's attempts.

@@ -49,6 +49,10 @@ Assignment full_assignment() {
   mi.host_list = {"10.0.0.1", "10.0.0.2"};
   mi.node_list = {"n1", "n2"};
   mi.exec_token = "tok";
+  mi.exec_ports = {40001, 40002};
+  mi.host_names = {"node-a", "node-b"};
+  mi.transport = "ucx";
+  mi.transport_environment = {{"OMPI_MCA_pml", "ucx"}, {"UCX_NET_DEVICES", "mlx5_0:1"}};
   a.multi_instance = mi;
   a.job_environment = {{"JOBWIDE", "1"}, {"MODE", "slow"}};
   a.application_packages = {{"blender", "2.7", std::string(64, 'a'), 1024, false},
@@ -108,10 +112,13 @@ std::vector<Message> every_message() {
   hello.running_attempts = {{"job1:task7:0:0", AttemptState::Running, "2025-03-01T10:00:02Z"},
                             {"job1:task8:0:0", AttemptState::Preparing, std::nullopt}};
   hello.unacked_reports = {{40, completed_report()}};
+  hello.exec_port = 40001;
   Report running;
   running.attempt_id = "job1:task7:0:0";
   running.state = AttemptState::Running;
   running.start_time = "2025-03-01T10:00:02Z";
+  Report coordinated = running;
+  coordinated.coordinated = true;
   return {
       {1, hello},
       {2, Welcome{1, "tvmps_0001", 15, true, std::nullopt, std::nullopt, std::nullopt, std::nullopt}},
@@ -141,7 +148,10 @@ std::vector<Message> every_message() {
                      {},
                      {}}},
       {7, Cancel{"job1:task9:0:1", CancelReason::Requeued}},
+      {7, Cancel{"job1:task9:0:1:s2", CancelReason::TaskCompleted}},
       {8, running},
+      {8, coordinated},
+      {8, StartApplication{"job1:task9:0:1"}},
       {9, completed_report()},
       {kMaxSeq, Ack{{1, 2, kMaxSeq}}},
       file_messages()[0],
@@ -296,6 +306,14 @@ TEST(AgentProtocol, RefusesBadAssignments) {
   refused_with("/multiInstance/subtaskId"_json_pointer, 2, "assignment.multiInstance.subtaskId");
   refused_with("/multiInstance/hostList"_json_pointer, json::array({"10.0.0.1"}),
                "assignment.multiInstance.hostList");
+  refused_with("/multiInstance/execPorts"_json_pointer, json::array({1}),
+               "assignment.multiInstance.execPorts");
+  refused_with("/multiInstance/execPorts/0"_json_pointer, 70000,
+               "assignment.multiInstance.execPorts[0]");
+  refused_with("/multiInstance/hostNames"_json_pointer, json::array({"a", "b", "c"}),
+               "assignment.multiInstance.hostNames");
+  refused_with("/multiInstance/transportEnvironment/0/name"_json_pointer, 1,
+               "assignment.multiInstance.transportEnvironment[0].name");
   refused_with("/environmentSettings"_json_pointer,
                json::array_t(kMaxArrayItems + 1, {{"name", "A"}, {"value", ""}}),
                "assignment.environmentSettings");
@@ -303,6 +321,19 @@ TEST(AgentProtocol, RefusesBadAssignments) {
                "assignment.applicationPackages[0].sha256");
   refused_with("/applicationPackages/1/sha256"_json_pointer, std::string(64, 'A'),
                "assignment.applicationPackages[1].sha256");
+}
+
+TEST(AgentProtocol, RefusesBadMultiInstanceMessages) {
+  json report = json::parse(encode({9, completed_report()}));
+  report["coordinated"] = true;  // only a running instance reports its coordination
+  expect_refused(report.dump(), "report.coordinated");
+  expect_refused(R"({"type":"startApplication","seq":1})", "startApplication.attemptId");
+  Hello hello;
+  hello.node_id = "n";
+  hello.agent_version = "1";
+  json h = json::parse(encode({1, hello}));
+  h["execPort"] = 0;
+  expect_refused(h.dump(), "hello.execPort");
 }
 
 TEST(AgentProtocol, RefusesBadSetupMessages) {
