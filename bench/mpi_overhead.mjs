@@ -13,7 +13,7 @@
 //
 // Usage: node bench/mpi_overhead.mjs [BUILD_DIR]   (default: build)
 // Knobs (environment): RUNS=20 WARMUP=2 POLL_MS=5
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,6 +50,7 @@ for (const file of [process.env.OPENBATCH_SCHEDULER, process.env.OPENBATCH_AGENT
 
 const testbed = await createTestbed(2);
 const work = tempDir('mpi-bench');
+chmodSync(work, 0o755);  // the task user walks down to its task directories
 const agents = [];
 let sched;
 try {
@@ -59,7 +60,6 @@ try {
   if (res.status !== 201) throw new Error(`pool: ${res.status} ${res.text}`);
   res = await rawRequest(sched, { method: 'POST', path: '/pools/mpi/jointoken' });
   const tokenFile = path.join(work, 'token');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(tokenFile, res.json.joinToken, { mode: 0o600 });
   for (let i = 0; i < 2; i++) {
     agents.push(startAgentInNamespace(testbed, i, {

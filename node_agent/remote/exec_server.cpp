@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cerrno>
+#include <exception>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -185,7 +186,12 @@ class ExecServer::Session : public std::enable_shared_from_this<ExecServer::Sess
                         std::move(decoded->token), std::move(decoded->command), peer_};
     job_id_ = request.job_id;
     task_id_ = request.task_id;
-    auto target = server_->authorize_(request);
+    Result<ExecTarget> target = Error(500, "RshRefused", "internal error");
+    try {  // the agent's callback: an exception must not unwind the event loop
+      target = server_->authorize_(request);
+    } catch (const std::exception& e) {
+      target = Error(500, "RshRefused", std::string("internal error: ") + e.what());
+    }
     if (!target) {
       refuse(job_id_, task_id_, target.error().message);
       return;

@@ -105,9 +105,9 @@ class ExecServer {
   // Processes started and not reaped yet.
   std::size_t running() const;
 
+ private:
   class Session;  // one connection (exec_server.cpp)
 
- private:
   void accept_next();
   void launched(pid_t pid, std::shared_ptr<Session> session);
   void finished(std::uint64_t id);
@@ -124,8 +124,6 @@ class ExecServer {
   std::map<pid_t, std::shared_ptr<Session>> children_;          // not reaped yet, by pid
   // Handlers still queued after the server is gone check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-
-  friend class Session;
 };
 
 }  // namespace openbatch::agent::remote

@@ -67,29 +67,37 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// [ssh options] HOST WORD... ; nullopt with `error` set on bad usage.
-std::optional<Invocation> parse_args(const std::vector<std::string>& args, std::string& error) {
-  std::size_t i = 0;
+// Skips ssh options from args[i]: up to the first word that is not one, or past `--`. False
+// with `error` set when an option lacks its value.
+bool skip_options(const std::vector<std::string>& args, std::size_t& i, std::string& error) {
   while (i < args.size()) {
     const std::string& word = args[i];
     if (word == "--") {
       ++i;
-      break;
+      return true;
     }
-    if (word.size() < 2 || word[0] != '-') break;
+    if (word.size() < 2 || word[0] != '-') return true;
     ++i;
     for (std::size_t j = 1; j < word.size(); ++j) {
       if (kSshOptionsWithValue.find(word[j]) == std::string_view::npos) continue;  // a flag
       if (j + 1 == word.size()) {  // the value is the next word
         if (i == args.size()) {
           error = std::string("option -") + word[j] + " needs a value";
-          return std::nullopt;
+          return false;
         }
         ++i;
       }
       break;  // the rest of the word was the value
     }
   }
+  return true;
+}
+
+// [ssh options] HOST [ssh options] WORD... ; nullopt with `error` set on bad usage. As
+// OpenSSH does, options may also follow the host name, up to the first command word.
+std::optional<Invocation> parse_args(const std::vector<std::string>& args, std::string& error) {
+  std::size_t i = 0;
+  if (!skip_options(args, i, error)) return std::nullopt;
   if (i == args.size()) {
     error = "usage: openbatch-agent rsh [ssh options] HOST COMMAND...";
     return std::nullopt;
@@ -101,6 +109,7 @@ std::optional<Invocation> parse_args(const std::vector<std::string>& args, std::
     error = "empty host name";
     return std::nullopt;
   }
+  if (!skip_options(args, i, error)) return std::nullopt;
   if (i == args.size()) {
     error = "no command for " + inv.host + " (an interactive shell is not supported)";
     return std::nullopt;

@@ -4,11 +4,12 @@
 // rsh_wire.hpp), copies the remote stdout and stderr to its own as they arrive, and exits with
 // the remote exit status, as ssh does.
 //
-// Command line (as OpenMPI's plm_rsh calls ssh): [ssh options] HOST WORD...
-//   Leading ssh options are accepted and ignored: flags (-x -n -T -t -q -v -A -a -C -4 -6 ...,
-//   also grouped as -xT) and options with a value (-o X, -p N, -l USER, -i FILE, -F FILE, ...;
-//   the value attached or as the next word); `--` ends them. HOST may be USER@HOST (USER is
-//   ignored: the command runs as the task's user). At least one command word must follow.
+// Command line (as OpenMPI's plm_rsh calls ssh): [ssh options] HOST [ssh options] WORD...
+//   ssh options are accepted and ignored: flags (-x -n -T -t -q -v -A -a -C -4 -6 ..., also
+//   grouped as -xT) and options with a value (-o X, -p N, -l USER, -i FILE, -F FILE, ...; the
+//   value attached or as the next word); `--` ends them. As with OpenSSH they may also follow
+//   HOST, up to the first command word. HOST may be USER@HOST (USER is ignored: the command
+//   runs as the task's user). At least one command word must follow.
 // Environment (the task's; the agent sets it for multi-instance tasks):
 //   OPENBATCH_RSH_PEERS  comma-separated NAME=IP:PORT entries, NAME an IP address or a host
 //                        name (several names may share an endpoint), e.g.

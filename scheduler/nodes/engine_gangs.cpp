@@ -4,15 +4,14 @@
 // acked. Once all N are coordinated the primary gets startApplication. Whichever instance ends
 // first while the task runs decides the task (engine_reports.cpp); then end_gang() stops the
 // rest. A lost instance requeues the task through its primary's id (engine_agents.cpp).
-#include <spdlog/spdlog.h>
-
-#include <boost/asio/post.hpp>
-
 #include "scheduler/nodes/agent_link.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/gang_execution.hpp"
 #include "scheduler/nodes/task_execution.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
 namespace asio = boost::asio;
@@ -49,7 +48,8 @@ void Engine::load_gang_states(store::Reader& reader) {
   for (auto& [primary, gang] : gangs_) {
     auto record = reader.get(Table::Tasks, gang.job_id, gang.task_id);
     json task = record ? json::parse(record->body, nullptr, false) : json();
-    if (!record || record->state != "running" || !task.is_object() || current_attempt_id(task) != primary) {
+    if (!record || record->state != "running" || !task.is_object() ||
+        current_attempt_id(task) != primary) {
       gang.ended = true;
       continue;
     }
@@ -60,10 +60,12 @@ void Engine::load_gang_states(store::Reader& reader) {
       gang.node_ids.resize(gang.attempt_ids.size());
       gang.coordinated.resize(gang.attempt_ids.size(), false);
       for (std::size_t k = 0; k < n; ++k) {
-        if (gang.attempt_ids[k].empty() && (*attempts)[k].is_string()) gang.attempt_ids[k] = (*attempts)[k];
+        if (gang.attempt_ids[k].empty() && (*attempts)[k].is_string())
+          gang.attempt_ids[k] = (*attempts)[k];
       }
     }
-    if (auto coordinated = g.find("coordinated"); coordinated != g.end() && coordinated->is_array()) {
+    if (auto coordinated = g.find("coordinated");
+        coordinated != g.end() && coordinated->is_array()) {
       for (std::size_t k = 0; k < coordinated->size() && k < gang.coordinated.size(); ++k) {
         gang.coordinated[k] = (*coordinated)[k] == true;
       }
@@ -78,7 +80,8 @@ void Engine::forget_instance(const AttemptInfo& info) {
   if (it->second.live == 0) gangs_.erase(it);
 }
 
-void Engine::cancel_gang(const std::string& primary, protocol::CancelReason reason, const std::string& except) {
+void Engine::cancel_gang(const std::string& primary, protocol::CancelReason reason,
+                         const std::string& except) {
   auto it = gangs_.find(primary);
   if (it == gangs_.end()) return;
   for (const auto& id : it->second.attempt_ids) {
@@ -129,8 +132,8 @@ void Engine::handle_coordinated(NodeInfo& node, protocol::Report report, uint64_
   }
   const TimePoint now = clock_.now();
   store_.submit(
-      [job_id = attempt.job_id, task_id = attempt.task_id, primary = attempt.gang, id = report.attempt_id,
-       now](store::Writer& w) {
+      [job_id = attempt.job_id, task_id = attempt.task_id, primary = attempt.gang,
+       id = report.attempt_id, now](store::Writer& w) {
         auto record = w.get(Table::Tasks, job_id, task_id);
         if (!record || record->state != "running") return true;
         auto task = json::parse(record->body, nullptr, false);
@@ -144,7 +147,8 @@ void Engine::handle_coordinated(NodeInfo& node, protocol::Report report, uint64_
           NodeInfo* target = find_node(node_id);
           if (!ok) {
             // Not durable: the agent resends the report on its next link.
-            if (target && target->link) target->link->close(1011, "the scheduler could not record a report");
+            if (target && target->link)
+              target->link->close(1011, "the scheduler could not record a report");
             return;
           }
           if (target) ack(*target, {seq});
@@ -157,7 +161,8 @@ void Engine::handle_coordinated(NodeInfo& node, protocol::Report report, uint64_
 }
 
 void Engine::maybe_start_application(GangInfo& gang) {
-  if (gang.ended || gang.attempt_ids.empty() || gang.coordinated.size() < gang.attempt_ids.size()) return;
+  if (gang.ended || gang.attempt_ids.empty() || gang.coordinated.size() < gang.attempt_ids.size())
+    return;
   for (bool c : gang.coordinated) {
     if (!c) return;
   }
@@ -167,8 +172,8 @@ void Engine::maybe_start_application(GangInfo& gang) {
   NodeInfo* node = find_node(a->second.node_id);
   if (!node || !node->linked) return;  // resent after its hello
   if (!gang.started) {
-    spdlog::info("task {}/{}: all {} instances coordinated; starting the application command", gang.job_id,
-                 gang.task_id, gang.attempt_ids.size());
+    spdlog::info("task {}/{}: all {} instances coordinated; starting the application command",
+                 gang.job_id, gang.task_id, gang.attempt_ids.size());
   }
   gang.started = true;
   send(*node, protocol::StartApplication{primary});

@@ -1,8 +1,8 @@
 #include "scheduler/nodes/gang_execution.hpp"
 
-#include <charconv>
-
 #include "common/time.hpp"
+
+#include <charconv>
 
 namespace openbatch::nodes {
 namespace {
@@ -94,7 +94,8 @@ std::optional<int> gang_instance_of(const json& task, std::string_view attempt_i
   if (attempts == gang->end() || !attempts->is_array()) return std::nullopt;
   for (std::size_t k = 0; k < attempts->size(); ++k) {
     const json& id = (*attempts)[k];
-    if (id.is_string() && id.get_ref<const std::string&>() == attempt_id) return static_cast<int>(k);
+    if (id.is_string() && id.get_ref<const std::string&>() == attempt_id)
+      return static_cast<int>(k);
   }
   return std::nullopt;
 }
@@ -118,7 +119,8 @@ bool all_coordinated(const json& task) {
   if (gang == nullptr) return false;
   auto attempts = gang->find("attempts");
   auto coordinated = gang->find("coordinated");
-  if (attempts == gang->end() || coordinated == gang->end() || !coordinated->is_array()) return false;
+  if (attempts == gang->end() || coordinated == gang->end() || !coordinated->is_array())
+    return false;
   if (coordinated->size() < attempts->size()) return false;
   for (const auto& c : *coordinated) {
     if (c != true) return false;
@@ -151,9 +153,8 @@ protocol::Report gang_failure_report(const protocol::Report& subtask, int subtas
     out.failure_info = *subtask.failure_info;
     out.failure_info->message = who + " failed: " + subtask.failure_info->message;
   } else {
-    out.failure_info = protocol::FailureInfo{
-        protocol::ErrorCategory::ServerError, "SubtaskEnded",
-        who + " ended before the primary task finished."};
+    out.failure_info = protocol::FailureInfo{protocol::ErrorCategory::ServerError, "SubtaskEnded",
+                                             who + " ended before the primary task finished."};
   }
   return out;
 }

@@ -11,16 +11,16 @@
 // No I/O, no clock. Thread-safe: pure.
 #pragma once
 
+#include "common/clock.hpp"
+#include "common/protocol/agent_protocol.hpp"
+#include "scheduler/nodes/task_execution.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "common/clock.hpp"
-#include "common/protocol/agent_protocol.hpp"
-#include "scheduler/nodes/task_execution.hpp"
 
 namespace openbatch::nodes {
 

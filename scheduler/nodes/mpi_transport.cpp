@@ -1,8 +1,7 @@
 #include "scheduler/nodes/mpi_transport.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 #include <cstdint>
 #include <optional>
@@ -13,7 +12,8 @@ namespace {
 using nlohmann::json;
 
 std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -41,7 +41,9 @@ std::string ipv4_text(uint32_t address) {
   return buffer;
 }
 
-uint32_t mask_of(int prefix) { return prefix <= 0 ? 0 : prefix >= 32 ? ~uint32_t{0} : ~uint32_t{0} << (32 - prefix); }
+uint32_t mask_of(int prefix) {
+  return prefix <= 0 ? 0 : prefix >= 32 ? ~uint32_t{0} : ~uint32_t{0} << (32 - prefix);
+}
 
 struct Network {
   uint32_t base = 0;
@@ -82,11 +84,14 @@ MpiNodeNet mpi_node_net_of(std::string node_id, std::string address, const json&
       if (!a.is_object()) continue;
       const std::string text = text_of(a, "address");
       const std::string family = lowercase(text_of(a, "family"));
-      if (text.empty() || (!family.empty() && family != "ipv4") || !ipv4(text)) continue;
+      // "ipv4" from the agent; "inet" as ip(8) words it.
+      if (text.empty() || (!family.empty() && family != "ipv4" && family != "inet") || !ipv4(text))
+        continue;
       out.interfaces.push_back({text_of(a, "interface"), text, int_of(a, "prefixLength")});
     }
   }
-  if (auto ports = inventory.find("infinibandPorts"); ports != inventory.end() && ports->is_array()) {
+  if (auto ports = inventory.find("infinibandPorts");
+      ports != inventory.end() && ports->is_array()) {
     for (const auto& p : *ports) {
       if (!p.is_object()) continue;
       const std::string device = text_of(p, "device");
@@ -94,7 +99,9 @@ MpiNodeNet mpi_node_net_of(std::string node_id, std::string address, const json&
       // sysfs words it "4: ACTIVE"; the inventory keeps the word.
       const std::string state = lowercase(text_of(p, "state"));
       const bool active = state == "active" || state.ends_with(": active");
-      if (device.empty() || port <= 0 || !active || lowercase(text_of(p, "linkLayer")) != "infiniband") continue;
+      if (device.empty() || port <= 0 || !active ||
+          lowercase(text_of(p, "linkLayer")) != "infiniband")
+        continue;
       out.infiniband_ports.push_back(device + ":" + std::to_string(port));
     }
   }
@@ -108,22 +115,24 @@ MpiTransport choose_mpi_transport(std::span<const MpiNodeNet> nodes,
 
   // The network every instance's address is in.
   const bool all_loopback =
-      !nodes.empty() && std::all_of(nodes.begin(), nodes.end(), [](const MpiNodeNet& n) { return is_loopback(n.address); });
+      !nodes.empty() && std::all_of(nodes.begin(), nodes.end(),
+                                    [](const MpiNodeNet& n) { return is_loopback(n.address); });
   std::string network_note;
   if (all_loopback) {
     network_note = "every instance is on this machine (loopback), so no interface is named";
   } else if (!nodes.empty()) {
     std::optional<Network> common = network_of(nodes[0]);
     if (!common) {
-      network_note = "any interface: the network of node " + nodes[0].node_id + "'s address " + nodes[0].address +
-                     " is not known";
+      network_note = "any interface: the network of node " + nodes[0].node_id + "'s address " +
+                     nodes[0].address + " is not known";
     }
     for (std::size_t i = 1; common && i < nodes.size(); ++i) {
-      if (network_of(nodes[i]) != common) {
-        network_note = "any interface: node " + nodes[i].node_id + "'s address " + nodes[i].address + " is not in " +
-                       common->text();
-        common.reset();
-      }
+      const auto other = network_of(nodes[i]);
+      if (other == common) continue;
+      network_note =
+          "any interface: node " + nodes[i].node_id + "'s address " + nodes[i].address +
+          (other ? " is not in " + common->text() : " is on no interface whose network is known");
+      common.reset();
     }
     if (common) t.network = common->text();
   }
@@ -139,7 +148,9 @@ MpiTransport choose_mpi_transport(std::span<const MpiNodeNet> nodes,
   }
   const bool ucx = !nodes.empty() && without_ib == nullptr;
   t.kind = ucx ? "ucx" : "tcp";
-  const std::string where = !t.network.empty() ? "on " + t.network : network_note;
+  const std::string where = !t.network.empty()     ? "on " + t.network
+                            : network_note.empty() ? "(no nodes)"
+                                                   : network_note;
   if (ucx) {
     t.reason = "Every node has an active InfiniBand port: UCX over InfiniBand";
     if (!t.network.empty()) t.reason += " (out-of-band setup on " + t.network + ")";
@@ -173,18 +184,21 @@ MpiTransport choose_mpi_transport(std::span<const MpiNodeNet> nodes,
   }
   std::optional<std::string> user_pml;
   for (const auto& s : user_environment) {
-    const bool transport_name = s.name == "OMPI_MCA_pml" || s.name == "UCX_NET_DEVICES" || s.name == "UCX_TLS" ||
-                                s.name.starts_with("OMPI_MCA_btl");
-    const bool replaces = transport_name || std::find(ours.begin(), ours.end(), s.name) != ours.end();
-    if (replaces && std::find(t.overridden_by.begin(), t.overridden_by.end(), s.name) == t.overridden_by.end()) {
+    const bool transport_name = s.name == "OMPI_MCA_pml" || s.name == "UCX_NET_DEVICES" ||
+                                s.name == "UCX_TLS" || s.name.starts_with("OMPI_MCA_btl");
+    const bool replaces =
+        transport_name || std::find(ours.begin(), ours.end(), s.name) != ours.end();
+    if (replaces && std::find(t.overridden_by.begin(), t.overridden_by.end(), s.name) ==
+                        t.overridden_by.end()) {
       t.overridden_by.push_back(s.name);
     }
     if (s.name == "OMPI_MCA_pml") user_pml = lowercase(s.value);
   }
   if (user_pml) t.kind = user_pml->find("ucx") != std::string::npos ? "ucx" : "tcp";
   if (!t.overridden_by.empty()) {
-    t.reason += " The task's own " + joined(t.overridden_by) + " override" + (t.overridden_by.size() == 1 ? "s" : "") +
-                " it" + (user_pml ? " (OMPI_MCA_pml=" + *user_pml + ": " + t.kind + ")" : "") + ".";
+    t.reason += " The task's own " + joined(t.overridden_by) + " override" +
+                (t.overridden_by.size() == 1 ? "s" : "") + " it" +
+                (user_pml ? " (OMPI_MCA_pml=" + *user_pml + ": " + t.kind + ")" : "") + ".";
   }
   return t;
 }

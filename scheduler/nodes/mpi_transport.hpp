@@ -13,13 +13,13 @@
 // Pure; thread-safe.
 #pragma once
 
-#include <span>
-#include <string>
-#include <vector>
+#include "common/protocol/agent_protocol.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "common/protocol/agent_protocol.hpp"
+#include <span>
+#include <string>
+#include <vector>
 
 namespace openbatch::nodes {
 
@@ -40,7 +40,8 @@ struct MpiNodeNet {
 // From the inventory JSON the agent sent ({"addresses": [{"interface", "address", "family",
 // "prefixLength"}], "infinibandPorts": [{"device", "port", "state", "linkLayer"}]}); tolerant
 // of missing or mistyped fields.
-MpiNodeNet mpi_node_net_of(std::string node_id, std::string address, const nlohmann::json& inventory);
+MpiNodeNet mpi_node_net_of(std::string node_id, std::string address,
+                           const nlohmann::json& inventory);
 
 struct MpiTransport {
   std::string kind;     // "ucx" | "tcp"

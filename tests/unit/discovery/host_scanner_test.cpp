@@ -44,6 +44,25 @@ TEST(InterfaceAddress, KeepsRoutableAddressesOfInterfacesThatAreUp) {
   EXPECT_EQ(*kept6, (Address{"ib0", "2001:db8::4", "ipv6"}));
 }
 
+TEST(InterfaceAddress, TakesThePrefixLengthFromTheNetmask) {
+  auto a = v4("10.1.0.4");
+  auto mask = v4("255.255.255.0");
+  auto kept = interface_address("eth0", kUp, as_sockaddr(&a), as_sockaddr(&mask));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, (Address{"eth0", "10.1.0.4", "ipv4", 24}));
+  auto wide = v4("255.240.0.0");
+  EXPECT_EQ(interface_address("eth0", kUp, as_sockaddr(&a), as_sockaddr(&wide))->prefix_length, 12);
+  auto host = v4("255.255.255.255");
+  EXPECT_EQ(interface_address("eth0", kUp, as_sockaddr(&a), as_sockaddr(&host))->prefix_length, 32);
+
+  auto b = v6("2001:db8::4");
+  auto mask6 = v6("ffff:ffff:ffff:ffff::");
+  EXPECT_EQ(interface_address("ib0", kUp, as_sockaddr(&b), as_sockaddr(&mask6))->prefix_length, 64);
+  // A mask of the other family, or none: unknown.
+  EXPECT_EQ(interface_address("ib0", kUp, as_sockaddr(&b), as_sockaddr(&mask))->prefix_length, 0);
+  EXPECT_EQ(interface_address("eth0", kUp, as_sockaddr(&a), nullptr)->prefix_length, 0);
+}
+
 TEST(InterfaceAddress, DropsLoopbackLinkLocalDownAndOtherFamilies) {
   auto lo = v4("127.0.0.1");
   EXPECT_FALSE(interface_address("lo", kUp | IFF_LOOPBACK, as_sockaddr(&lo)));
@@ -70,6 +89,8 @@ TEST(HostScanner, ReadsThisMachine) {
   for (const auto& a : inv.addresses) {
     EXPECT_FALSE(a.interface_name.empty());
     EXPECT_TRUE(a.family == "ipv4" || a.family == "ipv6") << a.family;
+    EXPECT_GE(a.prefix_length, 1) << a.address;
+    EXPECT_LE(a.prefix_length, a.family == "ipv4" ? 32 : 128) << a.address;
     EXPECT_NE(a.address, "127.0.0.1");
     EXPECT_NE(a.address, "::1");
   }

@@ -12,7 +12,7 @@ using nlohmann::json;
 Inventory full_inventory() {
   Inventory v;
   v.hostname = "nd96-node-0";
-  v.addresses = {{"eth0", "10.1.0.4", "ipv4"}, {"ib0", "fd00:1::4", "ipv6"}};
+  v.addresses = {{"eth0", "10.1.0.4", "ipv4", 24}, {"ib0", "fd00:1::4", "ipv6", 64}};
   v.cpus = {96, "Intel(R) Xeon(R) Platinum 8480C", 2, 96};
   v.memory_bytes = 2028992647168;
   v.gpu_source = "nvml";
@@ -48,8 +48,10 @@ TEST(InventoryJson, UsesTheDocumentedCamelCaseNames) {
   }
   EXPECT_EQ(j.size(), 11u);
   EXPECT_EQ(j["memoryBytes"], 2028992647168ull);
-  EXPECT_EQ(j["addresses"][0],
-            (json{{"interface", "eth0"}, {"address", "10.1.0.4"}, {"family", "ipv4"}}));
+  EXPECT_EQ(j["addresses"][0], (json{{"interface", "eth0"},
+                                     {"address", "10.1.0.4"},
+                                     {"family", "ipv4"},
+                                     {"prefixLength", 24}}));
   EXPECT_EQ(j["cpus"], (json{{"logicalCount", 96},
                              {"modelName", "Intel(R) Xeon(R) Platinum 8480C"},
                              {"sockets", 2},
@@ -67,6 +69,17 @@ TEST(InventoryJson, UsesTheDocumentedCamelCaseNames) {
   EXPECT_EQ(port["hcaType"], "MT4123");
   EXPECT_EQ(j["ucxTransports"][0],
             (json{{"name", "rc_mlx5"}, {"device", "mlx5_0:1"}, {"type", "network"}}));
+}
+
+TEST(InventoryJson, PrefixLengthIsOptional) {
+  Address unknown{"eth0", "10.1.0.4", "ipv4"};
+  EXPECT_EQ(json(unknown),
+            (json{{"interface", "eth0"}, {"address", "10.1.0.4"}, {"family", "ipv4"}}))
+      << "0 (unknown) is omitted";
+  // An inventory of an agent that predates the field, and one with a value that is no prefix.
+  EXPECT_EQ((json{{"address", "10.1.0.4"}}.get<Address>().prefix_length), 0);
+  EXPECT_EQ((json{{"address", "10.1.0.4"}, {"prefixLength", 999}}.get<Address>().prefix_length), 0);
+  EXPECT_EQ((json{{"address", "10.1.0.4"}, {"prefixLength", 16}}.get<Address>().prefix_length), 16);
 }
 
 TEST(InventoryJson, IgnoresUnknownFieldsAndDefaultsOptionalOnes) {

@@ -1,9 +1,9 @@
 // Multi-instance task transitions on the stored task JSON (gang_execution.hpp).
 #include "scheduler/nodes/gang_execution.hpp"
 
-#include <gtest/gtest.h>
-
 #include "common/time.hpp"
+
+#include <gtest/gtest.h>
 
 namespace openbatch::nodes {
 namespace {
@@ -18,12 +18,14 @@ std::vector<DispatchTarget> targets() {
 }
 
 json running_gang() {
-  json task = {{"id", "mpi"},
-               {"state", "active"},
-               {"commandLine", "mpirun hello"},
-               {"multiInstanceSettings", {{"numberOfInstances", 3}, {"coordinationCommandLine", "true"}}}};
+  json task = {
+      {"id", "mpi"},
+      {"state", "active"},
+      {"commandLine", "mpirun hello"},
+      {"multiInstanceSettings", {{"numberOfInstances", 3}, {"coordinationCommandLine", "true"}}}};
   const std::string primary = next_attempt_id(task, "j", 7);
-  std::vector<std::string> ids{primary, instance_attempt_id(primary, 1), instance_attempt_id(primary, 2)};
+  std::vector<std::string> ids{primary, instance_attempt_id(primary, 1),
+                               instance_attempt_id(primary, 2)};
   task = dispatch_task(std::move(task), "j", targets()[0], primary, kT0);
   return dispatch_gang(std::move(task), "j", targets(), ids, kT0);
 }
@@ -100,8 +102,9 @@ TEST(GangExecution, AFailedSubtaskFailsTheTaskKeepingItsCodeSoItIsRetried) {
   sub.exit_code = 7;
   sub.result = protocol::TaskResult::Failure;
   sub.end_time = "2026-11-21T10:00:09Z";
-  sub.failure_info = protocol::FailureInfo{protocol::ErrorCategory::UserError, "FailureExitCode",
-                                           "The task exited with an exit code representing a failure"};
+  sub.failure_info =
+      protocol::FailureInfo{protocol::ErrorCategory::UserError, "FailureExitCode",
+                            "The task exited with an exit code representing a failure"};
   const protocol::Report decisive = gang_failure_report(sub, 2, "n2");
   EXPECT_EQ(decisive.result, protocol::TaskResult::Failure);
   EXPECT_EQ(decisive.exit_code, 7);

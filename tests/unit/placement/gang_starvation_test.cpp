@@ -5,7 +5,6 @@
 // without it (the control) every freed node goes to a narrow task and the wide task never
 // starts while narrow ones keep coming.
 #include "scheduler/placement/place.hpp"
-
 #include "tests/unit/placement/builders.hpp"
 
 #include <gtest/gtest.h>
@@ -70,7 +69,8 @@ Outcome simulate(bool reserve_for_gangs) {
     for (const Assignment& a : r.assignments) {
       started[a.task_index] = true;
       for (const auto& node : a.node_ids) {
-        EXPECT_FALSE(busy_until.contains(node)) << "round " << round << ": " << node << " oversubscribed";
+        EXPECT_FALSE(busy_until.contains(node))
+            << "round " << round << ": " << node << " oversubscribed";
         busy_until[node] = round + kNarrowRounds;
       }
       if (a.task_id == "wide") {
