@@ -298,18 +298,23 @@ export async function taskFileText(client, jobId, taskId, filePath) {
 }
 
 // An agent started by the test (static provisioning), with its own root and state dirs.
+// `spawnWith(argv, options)` starts the process (default: child_process.spawn; the network
+// namespace test bed passes one that enters a node's namespaces).
 export class Agent {
-  constructor({ schedulerUrl, poolId, tokenFile, root, stateDir, extraArgs = [] }) {
+  constructor({ schedulerUrl, poolId, tokenFile, root, stateDir, extraArgs = [],
+    spawnWith = (argv, options) => spawn(argv[0], argv.slice(1), options) }) {
     Object.assign(this, { schedulerUrl, poolId, tokenFile, root, stateDir });
     this.output = '';
     const args = ['run', '--scheduler', schedulerUrl, '--root', root, '--state-dir', stateDir,
       '--pool', poolId, '--join-token-file', tokenFile, '--reconnect-min-ms', '100', '--reconnect-max-ms', '1000',
       ...extraArgs];
     // detached: its own process group, like a real node's agent.
-    this.child = spawn(AGENT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawnWith([AGENT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     live.add(this.child);
+    this.exited = undefined;
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => {
       live.delete(this.child);
+      this.exited = { code, signal };
       resolve({ code, signal });
     }));
     const keep = (chunk) => {
@@ -329,6 +334,7 @@ export class Agent {
   }
 
   async kill(signal = 'SIGKILL') {
+    if (this.exited) return this.exited;
     this.child.kill(signal);
     return this.exit;
   }

@@ -15,14 +15,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { AGENT_BIN, REPO_DIR, removeDir, tempDir } from './harness.mjs';
+import { Agent, REPO_DIR, removeDir, tempDir } from './harness.mjs';
 
 export const TESTBED_SH = path.join(REPO_DIR, 'tests/netns/testbed.sh');
 
 const liveBeds = new Set();  // state dirs of beds not torn down yet
-const liveChildren = new Set();  // agents started here, killed if this process exits first
 process.on('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
   for (const stateDir of liveBeds) {
     spawnSync(TESTBED_SH, ['down', stateDir], { stdio: 'ignore' });
   }
@@ -198,44 +196,11 @@ export function schedulerUrlFor(testbed, url) {
 // output, exit, exited, nodeId(), kill()). The scheduler must listen where the nodes reach it
 // (startScheduler({listen: '0.0.0.0:0'}), or testbed.hostAddress); `schedulerUrl`'s host is
 // replaced by testbed.hostAddress.
-export class NamespacedAgent {
-  constructor(testbed, i, { schedulerUrl, poolId, tokenFile, root, stateDir, extraArgs = [] }) {
-    const url = schedulerUrlFor(testbed, schedulerUrl);
-    Object.assign(this, { testbed, index: i, schedulerUrl: url, poolId, tokenFile, root, stateDir });
-    this.output = '';
-    const args = ['run', '--scheduler', url, '--root', root, '--state-dir', stateDir,
-      '--pool', poolId, '--join-token-file', tokenFile, '--reconnect-min-ms', '100',
-      '--reconnect-max-ms', '1000', ...extraArgs];
-    // detached: its own process group, like a real node's agent.
-    this.child = testbed.spawnIn(i, [AGENT_BIN, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    liveChildren.add(this.child);
-    this.exited = undefined;
-    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => {
-      liveChildren.delete(this.child);
-      this.exited = { code, signal };
-      resolve({ code, signal });
-    }));
-    const keep = (chunk) => {
-      this.output = (this.output + chunk.toString()).slice(-64 * 1024);
-      if (process.env.OPENBATCH_TEST_VERBOSE) process.stderr.write(chunk);
-    };
-    this.child.stdout.on('data', keep);
-    this.child.stderr.on('data', keep);
-  }
-
-  nodeId() {
-    try {
-      return JSON.parse(readFileSync(path.join(this.stateDir, 'node.json'), 'utf8')).nodeId;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async kill(signal = 'SIGKILL') {
-    if (this.exited) return this.exited;
-    this.child.kill(signal);
-    return this.exit;
+export class NamespacedAgent extends Agent {
+  constructor(testbed, i, options) {
+    super({ ...options, schedulerUrl: schedulerUrlFor(testbed, options.schedulerUrl),
+      spawnWith: (argv, spawnOptions) => testbed.spawnIn(i, argv, spawnOptions) });
+    Object.assign(this, { testbed, index: i });
   }
 }
 
