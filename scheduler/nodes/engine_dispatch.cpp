@@ -7,6 +7,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include "common/auth/bearer_token.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
@@ -78,11 +80,13 @@ void Engine::run_round() {
     placement::ClusterSnapshot cluster;
     cluster.pools.push_back({pool.id, pool.task_slots_per_node, pool.fill, pool.inter_node});
     int free_slots = 0;
+    // Full nodes matter only to a gang: they are what it waits for (and reserves around), so
+    // they join the snapshot only when a multi-instance task is among those examined.
+    std::vector<placement::NodeSnapshot> full_nodes;
     for (const auto& [id, node] : nodes_) {
       if (lower(node.pool_id) != pool_key || !schedulable(node)) continue;
       const int node_free = pool.task_slots_per_node - node.used_slots;
-      if (node_free <= 0) continue;
-      free_slots += node_free;
+      free_slots += std::max(0, node_free);
       placement::NodeSnapshot snap;
       snap.id = node.id;
       snap.pool_id = pool.id;
@@ -93,7 +97,7 @@ void Engine::run_round() {
       snap.gpus = node.gpus;
       snap.cuda_driver_version = node.cuda_driver_version;
       snap.infiniband_active_ports = node.infiniband_active_ports;
-      cluster.nodes.push_back(std::move(snap));
+      (node_free > 0 ? cluster.nodes : full_nodes).push_back(std::move(snap));
     }
     if (free_slots == 0) continue;
 
@@ -126,6 +130,9 @@ void Engine::run_round() {
       }
     }
     if (tasks.empty()) continue;
+    if (std::any_of(tasks.begin(), tasks.end(), [](const auto& t) { return t.number_of_instances > 1; })) {
+      for (auto& n : full_nodes) cluster.nodes.push_back(std::move(n));
+    }
     placement::PlacementPolicy policy;
     policy.max_detailed_pending = 0;  // the dispatcher needs decisions, not explanations
     auto result = placement::place(cluster, tasks, policy);

@@ -255,3 +255,35 @@ test('a node lost mid-run requeues the whole task, which completes on other node
   assert.match(await taskFileText(client, 'lost', 'survivor', 'stdout.txt'), new RegExp(`finished on ${done.nodeInfo.nodeId}`));
   assert.ok(running.nodeInfo.nodeId);
 });
+
+test('a wide task is not starved by 500 narrow ones submitted after it', { timeout: TEST_TIMEOUT }, async () => {
+  await poolWithAgents('stream', [null, null, null]);
+  await client.job.add({ id: 'stream', poolInfo: { poolId: 'stream' } });
+  // Two nodes busy for a while, then the 3-node task, then a stream of narrow tasks that could
+  // each take the third node at once.
+  await client.task.add('stream', { id: 'busy-1', commandLine: "/bin/sh -c 'sleep 2'" });
+  await client.task.add('stream', { id: 'busy-2', commandLine: "/bin/sh -c 'sleep 2'" });
+  await waitForTask(client, 'stream', 'busy-1', { state: 'running' });
+  await waitForTask(client, 'stream', 'busy-2', { state: 'running' });
+  await client.task.add('stream', multiInstanceTask('wide', { instances: 3, commandLine: '/bin/true' }));
+  for (let batch = 0; batch < 5; batch++) {
+    const value = Array.from({ length: 100 }, (_, i) => ({
+      id: `narrow-${String(batch * 100 + i).padStart(3, '0')}`, commandLine: '/bin/true',
+    }));
+    await client.task.addCollection('stream', value);
+  }
+  const wide = await waitForTask(client, 'stream', 'wide', { timeoutMs: 30000 });
+  assert.equal(wide.executionInfo.result, 'success');
+  const wideStart = Date.parse(wide.executionInfo.startTime);
+  const narrow = await until(async () => {
+    const res = await rawRequest(sched, {
+      path: '/jobs/stream/tasks', query: { $filter: "startswith(id,'narrow-')", $select: 'id,state,executionInfo', maxresults: 1000 },
+    });
+    assert.equal(res.status, 200, res.text);
+    const tasks = res.json.value;
+    return tasks.length === 500 && tasks.every((t) => t.state === 'completed') ? tasks : undefined;
+  }, { timeoutMs: 60000, intervalMs: 250, what: '500 narrow tasks completed' });
+  const startedFirst = narrow.filter((t) => Date.parse(t.executionInfo.startTime) < wideStart);
+  assert.deepEqual(startedFirst.map((t) => t.id), [], 'no narrow task started before the wide one');
+});
+
