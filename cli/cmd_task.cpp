@@ -81,6 +81,15 @@ int show(Context& ctx, const TaskOptions& o) {
   return kExitOk;
 }
 
+int subtasks(Context& ctx, const TaskOptions& o) {
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error());
+  auto info = (*api)->get_json(path_of({"jobs", o.job, "tasks", o.task, "subtasksinfo"}));
+  if (!info) return ctx.fail(info.error());
+  ctx.print_list(subtask_view(), info->value("value", json::array()));
+  return kExitOk;
+}
+
 int terminate(Context& ctx, const TaskOptions& o) {
   auto api = ctx.api();
   if (!api) return ctx.fail(api.error());
@@ -107,7 +116,7 @@ void job_and_task(CLI::App* cmd, TaskOptions& o) {
 }  // namespace
 
 void add_task_commands(CLI::App& root, Context& ctx) {
-  auto* task = root.add_subcommand("task", "Tasks: add, list, show, terminate, delete, wait");
+  auto* task = root.add_subcommand("task", "Tasks: add, list, show, subtasks, terminate, delete, wait");
   task->require_subcommand(1);
   auto o = std::make_shared<TaskOptions>();
 
@@ -129,6 +138,11 @@ void add_task_commands(CLI::App& root, Context& ctx) {
   auto* show_cmd = task->add_subcommand("show", "Show one task");
   job_and_task(show_cmd, *o);
   on_parsed(show_cmd, ctx, [&ctx, o] { return show(ctx, *o); });
+
+  auto* subtasks_cmd =
+      task->add_subcommand("subtasks", "List the subtasks (instances 1..N-1) of a multi-instance task");
+  job_and_task(subtasks_cmd, *o);
+  on_parsed(subtasks_cmd, ctx, [&ctx, o] { return subtasks(ctx, *o); });
 
   auto* terminate_cmd = task->add_subcommand("terminate", "Terminate a task (it completes as failed)");
   job_and_task(terminate_cmd, *o);

@@ -121,7 +121,24 @@ const EntityView& task_view() {
        at("Required slots", "requiredSlots"), at("Pool", "nodeInfo/poolId"),
        at("Node", "nodeInfo/nodeId"), at("Task directory", "nodeInfo/taskRootDirectory"),
        at("Created", "creationTime"), at("Started", "executionInfo/startTime"),
-       at("Ended", "executionInfo/endTime")}};
+       at("Ended", "executionInfo/endTime"),
+       at("Instances", "multiInstanceSettings/numberOfInstances"),
+       at("Pending reason", "openbatch/pendingReason/message"),
+       {"MPI transport",
+        [](const json& t) {
+          const std::string kind = text_at(t, "openbatch/mpiTransport/kind");
+          const std::string reason = text_at(t, "openbatch/mpiTransport/reason");
+          return kind.empty() ? kind : kind + (reason.empty() ? "" : " (" + reason + ")");
+        }}}};
+  return kView;
+}
+
+const EntityView& subtask_view() {
+  static const EntityView kView{
+      {at("ID", "id"), at("STATE", "state"), at("RESULT", "result"), at("EXIT", "exitCode"),
+       at("NODE", "nodeInfo/nodeId"), at("DIRECTORY", "nodeInfo/taskRootDirectory"),
+       {"FAILURE", [](const json& s) { return failure_cell(s, "failureInfo"); }}},
+      {}};
   return kView;
 }
 

@@ -25,6 +25,8 @@ struct EntityView {
 const EntityView& pool_view();
 const EntityView& job_view();
 const EntityView& task_view();
+// A multi-instance task's subtasks (GET .../subtasksinfo): instances 1..N-1.
+const EntityView& subtask_view();
 const EntityView& node_view();
 const EntityView& file_view();
 const EntityView& application_view();

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "cli/json_fields.hpp"
 
 namespace openbatch::cli {
@@ -54,6 +56,30 @@ TEST(TaskView, ShowsResultExitCodeNodeAndShortCommand) {
     failure_shown = failure_shown || (label == "Failure" && value == "FailureExitCode: exit 3");
   }
   EXPECT_TRUE(failure_shown);
+}
+
+TEST(TaskView, ShowsWhyATaskWaitsAndItsMpiTransport) {
+  const json task = {{"id", "mpi"},
+                     {"state", "active"},
+                     {"multiInstanceSettings", {{"numberOfInstances", 3}}},
+                     {"openbatch",
+                      {{"pendingReason", {{"code", "NotEnoughNodesForGang"}, {"message", "needs 3 nodes"}}},
+                       {"mpiTransport", {{"kind", "tcp"}, {"reason", "no InfiniBand"}}}}}};
+  std::map<std::string, std::string> shown;
+  for (const auto& [label, value] : entity_fields(task_view(), task)) shown[label] = value;
+  EXPECT_EQ(shown["Instances"], "3");
+  EXPECT_EQ(shown["Pending reason"], "needs 3 nodes");
+  EXPECT_EQ(shown["MPI transport"], "tcp (no InfiniBand)");
+}
+
+TEST(SubtaskView, ListsStateExitCodeNodeAndFailure) {
+  const json subtasks = json::array(
+      {{{"id", 1}, {"state", "completed"}, {"result", "failure"}, {"exitCode", 7},
+        {"nodeInfo", {{"nodeId", "n2"}, {"taskRootDirectory", "workitems/j/job-1/t/1"}}},
+        {"failureInfo", {{"code", "FailureExitCode"}, {"message", "exit 7"}}}}});
+  EXPECT_EQ(list_table(subtask_view(), subtasks).render(),
+            "ID  STATE      RESULT   EXIT  NODE  DIRECTORY              FAILURE\n"
+            "1   completed  failure  7     n2    workitems/j/job-1/t/1  FailureExitCode: exit 7\n");
 }
 
 TEST(FileView, DirectoriesHaveNoSize) {
