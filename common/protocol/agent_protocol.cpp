@@ -262,7 +262,7 @@ void read_multi_instance(FieldReader& r, MultiInstance& out) {
   out.exec_token = r.string("execToken");
   const json& ports = r.array("execPorts", false);
   for (std::size_t i = 0; i < ports.size() && r.ok(); ++i) {
-    if (auto port = r.integer_value(ports[i], r.item("execPorts", i), 1, 65535)) {
+    if (auto port = r.integer_value(ports[i], r.item("execPorts", i), 0, 65535)) {
       out.exec_ports.push_back(static_cast<int>(*port));
     }
   }

@@ -98,7 +98,8 @@ struct MultiInstance {
   std::vector<std::string> node_list;          // "nodeList": node ids, in subtask order
   std::string exec_token;                      // "execToken": per-task token for peer rsh launch
   // "execPorts": the port of each host's remote-launch server (openbatch-agent rsh), in
-  // subtask order; optional (absent = empty), else numberOfInstances entries.
+  // subtask order, 0 for a host whose agent runs none; optional (absent = empty), else
+  // numberOfInstances entries.
   std::vector<int> exec_ports;
   // "hostNames": each node's hostname, in subtask order; optional, else numberOfInstances
   // entries. mpirun may name a host either way.

@@ -303,7 +303,7 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
     gang.host_list.push_back(m.address);
     gang.node_list.push_back(m.node_id);
     gang.host_names.push_back(m.hostname.empty() ? m.address : m.hostname);
-    gang.exec_ports.push_back(m.exec_port > 0 ? m.exec_port : 1);
+    gang.exec_ports.push_back(m.exec_port);
   }
   gang.exec_token = d.exec_token;
   gang.transport = transport.kind;

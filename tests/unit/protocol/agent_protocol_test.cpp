@@ -308,7 +308,7 @@ TEST(AgentProtocol, RefusesBadAssignments) {
                "assignment.multiInstance.hostList");
   refused_with("/multiInstance/execPorts"_json_pointer, json::array({1}),
                "assignment.multiInstance.execPorts");
-  refused_with("/multiInstance/execPorts/0"_json_pointer, 70000,
+  refused_with("/multiInstance/execPorts/0"_json_pointer, -1,
                "assignment.multiInstance.execPorts[0]");
   refused_with("/multiInstance/hostNames"_json_pointer, json::array({"a", "b", "c"}),
                "assignment.multiInstance.hostNames");
