@@ -6,12 +6,12 @@
 // MPI across separate network namespaces is in mpi_netns.test.mjs.
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-  Agent, REPO_DIR, cpuPool, rawRequest, removeDir, sdkClientFor, startScheduler, taskFileText, tempDir, until,
+  Agent, REPO_DIR, cpuPool, rawRequest, removeDir, sdkClientFor, sleep, startScheduler, taskFileText, tempDir, until,
   waitForNodes, waitForTask,
 } from './lib/harness.mjs';
 
@@ -95,8 +95,10 @@ const SHOW_ENV = "/bin/sh -c 'echo pml=$OMPI_MCA_pml; echo ucx=$UCX_NET_DEVICES;
   'echo hosts=$AZ_BATCH_HOST_LIST; echo master=$AZ_BATCH_IS_CURRENT_NODE_MASTER; ' +
   "echo shared=$AZ_BATCH_TASK_SHARED_DIR; echo rsh=$OMPI_MCA_plm_rsh_agent; echo hostfile=$OPENBATCH_HOSTFILE'";
 
+const SCHEDULER_ARGS = ['--provisioner', 'static', '--heartbeat-seconds', '1'];
+
 before(async () => {
-  sched = await startScheduler({ extraArgs: ['--provisioner', 'static', '--heartbeat-seconds', '1'] });
+  sched = await startScheduler({ extraArgs: SCHEDULER_ARGS });
   client = await sdkClientFor(sched);
   work = tempDir('multi');
   chmodSync(work, 0o755);
@@ -285,5 +287,38 @@ test('a wide task is not starved by 500 narrow ones submitted after it', { timeo
   }, { timeoutMs: 60000, intervalMs: 250, what: '500 narrow tasks completed' });
   const startedFirst = narrow.filter((t) => Date.parse(t.executionInfo.startTime) < wideStart);
   assert.deepEqual(startedFirst.map((t) => t.id), [], 'no narrow task started before the wide one');
+});
+
+// Last: it restarts the scheduler the other tests share.
+test('a gang keeps its coordination across a scheduler SIGKILL and runs once', { timeout: TEST_TIMEOUT }, async () => {
+  await poolWithAgents('restart', [null, null]);
+  await client.job.add({ id: 'restart', poolInfo: { poolId: 'restart' } });
+  const ledger = path.join(work, 'gang-ledger.txt');
+  writeFileSync(ledger, '');
+  chmodSync(ledger, 0o666);
+  await client.task.add('restart', multiInstanceTask('survives', {
+    instances: 2, coordination: "/bin/sh -c 'sleep 2'",
+    commandLine: `/bin/sh -c 'echo "application on $AZ_BATCH_NODE_ID" >> ${ledger}'`,
+  }));
+  await waitForTask(client, 'restart', 'survives', { state: 'running' });
+  // Killed while both instances coordinate; their "coordinated" reports wait in the agents'
+  // outboxes and reach the restarted scheduler, which must start the application once.
+  await sched.kill();
+  await sleep(2500);
+  const listen = new URL(sched.url).host;
+  sched = await startScheduler({ dataDir: sched.dataDir, account: sched.account, key: sched.key,
+    extraArgs: SCHEDULER_ARGS, listen });
+  client = await sdkClientFor(sched);
+  const done = await waitForTask(client, 'restart', 'survives', { timeoutMs: 30000 });
+  assert.equal(done.executionInfo.result, 'success', JSON.stringify(done.executionInfo));
+  assert.equal(done.executionInfo.retryCount, 0);
+  assert.equal(done.executionInfo.requeueCount, 0);
+  const runs = readFileSync(ledger, 'utf8').split('\n').filter(Boolean);
+  assert.deepEqual(runs, [`application on ${done.nodeInfo.nodeId}`]);
+  const [sub] = await until(async () => {
+    const list = await subtasks('restart', 'survives');
+    return list[0]?.state === 'completed' ? list : undefined;
+  }, { timeoutMs: 10000, what: 'the subtask completed' });
+  assert.equal(sub.result, 'success', JSON.stringify(sub));
 });
 
