@@ -110,6 +110,21 @@ std::vector<tasks::EnvironmentSetting> gang_settings(const protocol::MultiInstan
   return out;
 }
 
+// What mpi-transport.txt says: the choice, then NAME=VALUE as the process sees each variable.
+std::string transport_log_text(const protocol::MultiInstance& mi, const std::vector<std::string>& env) {
+  std::string text = "MPI transport chosen by the scheduler: " + (mi.transport.empty() ? "none" : mi.transport) +
+                     "\n";
+  for (const auto& s : mi.transport_environment) {
+    const std::string prefix = s.name + "=";
+    auto it = std::find_if(env.rbegin(), env.rend(), [&](const std::string& e) { return e.starts_with(prefix); });
+    const std::string value = it == env.rend() ? std::string() : it->substr(prefix.size());
+    text += prefix + value;
+    if (value != s.value) text += "    (the task's own setting; the scheduler chose " + s.value + ")";
+    text += "\n";
+  }
+  return text;
+}
+
 }  // namespace
 
 std::filesystem::path package_dir(const std::filesystem::path& node_root,
@@ -208,6 +223,10 @@ Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts&
   plan.spec.env = std::move(*vars);
   plan.spec.env.insert(plan.spec.env.end(), facts.node_environment.begin(),
                        facts.node_environment.end());
+  if (a.multi_instance && kind == AttemptKind::Task) {
+    plan.transport_log = plan.paths.dir / "mpi-transport.txt";
+    plan.transport_log_text = transport_log_text(*a.multi_instance, plan.spec.env);
+  }
   if (!a.gpu_uuids.empty()) {
     // CUDA accepts GPU UUIDs here; a task's own setting of the name wins.
     const bool set_by_task = std::any_of(plan.spec.env.begin(), plan.spec.env.end(),

@@ -84,6 +84,11 @@ struct AttemptPlan {
   std::vector<ResourceFile> common_resource_files;
   std::filesystem::path hostfile;
   std::string hostfile_text;
+  // The instance's MPI transport log, mpi-transport.txt beside stdout.txt: the scheduler's
+  // choice and the value of each of its variables the process really gets (the task's own
+  // settings win, and are marked so).
+  std::filesystem::path transport_log;
+  std::string transport_log_text;
   std::vector<std::string> coordination_argv;
   // Who must own the task directory, wd and the downloaded files (nonadmin identities).
   std::optional<FileOwner> owner;

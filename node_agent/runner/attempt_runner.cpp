@@ -135,6 +135,7 @@ void AttemptRunner::prepare(Attempt& a) {
   }
   if (a.multi()) {
     if (auto st = write_task_file(p.hostfile, p.hostfile_text, p.owner); !st) return fail(a, st.error());
+    if (auto st = write_task_file(p.transport_log, p.transport_log_text, p.owner); !st) return fail(a, st.error());
   }
   const auto& packages = a.assignment.application_packages;
   if (p.resource_files.empty() && p.common_resource_files.empty() && packages.empty()) return launch(a);

@@ -159,6 +159,10 @@ test('every node with an active InfiniBand port: UCX on its devices; otherwise T
   const devices = record.openbatch.mpiTransport.devices;
   assert.equal(primary.get('ucx'), devices[primaryNode]);
   assert.deepEqual(new Set(Object.values(devices)), new Set(['mlx5_0:1', 'mlx5_0:1,mlx5_1:1']));
+  // The task's transport log, beside its stdout.
+  const log = await taskFileText(client, 'ib-all', 'env', 'mpi-transport.txt');
+  assert.match(log, /^MPI transport chosen by the scheduler: ucx$/m);
+  assert.match(log, new RegExp(`^UCX_NET_DEVICES=${devices[primaryNode]}$`, 'm'));
   // The subtask's view, through subtasksinfo and the node file API.
   const [sub] = await subtasks('ib-all', 'env');
   assert.equal(sub.id, 1);
@@ -182,6 +186,8 @@ test('every node with an active InfiniBand port: UCX on its devices; otherwise T
   const overridden = (await getTask('ib-all', 'override')).openbatch.mpiTransport;
   assert.equal(overridden.kind, 'tcp');
   assert.ok(overridden.overriddenBy.includes('OMPI_MCA_pml'), JSON.stringify(overridden));
+  assert.match(await taskFileText(client, 'ib-all', 'override', 'mpi-transport.txt'),
+    /^OMPI_MCA_pml=ob1 {4}\(the task's own setting; the scheduler chose ucx\)$/m);
 
   // One node without InfiniBand: TCP for all.
   await poolWithAgents('ib-some', ['ib_2port_active', 'no_ib']);

@@ -157,6 +157,56 @@ TEST(AttemptPlan, MultiInstanceRunsInTheSubtaskDirectoryWithGangVariables) {
   EXPECT_EQ(env["AZ_BATCH_HOST_LIST"], "10.0.0.4,10.0.0.5");
 }
 
+TEST(AttemptPlan, MultiInstanceGetsTransportLauncherHostfileAndCoordination) {
+  auto a = assignment();
+  a.attempt_id = "job1:task7:0:1:s1";
+  a.resource_files = json::array({{{"httpUrl", "http://files/in.dat"}, {"filePath", "in.dat"}}});
+  a.environment.push_back({"OMPI_MCA_btl", "self,tcp"});  // the task's own setting wins
+  protocol::MultiInstance mi;
+  mi.number_of_instances = 2;
+  mi.subtask_id = 1;
+  mi.coordination_command_line = "/bin/sh -c 'start-daemon'";
+  mi.common_resource_files = json::array({{{"httpUrl", "http://files/common.dat"}, {"filePath", "c.dat"}}});
+  mi.host_list = {"10.0.0.4", "10.0.0.5"};
+  mi.node_list = {"n1", "n2"};
+  mi.host_names = {"node-a", "node-b"};
+  mi.exec_ports = {4001, 0};  // node-b's agent runs no remote-launch server
+  mi.exec_token = "exec.token";
+  mi.transport = "tcp";
+  mi.transport_environment = {{"OMPI_MCA_pml", "ob1"}, {"OMPI_MCA_btl", "self,vader,tcp"}};
+  a.multi_instance = mi;
+  NodeFacts f = facts();
+  f.agent_executable = "/usr/bin/openbatch-agent";
+  auto plan = plan_attempt(a, f, users);
+  ASSERT_TRUE(plan) << plan.error().message;
+  auto env = env_map(plan->spec.env);
+  EXPECT_EQ(env["OMPI_MCA_pml"], "ob1");
+  EXPECT_EQ(env["OMPI_MCA_btl"], "self,tcp");
+  EXPECT_EQ(env["OMPI_MCA_plm_rsh_agent"], "/usr/bin/openbatch-agent rsh");
+  EXPECT_EQ(env["OPENBATCH_RSH_PEERS"], "10.0.0.4=10.0.0.4:4001,node-a=10.0.0.4:4001");
+  EXPECT_EQ(env["OPENBATCH_RSH_TOKEN"], "exec.token");
+  EXPECT_EQ(env["OMPI_MCA_orte_default_hostfile"], "/mnt/batch/tasks/workitems/job1/job-1/task7/hostfile");
+  EXPECT_FALSE(env.contains("OMPI_ALLOW_RUN_AS_ROOT"));  // a nonadmin task
+  EXPECT_EQ(plan->hostfile_text, "10.0.0.4 slots=1\n10.0.0.5 slots=1\n");
+  EXPECT_EQ(plan->coordination_argv, (std::vector<std::string>{"/bin/sh", "-c", "start-daemon"}));
+  EXPECT_TRUE(plan->resource_files.empty()) << "only the primary downloads the task's resourceFiles";
+  ASSERT_EQ(plan->common_resource_files.size(), 1u);
+  EXPECT_EQ(plan->shared_dir, "/mnt/batch/tasks/workitems/job1/job-1/task7");
+  EXPECT_EQ(plan->transport_log, "/mnt/batch/tasks/workitems/job1/job-1/task7/1/mpi-transport.txt");
+  EXPECT_EQ(plan->transport_log_text,
+            "MPI transport chosen by the scheduler: tcp\n"
+            "OMPI_MCA_pml=ob1\n"
+            "OMPI_MCA_btl=self,tcp    (the task's own setting; the scheduler chose self,vader,tcp)\n");
+
+  // The primary keeps its resource files; an admin one may run mpirun as root.
+  a.multi_instance->subtask_id = 0;
+  a.user_identity = {{"autoUser", {{"scope", "pool"}, {"elevationLevel", "admin"}}}};
+  auto primary = plan_attempt(a, f, users);
+  ASSERT_TRUE(primary) << primary.error().message;
+  EXPECT_EQ(primary->resource_files.size(), 1u);
+  EXPECT_EQ(env_map(primary->spec.env)["OMPI_ALLOW_RUN_AS_ROOT"], "1");
+}
+
 TEST(AttemptPlan, GpusWallClockAndResourceFiles) {
   auto a = assignment();
   a.gpu_uuids = {"GPU-a", "GPU-b"};
