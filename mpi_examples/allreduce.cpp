@@ -24,11 +24,7 @@ long iterations_for(long elements, long requested) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int rank = 0;
-  int size = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const auto [rank, size] = mpi_examples::init(&argc, &argv);
 
   bool ok = true;
   const long iterations = mpi_examples::positive_option(argc, argv, "iterations", 100, ok);

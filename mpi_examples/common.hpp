@@ -10,6 +10,19 @@
 
 namespace mpi_examples {
 
+// MPI_Init, then this process's place in MPI_COMM_WORLD.
+struct World {
+  int rank = 0;
+  int size = 0;
+};
+inline World init(int* argc, char*** argv) {
+  MPI_Init(argc, argv);
+  World world;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world.size);
+  return world;
+}
+
 inline std::string processor_name() {
   char name[MPI_MAX_PROCESSOR_NAME] = {};
   int len = 0;

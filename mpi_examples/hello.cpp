@@ -11,11 +11,7 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int rank = 0;
-  int size = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const auto [rank, size] = mpi_examples::init(&argc, &argv);
   const std::string host = mpi_examples::processor_name();
 
   std::printf("hello from rank %d of %d on %s\n", rank, size, host.c_str());
