@@ -19,9 +19,12 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target openbatch-scheduler openbatch-agent openbatch
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/openbatch-demo.XXXXXX")
-chmod 755 "$work"  # tasks run as the unprivileged task user: node directories must be reachable
+# The data dir ($work/data) is private (the scheduler makes it 0700); the local node roots are
+# beside it ($work/data.nodes), where tasks running as the unprivileged task user must reach.
+chmod 755 "$work"
 mkdir -p "$work/data"
 export OPENBATCH_ACCOUNT=demo
+# The key reaches the scheduler and the CLI through the environment, never a command line.
 OPENBATCH_ACCOUNT_KEY=$(head -c 32 /dev/urandom | base64)
 export OPENBATCH_ACCOUNT_KEY
 cli="$build/cli/openbatch"
@@ -39,7 +42,7 @@ trap cleanup EXIT
 
 echo "== start the scheduler (local provisioner; data dir $work/data)"
 "$build/scheduler/openbatch-scheduler" --listen 127.0.0.1:0 --data-dir "$work/data" \
-  --account "$OPENBATCH_ACCOUNT" --key "$OPENBATCH_ACCOUNT_KEY" --ready-file "$work/url" \
+  --account "$OPENBATCH_ACCOUNT" --ready-file "$work/url" \
   >"$work/scheduler.log" 2>&1 &
 pid=$!
 deadline=$((SECONDS + 30))

@@ -513,7 +513,9 @@ int main(int argc, char** argv) {
   CLI::App app{"openbatch-bench-api_bench: task add/list throughput and latency against a scheduler"};
   app.add_option("--url", opt.url, "scheduler base URL, http://HOST:PORT")->required();
   app.add_option("--account", opt.account, "account name")->capture_default_str();
-  app.add_option("--key", opt.key, "account key (base64)")->required();
+  app.add_option("--key", opt.key, "account key (base64); better in $OPENBATCH_ACCOUNT_KEY, out of argv")
+      ->envname("OPENBATCH_ACCOUNT_KEY")
+      ->required();
   app.add_option("--clients", opt.clients, "concurrent clients (threads), each with its own connection")
       ->capture_default_str()->check(CLI::Range(1u, 256u));
   app.add_option("--tasks", opt.tasks, "tasks in all")->capture_default_str()->check(CLI::PositiveNumber);

@@ -669,7 +669,9 @@ int main(int argc, char** argv) {
   CLI::App app{"openbatch-bench-e2e_bench: trivial tasks end to end through the scheduler and its local agents"};
   app.add_option("--url", opt.url, "scheduler base URL, http://HOST:PORT")->required();
   app.add_option("--account", opt.account, "account name")->capture_default_str();
-  app.add_option("--key", opt.key, "account key (base64)")->required();
+  app.add_option("--key", opt.key, "account key (base64); better in $OPENBATCH_ACCOUNT_KEY, out of argv")
+      ->envname("OPENBATCH_ACCOUNT_KEY")
+      ->required();
   app.add_option("--data-dir", opt.data_dir, "the scheduler's --data-dir (agents' pids: agents/<pool>/<node>/agent.pid)");
   app.add_option("--scheduler-pid", opt.scheduler_pid, "the scheduler's pid (same machine), for its CPU");
   app.add_option("--nodes", opt.nodes, "K: targetDedicatedNodes")->capture_default_str()->check(CLI::Range(1u, 256u));

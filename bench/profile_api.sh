@@ -32,7 +32,7 @@ trap 'exit 130' INT TERM
 
 KEY=$(head -c 32 /dev/urandom | base64 -w0)
 # shellcheck disable=SC2086  # SCHEDULER_FLAGS is a word list
-"$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$WORK/data" --account benchaccount --key "$KEY" \
+OPENBATCH_ACCOUNT_KEY="$KEY" "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$WORK/data" --account benchaccount \
   --ready-file "$WORK/ready" --log-level warn ${SCHEDULER_FLAGS:-} >"$WORK/scheduler.log" 2>&1 &
 PID=$!
 for _ in $(seq 200); do [[ -s $WORK/ready ]] && break; sleep 0.1; done
@@ -42,7 +42,7 @@ perf record -F "$FREQ" --call-graph dwarf,16384 -p "$PID" -o "$WORK/perf.data" >
 PERF_PID=$!
 sleep 0.5
 kill -0 "$PERF_PID" 2>/dev/null || { echo "profile_api: perf record failed:" >&2; cat "$WORK/perf.log" >&2; exit 2; }
-timeout 300 "$BENCH" --url "$(cat "$WORK/ready")" --account benchaccount --key "$KEY" --clients "$CLIENTS" \
+OPENBATCH_ACCOUNT_KEY="$KEY" timeout 300 "$BENCH" --url "$(cat "$WORK/ready")" --account benchaccount --clients "$CLIENTS" \
   --tasks "$TASKS" --no-readback --scheduler-pid "$PID" --job-prefix profile
 kill -INT "$PERF_PID"
 wait "$PERF_PID" || true

@@ -50,7 +50,7 @@ start_scheduler() {
   shift
   rm -f "$WORK/ready"
   DATA=$WORK/$name
-  "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$WORK/$name" --account "$ACCOUNT" --key "$KEY" \
+  OPENBATCH_ACCOUNT_KEY="$KEY" "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$WORK/$name" --account "$ACCOUNT" \
     --ready-file "$WORK/ready" --log-level warn "$@" >>"$WORK/$name.log" 2>&1 &
   PID=$!
   for _ in $(seq 200); do
@@ -60,8 +60,8 @@ start_scheduler() {
   done
   [[ -s $WORK/ready ]] || { echo "run_api_bench: scheduler not ready after 20 s" >&2; exit 1; }
   URL=$(cat "$WORK/ready")
-  echo "scheduler: $SCHEDULER --listen 127.0.0.1:0 --data-dir \$TMP/$name --account $ACCOUNT" \
-    "--key \"\$KEY\" --ready-file \$TMP/ready --log-level warn $* (pid $PID, $URL)"
+  echo "scheduler: OPENBATCH_ACCOUNT_KEY=\"\$KEY\" $SCHEDULER --listen 127.0.0.1:0 --data-dir \$TMP/$name" \
+    "--account $ACCOUNT --ready-file \$TMP/ready --log-level warn $* (pid $PID, $URL)"
 }
 
 # CPU seconds (user+system) of a /proc/.../stat file; the fields after "(comm) ".
@@ -88,7 +88,7 @@ report_scheduler() {
 # bench ARGS...: api_bench against $URL, bounded in time; a failure is reported, not fatal.
 bench() {
   local rc=0
-  timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" --key "$KEY" --scheduler-pid "$PID" "$@" || rc=$?
+  OPENBATCH_ACCOUNT_KEY="$KEY" timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" --scheduler-pid "$PID" "$@" || rc=$?
   ((rc == 0)) || echo "FAILED: api_bench exited with $rc (124: over PHASE_TIMEOUT=${PHASE_TIMEOUT}s)"
 }
 

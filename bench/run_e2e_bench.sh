@@ -117,7 +117,7 @@ start_scheduler() {
   local name=$1
   rm -f "$WORK/ready"
   DATA=$WORK/$name
-  "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$DATA" --account "$ACCOUNT" --key "$KEY" \
+  OPENBATCH_ACCOUNT_KEY="$KEY" "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$DATA" --account "$ACCOUNT" \
     --ready-file "$WORK/ready" --agent-binary "$AGENT" --log-level warn >>"$WORK/$name.log" 2>&1 &
   PID=$!
   for _ in $(seq 200); do
@@ -127,7 +127,7 @@ start_scheduler() {
   done
   [[ -s $WORK/ready ]] || { echo "run_e2e_bench: scheduler not ready after 20 s" >&2; exit 1; }
   URL=$(cat "$WORK/ready")
-  echo "scheduler: $SCHEDULER --listen 127.0.0.1:0 --data-dir \$TMP/$name --account $ACCOUNT --key \"\$KEY\"" \
+  echo "scheduler: OPENBATCH_ACCOUNT_KEY=\"\$KEY\" $SCHEDULER --listen 127.0.0.1:0 --data-dir \$TMP/$name --account $ACCOUNT" \
     "--ready-file \$TMP/ready --agent-binary $AGENT --log-level warn (pid $PID, $URL)"
 }
 
@@ -163,7 +163,7 @@ for cfg in $CONFIGS; do
   wait_quiet
   start_scheduler "k${k}s${s}"
   rc=0
-  timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" --key "$KEY" \
+  OPENBATCH_ACCOUNT_KEY="$KEY" timeout --signal=INT "$PHASE_TIMEOUT" "$BENCH" --url "$URL" --account "$ACCOUNT" \
     --scheduler-pid "$PID" --data-dir "$DATA" --nodes "$k" --slots "$s" --vm-size "$vm" --tasks "$TASKS" \
     --clients "$CLIENTS" --poll-ms "$POLL_MS" --latency-tasks "$LAT_TASKS" | tee "$WORK/k${k}s${s}.out" || rc=$?
   ((rc == 0)) || echo "FAILED: e2e_bench exited with $rc (124: over PHASE_TIMEOUT=${PHASE_TIMEOUT}s)"

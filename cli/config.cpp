@@ -96,7 +96,7 @@ Result<Connection> resolve_connection(const ConnectionSettings& flags,
                        "AZURE_BATCH_ACCOUNT), or put account = \"NAME\" in the config file");
   }
   if (!key) {
-    return usage_error("no account key: pass --key, set OPENBATCH_ACCOUNT_KEY (or "
+    return usage_error("no account key: pass --key-file FILE, set OPENBATCH_ACCOUNT_KEY (or "
                        "AZURE_BATCH_ACCESS_KEY), or put key = \"BASE64\" in the config file");
   }
   return Connection{normalize_url(*url), *account, *key};

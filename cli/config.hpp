@@ -1,6 +1,6 @@
 // Connection settings of the `openbatch` CLI (base URL, account name, account key) and where
 // they come from. Each setting is taken, independently of the others, from the first source
-// that has it: the --url/--account/--key flags, then the environment (OPENBATCH_URL,
+// that has it: the --url/--account/--key-file flags, then the environment (OPENBATCH_URL,
 // OPENBATCH_ACCOUNT, OPENBATCH_ACCOUNT_KEY, or az batch's AZURE_BATCH_ENDPOINT,
 // AZURE_BATCH_ACCOUNT, AZURE_BATCH_ACCESS_KEY), then the config file (TOML/INI keys `url`,
 // `account`, `key`; default ~/.config/openbatch/config).

@@ -2,6 +2,9 @@
 // (see context.hpp).
 #include "cli/context.hpp"
 
+#include <sys/stat.h>
+
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -28,6 +31,22 @@ Result<ConnectionSettings> config_file_settings(const std::optional<std::string>
   return parse_config_text(text.str(), *path);
 }
 
+// --key-file FILE: the key on its first line; a file group or others may read is refused,
+// as ssh refuses a readable private key.
+Result<std::string> key_file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  struct stat st {};
+  if (!in || ::stat(path.c_str(), &st) != 0) return usage_error("cannot read the key file " + path);
+  if ((st.st_mode & 077) != 0) {
+    return usage_error("the key file " + path + " may be read by group or others: chmod 600 " + path);
+  }
+  std::string key;
+  std::getline(in, key);
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  if (key.empty()) return usage_error("the key file " + path + " is empty");
+  return key;
+}
+
 }  // namespace
 
 Context::Context(std::ostream& out, std::ostream& err, EnvLookup env)
@@ -36,6 +55,18 @@ Context::Context(std::ostream& out, std::ostream& err, EnvLookup env)
 Result<Connection> Context::connection() {
   if (!connection_) {
     auto file = config_file_settings(options.config, env_);
+    if (options.key_on_command_line) {
+      connection_ = Result<Connection>(usage_error(kKeyFlagRefused));
+      return *connection_;
+    }
+    if (options.key_file) {
+      auto key = key_file_text(*options.key_file);
+      if (!key) {
+        connection_ = Result<Connection>(key.error());
+        return *connection_;
+      }
+      options.flags.key = std::move(*key);
+    }
     if (!file) {
       connection_ = Result<Connection>(file.error());
     } else {

@@ -21,8 +21,16 @@
 
 namespace openbatch::cli {
 
+// Why `--key` is refused, and what to use instead.
+inline constexpr const char* kKeyFlagRefused =
+    "--key puts the account key on the command line, where every local user can read it "
+    "(/proc/<pid>/cmdline, ps): use --key-file FILE (mode 0600), OPENBATCH_ACCOUNT_KEY, or the "
+    "config file's key setting";
+
 struct GlobalOptions {
-  ConnectionSettings flags;           // --url, --account, --key
+  ConnectionSettings flags;           // --url, --account; key: from --key-file
+  std::optional<std::string> key_file;  // --key-file FILE
+  bool key_on_command_line = false;     // --key given: refused (kKeyFlagRefused)
   std::optional<std::string> config;  // --config FILE
   bool json = false;                  // --json
 };

@@ -2,9 +2,13 @@
 // keys), opens the store, loads the catalog, starts the HTTP server and the lifecycle sweeper
 // on an io_context thread pool, and shuts down gracefully on SIGTERM/SIGINT: stop accepting,
 // finish in-flight requests, drain and close the store.
+//
+// Secrets: the account key never comes from the command line (startup/account_key.hpp), and
+// everything the scheduler creates is private (umask 077; the data directory 0700, see
+// startup/data_dirs.hpp); local node roots live in their own --nodes-dir.
 #include <spdlog/spdlog.h>
 
-#include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,6 +33,8 @@
 #include "scheduler/server/http_server.hpp"
 #include "scheduler/server/routed_node_files.hpp"
 #include "scheduler/server/streamed_upload.hpp"
+#include "scheduler/startup/account_key.hpp"
+#include "scheduler/startup/data_dirs.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -40,8 +46,10 @@ namespace {
 struct Options {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./openbatch-data";
+  std::string nodes_dir;  // default: <data-dir>.nodes
   std::string account = "openbatch";
-  std::string key;  // base64
+  std::string key;  // refused (account_key.hpp); parsed only to say so
+  std::string key_file;
   std::string public_url;
   std::string images_dir = OPENBATCH_DEFAULT_IMAGES_DIR;
   std::string ready_file;
@@ -86,29 +94,13 @@ Result<asio::ip::tcp::endpoint> parse_listen(const std::string& text) {
   return asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
-// The account key: given, or generated once and kept (mode 0600) in the data directory.
-Result<std::string> account_key(Options& opt) {
-  if (opt.key.empty()) {
-    if (const char* env = std::getenv("OPENBATCH_ACCOUNT_KEY")) opt.key = env;
+// True when argv itself names --key (not only the config file).
+bool key_in_argv(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--key" || arg.starts_with("--key=")) return true;
   }
-  const fs::path key_file = fs::path(opt.data_dir) / "account.key";
-  if (opt.key.empty() && fs::exists(key_file)) {
-    std::ifstream in(key_file);
-    std::getline(in, opt.key);
-  }
-  if (opt.key.empty()) {
-    unsigned char raw[64];
-    if (RAND_bytes(raw, sizeof raw) != 1) return Error(500, "InternalError", "no randomness for a key");
-    opt.key = encoding::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
-    std::ofstream out(key_file);
-    out << opt.key << '\n';
-    out.close();
-    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-    std::cout << "generated account key (kept in " << key_file.string() << ")" << std::endl;
-  }
-  auto decoded = encoding::base64_decode(opt.key);
-  if (!decoded || decoded->empty()) return Error(400, "InvalidArgument", "--key must be base64");
-  return *decoded;
+  return false;
 }
 
 void write_ready_file(const std::string& path, const std::string& url) {
@@ -118,6 +110,7 @@ void write_ready_file(const std::string& path, const std::string& url) {
     std::ofstream out(tmp);
     out << url;
   }
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   fs::rename(tmp, path);
 }
 
@@ -128,9 +121,15 @@ int main(int argc, char** argv) {
   CLI::App app{"openbatch-scheduler: the OpenBatch scheduler (Azure Batch data-plane API)"};
   app.set_config("--config", "", "TOML/INI file with the same keys as the long flags");
   app.add_option("--listen", opt.listen, "HOST:PORT to listen on (port 0 picks one)")->capture_default_str();
-  app.add_option("--data-dir", opt.data_dir, "directory for the database and blobs")->capture_default_str();
+  app.add_option("--data-dir", opt.data_dir, "directory for the database, blobs and keys (made 0700)")->capture_default_str();
+  app.add_option("--nodes-dir", opt.nodes_dir, "local agents' node roots, reachable by tasks (default: DATA-DIR.nodes)");
   app.add_option("--account", opt.account, "account name clients sign with")->capture_default_str();
-  app.add_option("--key", opt.key, "account key, base64 (default: $OPENBATCH_ACCOUNT_KEY or generated)");
+  app.add_option("--key-file", opt.key_file,
+                 "file (mode 0600) holding the account key, base64 (default: $OPENBATCH_ACCOUNT_KEY, else "
+                 "DATA-DIR/account.key, generated)");
+  // Refused with the reason (account_key.hpp); kept so that the refusal can say why.
+  app.add_option("--key", opt.key, "refused: a key on the command line is readable by every local user")
+      ->group("");
   app.add_option("--public-url", opt.public_url, "base URL written into entity urls (default: http://LISTEN)");
   app.add_option("--images-dir", opt.images_dir, "catalog directory (vm_sizes.json, supported_images.json)")->capture_default_str();
   app.add_option("--ready-file", opt.ready_file, "write the base URL here once listening");
@@ -151,10 +150,28 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
-  std::error_code ec;
-  fs::create_directories(opt.data_dir, ec);
-  if (ec) {
-    spdlog::critical("cannot create data directory {}: {}", opt.data_dir, ec.message());
+  // Everything created from here on is ours alone: database, WAL, SHM, blobs, keys. Local
+  // agents get the umask we were started with back (local_agents.hpp).
+  const mode_t started_umask = ::umask(077);
+  startup::KeySources key_sources;
+  key_sources.key_in_argv = key_in_argv(argc, argv);
+  key_sources.key_in_config = !opt.key.empty() && !key_sources.key_in_argv;
+  key_sources.key_file = opt.key_file;
+  if (const char* env = std::getenv(startup::kAccountKeyEnv)) key_sources.env = env;
+  // Agents (and through them tasks) never inherit it.
+  ::unsetenv(startup::kAccountKeyEnv);
+  key_sources.data_dir = opt.data_dir;
+  if (key_sources.key_in_argv || key_sources.key_in_config) {
+    std::cerr << "openbatch-scheduler: " << startup::key_option_refusal(key_sources.key_in_argv) << std::endl;
+    return 2;
+  }
+  if (auto prepared = startup::prepare_data_dir(opt.data_dir); !prepared) {
+    spdlog::critical("{}", prepared.error().message);
+    return 2;
+  }
+  const fs::path nodes_dir = opt.nodes_dir.empty() ? startup::default_nodes_dir(opt.data_dir) : fs::path(opt.nodes_dir);
+  if (auto prepared = startup::prepare_nodes_dir(nodes_dir, opt.data_dir); !prepared) {
+    spdlog::critical("{}", prepared.error().message);
     return 2;
   }
   auto endpoint = parse_listen(opt.listen);
@@ -162,11 +179,16 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", endpoint.error().message);
     return 2;
   }
-  auto key = account_key(opt);
+  auto key = startup::load_account_key(key_sources);
   if (!key) {
     spdlog::critical("{}", key.error().message);
     return 2;
   }
+  if (key->generated) {
+    std::cout << "generated account key (kept in " << (fs::path(opt.data_dir) / startup::kAccountKeyFile).string()
+              << ")" << std::endl;
+  }
+  spdlog::info("account key from {}", key->origin);
   auto catalog = catalog::Catalog::load(opt.images_dir);
   if (!catalog) {
     spdlog::critical("catalog {}: {}", opt.images_dir, catalog.error().message);
@@ -180,7 +202,7 @@ int main(int argc, char** argv) {
 
   asio::io_context ioc;
   SystemClock clock;
-  api::AccountConfig account{opt.account, *key, opt.public_url, true};
+  api::AccountConfig account{opt.account, key->decoded, opt.public_url, true};
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
   services.max_package_bytes = opt.max_package_bytes;
   api::Router router(services);
@@ -202,6 +224,8 @@ int main(int argc, char** argv) {
   nodes::LocalAgentsConfig agents_config;
   agents_config.agent_binary = opt.agent_binary.empty() ? default_agent_binary() : opt.agent_binary;
   agents_config.data_dir = fs::absolute(opt.data_dir);
+  agents_config.nodes_dir = fs::absolute(nodes_dir).lexically_normal();
+  agents_config.agent_umask = started_umask;
   agents_config.scheduler_url = url;
   agents_config.extra_args = opt.agent_args;
   nodes::EngineConfig engine_config;
@@ -213,7 +237,7 @@ int main(int argc, char** argv) {
                                            std::make_unique<nodes::LocalAgents>(agents_config));
   agent_endpoint = std::make_unique<nodes::AgentEndpoint>(*engine);
   // Node files: local roots directly, the others through their agents (needs the engine).
-  services.node_files = std::make_unique<server::RoutedNodeFiles>(services.data_dir / "nodes", *engine);
+  services.node_files = std::make_unique<server::RoutedNodeFiles>(agents_config.nodes_dir, *engine);
   http_server.route_prefix(
       "/agent/v1",
       [&agent_endpoint](api::HttpRequest req, std::string peer) { return agent_endpoint->handle(std::move(req), std::move(peer)); },

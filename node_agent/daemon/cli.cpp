@@ -38,7 +38,7 @@ int agent_main(int argc, char** argv) {
   run->add_option("--state-dir", o.state_dir, "agent state (node.json, journal), not under --root")
       ->required();
   run->add_option("--pool", o.pool, "pool to join when <state-dir>/node.json is missing");
-  run->add_option("--join-token-file", o.join_token_file, "file holding the pool's join token");
+  run->add_option("--join-token-file", o.join_token_file, "file (mode 0600) holding the pool's join token");
   add_discovery_flags(*run, o.discovery);
   run->add_option("--task-user", o.task_user, "OS user of nonadmin tasks")
       ->capture_default_str();

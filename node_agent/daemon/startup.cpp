@@ -73,6 +73,13 @@ Status make_node_tree(const fs::path& root) {
 }
 
 std::string read_token(const fs::path& file) {
+  // The join token lets its holder join a node to the pool, and be sent the pool's tasks and
+  // their secrets: it belongs in a file only root reads (the image recipes install it 0600).
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    spdlog::warn("the join token file {} may be read by group or others (mode {:04o}): chmod 600 it", file.string(),
+                 st.st_mode & 07777);
+  }
   std::ifstream in(file);
   std::stringstream text;
   text << in.rdbuf();

@@ -76,7 +76,7 @@ boost::asio::awaitable<Result<StagedBlob>> receive_package(BodySource& body,
   fs::create_directories(dir, ec);
   StagedBlob staged;
   staged.temp = dir / (".upload-" + encoding::uuid_v4());
-  const int fd = ::open(staged.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(staged.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) co_return errors::internal("cannot create the package file");
   // Every exit below closes fd; failures also remove the partial file.
   struct Guard {

@@ -1,6 +1,7 @@
 #include "scheduler/nodes/local_agents.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -43,6 +45,24 @@ bool write_file_atomically(const fs::path& path, const std::string& text, mode_t
   return !ec;
 }
 
+// Runs `spawn` (a posix_spawn) with `mask` as the umask the child inherits. The umask is
+// per process; a thread of our own that unshares its filesystem attributes (CLONE_FS) has its
+// own, so the scheduler's 077 stays in force for every other thread meanwhile.
+int spawn_with_umask(mode_t mask, const std::function<int()>& spawn) {
+  int rc = 0;
+  std::thread worker([&] {
+    if (::unshare(CLONE_FS) == 0) {
+      ::umask(mask);
+    } else {
+      spdlog::warn("local provisioner: unshare(CLONE_FS): {}; the agent inherits umask 077",
+                   std::strerror(errno));
+    }
+    rc = spawn();
+  });
+  worker.join();
+  return rc;
+}
+
 }  // namespace
 
 LocalAgents::LocalAgents(LocalAgentsConfig config) : config_(std::move(config)) {}
@@ -50,7 +70,7 @@ LocalAgents::LocalAgents(LocalAgentsConfig config) : config_(std::move(config)) 
 LocalAgents::~LocalAgents() = default;
 
 fs::path LocalAgents::root_dir(const std::string& pool_id, const std::string& node_id) const {
-  return config_.data_dir / "nodes" / pool_id / node_id;
+  return config_.nodes_dir / pool_id / node_id;
 }
 
 fs::path LocalAgents::state_dir(const std::string& pool_id, const std::string& node_id) const {
@@ -81,7 +101,7 @@ bool LocalAgents::write_identity(const std::string& pool_id, const std::string& 
 
 // An agent left running by an earlier scheduler: its pid file names a live process whose
 // command line names this node's state directory.
-pid_t LocalAgents::find_running(const std::string& pool_id, const std::string& node_id, bool& same_url) const {
+pid_t LocalAgents::find_running(const std::string& pool_id, const std::string& node_id, bool& current) const {
   const fs::path dir = state_dir(pool_id, node_id);
   const std::string text = read_file(dir / "agent.pid");
   pid_t pid = 0;
@@ -99,7 +119,8 @@ pid_t LocalAgents::find_running(const std::string& pool_id, const std::string& n
   if (cmdline.find("openbatch-agent") == std::string::npos || cmdline.find(dir.string() + " ") == std::string::npos) {
     return -1;
   }
-  same_url = cmdline.find(" --scheduler " + config_.scheduler_url + " ") != std::string::npos;
+  current = cmdline.find(" --scheduler " + config_.scheduler_url + " ") != std::string::npos &&
+            cmdline.find(" --root " + root_dir(pool_id, node_id).string() + " ") != std::string::npos;
   return pid;
 }
 
@@ -107,7 +128,10 @@ pid_t LocalAgents::spawn(const std::string& pool_id, const std::string& node_id)
   const fs::path root = root_dir(pool_id, node_id);
   const fs::path state = state_dir(pool_id, node_id);
   std::error_code ec;
-  fs::create_directories(root, ec);
+  // <nodes-dir> exists (main.cpp); its <pool> and <node> below are 0755 whatever our umask.
+  for (const fs::path& dir : {root.parent_path(), root}) {
+    if (::mkdir(dir.c_str(), 0755) == 0) ::chmod(dir.c_str(), 0755);
+  }
   fs::create_directories(state, ec);
   std::vector<std::string> args = {config_.agent_binary.string(), "run", "--scheduler", config_.scheduler_url,
                                    "--root", root.string(), "--state-dir", state.string()};
@@ -136,7 +160,9 @@ pid_t LocalAgents::spawn(const std::string& pool_id, const std::string& node_id)
   sigfillset(&defaults);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  const int rc = spawn_with_umask(config_.agent_umask, [&] {
+    return posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  });
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
@@ -154,13 +180,14 @@ void LocalAgents::ensure(const std::string& pool_id, const std::string& node_id)
   Agent agent;
   agent.pool_id = pool_id;
   agent.node_id = node_id;
-  bool same_url = false;
-  agent.pid = find_running(pool_id, node_id, same_url);
-  if (agent.pid > 0 && !same_url) {
-    // It talks to an earlier address of the scheduler and would never link: stop it (its
-    // attempts are requeued) and start a fresh one once it is gone. Never two on one journal.
-    spdlog::info("local provisioner: agent pid {} of node {} uses another scheduler URL; restarting it", agent.pid,
-                 node_id);
+  bool current = false;
+  agent.pid = find_running(pool_id, node_id, current);
+  if (agent.pid > 0 && !current) {
+    // It talks to an earlier address of the scheduler and would never link, or uses a node
+    // root of an earlier version: stop it (its attempts are requeued) and start a fresh one
+    // once it is gone. Never two on one journal.
+    spdlog::info("local provisioner: agent pid {} of node {} uses another scheduler URL or node root; restarting it",
+                 agent.pid, node_id);
     ::kill(agent.pid, SIGTERM);
     agent.stopping = true;
     agent.respawn = true;
@@ -182,8 +209,8 @@ void LocalAgents::stop(const std::string& pool_id, const std::string& node_id, b
     Agent gone;
     gone.pool_id = pool_id;
     gone.node_id = node_id;
-    bool same_url = false;
-    gone.pid = find_running(pool_id, node_id, same_url);
+    bool current = false;
+    gone.pid = find_running(pool_id, node_id, current);
     if (gone.pid <= 0) {
       if (remove) remove_dirs(gone);
       return;

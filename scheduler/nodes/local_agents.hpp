@@ -1,7 +1,14 @@
 // LocalAgents: the process side of the `local` provisioner. For each node of a local pool it
 // runs one `openbatch-agent` on this machine, with its own node root
-// (<data-dir>/nodes/<pool>/<node>, what LocalNodeFiles serves) and private state directory
-// (<data-dir>/agents/<pool>/<node>: node.json identity, journal, agent.pid, agent.log).
+// (<nodes-dir>/<pool>/<node>, what LocalNodeFiles serves; 0755 all the way, as nonadmin tasks
+// walk there) and private state directory (<data-dir>/agents/<pool>/<node>: node.json
+// identity with the node token, journal, agent.pid, agent.log; inside the 0700 data
+// directory, out of every task's reach). No secret is on an agent's command line: the node
+// token is in node.json (0600), and the scheduler's environment loses the account key before
+// any agent starts (main.cpp).
+//
+// Agents start with the umask the scheduler was started with (`agent_umask`), not the
+// scheduler's own 077: tasks keep the usual file modes in shared directories.
 //
 // Agents run in their own session so they outlive a crash of the scheduler; a restarted
 // scheduler adopts the ones still running (agent.pid, checked against /proc) instead of
@@ -22,7 +29,9 @@ namespace openbatch::nodes {
 
 struct LocalAgentsConfig {
   std::filesystem::path agent_binary;
-  std::filesystem::path data_dir;
+  std::filesystem::path data_dir;   // state directories: <data-dir>/agents/<pool>/<node>
+  std::filesystem::path nodes_dir;  // node roots: <nodes-dir>/<pool>/<node>
+  mode_t agent_umask = 022;
   std::string scheduler_url;
   std::vector<std::string> extra_args;  // appended to every agent's command line
   std::chrono::milliseconds restart_backoff{1000};
@@ -70,9 +79,9 @@ class LocalAgents {
   };
 
   bool alive(Agent& agent);
-  // The pid of a live agent of this node left by an earlier scheduler, or -1. `same_url` says
-  // whether it talks to this scheduler's URL.
-  pid_t find_running(const std::string& pool_id, const std::string& node_id, bool& same_url) const;
+  // The pid of a live agent of this node left by an earlier scheduler, or -1. `current` says
+  // whether it talks to this scheduler's URL and uses this node root.
+  pid_t find_running(const std::string& pool_id, const std::string& node_id, bool& current) const;
   pid_t spawn(const std::string& pool_id, const std::string& node_id);
   void remove_dirs(const Agent& agent) const;
 

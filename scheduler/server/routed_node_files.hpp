@@ -1,5 +1,5 @@
 // RoutedNodeFiles: the scheduler's NodeFiles. A node whose root directory is on this machine
-// (the local provisioner's <data-dir>/nodes/<pool>/<node>) is read directly, even while its
+// (the local provisioner's <nodes-dir>/<pool>/<node>) is read directly, even while its
 // agent is down; any other node (static pools, agents on other machines) is read through its
 // agent's link.
 //

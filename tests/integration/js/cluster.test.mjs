@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
@@ -21,8 +22,8 @@ let client;
 let marks;  // marks tasks leave for their next run: outside the node roots (a rerun may land elsewhere)
 
 before(async () => {
+  // A private (0700) data dir: the node roots, which tasks must reach, live in sched.nodesDir.
   const dataDir = tempDir('cluster');
-  chmodSync(dataDir, 0o755);  // tasks run as the unprivileged task user: the node roots must be reachable
   sched = await startScheduler({ dataDir, extraArgs: ['--heartbeat-seconds', '1',
     '--agent-arg=--reconnect-min-ms', '--agent-arg=100', '--agent-arg=--reconnect-max-ms', '--agent-arg=1000'] });
   client = await sdkClientFor(sched);
@@ -81,7 +82,7 @@ test('a task runs, its stdout and AZ_BATCH_* environment come back through the S
   assert.equal(env.AZ_BATCH_NODE_ID, nodeId);
   assert.equal(env.AZ_BATCH_ACCOUNT_NAME, sched.account);
   const root = env.AZ_BATCH_NODE_ROOT_DIR;
-  assert.ok(root && root.endsWith(`/nodes/${POOL}/${nodeId}`), `node root ${root}`);
+  assert.equal(root, path.join(sched.nodesDir, POOL, nodeId), 'the node root is in the nodes dir');
   assert.equal(env.AZ_BATCH_TASK_DIR, `${root}/workitems/${JOB}/job-1/env`);
   assert.equal(env.AZ_BATCH_TASK_WORKING_DIR, `${root}/workitems/${JOB}/job-1/env/wd`);
   assert.equal(env.AZ_BATCH_NODE_SHARED_DIR, `${root}/shared`);

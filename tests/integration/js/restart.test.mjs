@@ -39,7 +39,6 @@ test('every task completes exactly once across a scheduler SIGKILL', { timeout: 
   writeFileSync(ledger, '', { mode: 0o666 });
   chmodSync(ledger, 0o666);
   const dataDir = tempDir('restart');
-  chmodSync(dataDir, 0o755);
   sched = await startScheduler({ dataDir, extraArgs: args });
   let client = await sdkClientFor(sched, { noRetryPolicy: true });
   await client.pool.add(cpuPool(POOL, { nodes: 2, slots: 2 }));

@@ -80,9 +80,34 @@ TEST(CommandLine, TheDefaultConfigFileSuppliesWhatFlagsAndEnvDoNot) {
   openbatch::testing::TempDir dir;
   std::filesystem::create_directories(dir.path() / "openbatch");
   std::ofstream(dir.path() / "openbatch" / "config") << "url = \"http://127.0.0.1:1\"\naccount = \"a\"\n";
-  auto r = run_cli({"pool", "list", "--key", "a2V5"}, {{"XDG_CONFIG_HOME", dir.path().string()}});
+  auto r = run_cli({"pool", "list"}, {{"XDG_CONFIG_HOME", dir.path().string()}, {"OPENBATCH_ACCOUNT_KEY", "a2V5"}});
   EXPECT_EQ(r.code, 1);  // resolved and tried: the port refuses
   EXPECT_NE(r.err.find("error: ConnectFailed"), std::string::npos) << r.err;
+}
+
+TEST(CommandLine, AKeyOnTheCommandLineIsRefusedWithTheSafeWays) {
+  auto r = run_cli({"pool", "list", "--key", "a2V5"}, kRefusingEnv);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/proc/<pid>/cmdline"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--key-file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("ConnectFailed"), std::string::npos) << "no request is sent: " << r.err;
+}
+
+TEST(CommandLine, AKeyFileIsReadOnlyWhenPrivate) {
+  openbatch::testing::TempDir dir;
+  const auto file = dir.path() / "key";
+  std::ofstream(file) << "a2V5\n";
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                         std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  auto env = kRefusingEnv;
+  env.erase("OPENBATCH_ACCOUNT_KEY");
+  auto readable = run_cli({"pool", "list", "--key-file", file.string()}, env);
+  EXPECT_EQ(readable.code, 2);
+  EXPECT_NE(readable.err.find("chmod 600 " + file.string()), std::string::npos) << readable.err;
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto private_file = run_cli({"pool", "list", "--key-file", file.string()}, env);
+  EXPECT_EQ(private_file.code, 1);  // resolved and tried: the port refuses
+  EXPECT_NE(private_file.err.find("error: ConnectFailed"), std::string::npos) << private_file.err;
 }
 
 TEST(CommandLine, BadInputFilesAreUsageErrorsBeforeAnyRequest) {
@@ -107,7 +132,9 @@ TEST(CommandLine, AnUnreachableSchedulerExitsOneWithTheTransportError) {
 }
 
 TEST(CommandLine, AMalformedKeyOrUrlIsAUsageError) {
-  auto bad_key = run_cli({"job", "list", "--key", "not base64!"}, kRefusingEnv);
+  auto bad_key_env = kRefusingEnv;
+  bad_key_env["OPENBATCH_ACCOUNT_KEY"] = "not base64!";
+  auto bad_key = run_cli({"job", "list"}, bad_key_env);
   EXPECT_EQ(bad_key.code, 2);
   EXPECT_NE(bad_key.err.find("InvalidAccountKey"), std::string::npos) << bad_key.err;
   auto bad_url = run_cli({"job", "list", "--url", "ftp://h"}, kRefusingEnv);

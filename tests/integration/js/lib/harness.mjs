@@ -1,10 +1,11 @@
 // Test harness for the Node integration tests: starts and stops a real openbatch-scheduler
-// (temp data dir, port 0, random key, --ready-file), sends raw SharedKey-signed requests, and
-// polls with deadlines. Everything here is process-local; each test file owns its schedulers.
+// (temp data dir, port 0, random key given through a 0600 --key-file, --ready-file), sends raw
+// SharedKey-signed requests, and polls with deadlines. Everything here is process-local; each
+// test file owns its schedulers.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,8 +58,32 @@ export function tempDir(prefix) {
   return mkdtempSync(path.join(os.tmpdir(), `openbatch-${prefix}-`));
 }
 
+// Nodes directories of the schedulers started here, by data directory: removeDir(dataDir)
+// removes the nodes directory beside it too.
+const nodesDirOf = new Map();
+
 export function removeDir(dir) {
-  if (dir && !process.env.OPENBATCH_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  if (!dir || process.env.OPENBATCH_KEEP_TMP) return;
+  rmSync(dir, { recursive: true, force: true });
+  const nodesDir = nodesDirOf.get(dir);
+  if (nodesDir) {
+    rmSync(nodesDir, { recursive: true, force: true });
+    nodesDirOf.delete(dir);
+  }
+}
+
+// The scheduler's default --nodes-dir: <data-dir>.nodes.
+export function defaultNodesDir(dataDir) {
+  return `${dataDir.replace(/\/+$/, '')}.nodes`;
+}
+
+// The value of `--name VALUE` or `--name=VALUE` in `args`, if any.
+function optionValue(args, name) {
+  for (let i = 0; i < args.length; i += 1) {
+    if (args[i] === name) return args[i + 1];
+    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+  }
+  return undefined;
 }
 
 export function randomKey() {
@@ -72,8 +97,8 @@ export function randomAccount() {
 // A running scheduler process. Output is kept (last 256 KiB) for failure messages; set
 // OPENBATCH_TEST_VERBOSE=1 to also copy it to stderr as it comes.
 export class Scheduler {
-  constructor({ dataDir, account, key, child, readyFile }) {
-    Object.assign(this, { dataDir, account, key, child, readyFile });
+  constructor({ dataDir, nodesDir, account, key, child, readyFile }) {
+    Object.assign(this, { dataDir, nodesDir, account, key, child, readyFile });
     this.url = undefined;
     this.output = '';
     this.exit = new Promise((resolve) => {
@@ -119,22 +144,39 @@ export class Scheduler {
 }
 
 // Starts the scheduler and resolves once its ready file names its URL. `dataDir`, `account`
-// and `key` are generated when absent (pass the same ones to restart on the same data).
+// and `key` are generated when absent (pass the same ones to restart on the same data). The
+// key reaches the scheduler through a 0600 --key-file (never its command line), removed once
+// it is ready; `keyVia: 'env'` passes it in OPENBATCH_ACCOUNT_KEY instead, and
+// `keyVia: 'generated'` passes none (the scheduler uses or makes <data-dir>/account.key, read
+// back into sched.key). `sched.nodesDir` is where local agents' node roots live.
 export async function startScheduler({ dataDir, account, key, timeoutMs = 20000, extraArgs = [],
-  listen = '127.0.0.1:0' } = {}) {
+  listen = '127.0.0.1:0', keyVia = 'file' } = {}) {
   if (!existsSync(SCHEDULER_BIN)) {
     throw new Error(`scheduler binary not found: ${SCHEDULER_BIN} (set OPENBATCH_SCHEDULER)`);
   }
   dataDir ??= tempDir('data');
   account ??= randomAccount();
-  key ??= randomKey();
-  const readyFile = path.join(tempDir('ready'), 'url');
+  if (keyVia !== 'generated') key ??= randomKey();
+  const nodesDir = optionValue(extraArgs, '--nodes-dir') ?? defaultNodesDir(dataDir);
+  nodesDirOf.set(dataDir, nodesDir);
+  const privateDir = tempDir('ready');  // mkdtemp: 0700
+  const readyFile = path.join(privateDir, 'url');
   const args = ['--listen', listen, '--data-dir', dataDir, '--account', account,
-    '--key', key, '--ready-file', readyFile, '--agent-binary', AGENT_BIN, ...extraArgs];
-  const child = spawn(SCHEDULER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--ready-file', readyFile, '--agent-binary', AGENT_BIN];
+  const env = { ...process.env };
+  delete env.OPENBATCH_ACCOUNT_KEY;
+  if (keyVia === 'file') {
+    const keyFile = path.join(privateDir, 'account.key');
+    writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+    args.push('--key-file', keyFile);
+  } else if (keyVia === 'env') {
+    env.OPENBATCH_ACCOUNT_KEY = key;
+  }
+  args.push(...extraArgs);
+  const child = spawn(SCHEDULER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
   const spawnError = new Promise((_, reject) => child.on('error', reject));
-  const sched = new Scheduler({ dataDir, account, key, child, readyFile });
+  const sched = new Scheduler({ dataDir, nodesDir, account, key, child, readyFile });
   try {
     sched.url = await Promise.race([spawnError, until(() => {
       if (sched.exited) {
@@ -145,11 +187,14 @@ export async function startScheduler({ dataDir, account, key, timeoutMs = 20000,
       // Any IPv4 listen address: 127.0.0.1 by default, 0.0.0.0 for agents in namespaces.
       return /^http:\/\/(?:[0-9]{1,3}\.){3}[0-9]{1,3}:[1-9][0-9]*$/.test(text) ? text : undefined;
     }, { timeoutMs, intervalMs: 20, what: `ready file ${readyFile}` })]);
+    if (keyVia === 'generated') {
+      sched.key = readFileSync(path.join(dataDir, 'account.key'), 'utf8').trim();
+    }
   } catch (err) {
     await sched.kill();
     throw new Error(`${err.message}\n${sched.describe()}`);
   } finally {
-    removeDir(path.dirname(readyFile));
+    removeDir(privateDir);
   }
   return sched;
 }
