@@ -77,6 +77,18 @@ void make_private(const fs::path& file) {
   }
 }
 
+// Creates the missing directories above `dir` (not `dir` itself) 0755, as `mkdir -p` under
+// the usual umask would: our umask (077) would make them 0700 and hide the nodes directory.
+Status make_parents(const fs::path& dir) {
+  fs::path walked;
+  for (const auto& part : dir.parent_path()) {
+    walked /= part;
+    if (walked == walked.root_path()) continue;
+    if (auto st = make_dir(walked, kNodesDirMode); !st) return st;
+  }
+  return {};
+}
+
 }  // namespace
 
 fs::path default_nodes_dir(const fs::path& data_dir) {
@@ -95,9 +107,7 @@ std::optional<std::string> unsafe_ancestor(uid_t owner, mode_t mode, uid_t euid)
 
 Status prepare_data_dir(const fs::path& data_dir) {
   const fs::path dir = normal_absolute(data_dir);
-  std::error_code ec;
-  fs::create_directories(dir.parent_path(), ec);
-  if (ec) return refused("cannot create " + dir.parent_path().string() + ": " + ec.message());
+  if (auto st = make_parents(dir); !st) return st;
   if (auto st = make_dir(dir, kDataDirMode); !st) return st;
   if (auto st = own_dir_with_mode(dir, kDataDirMode, "data directory"); !st) return st;
   for (const char* name : {"openbatch.db", "openbatch.db-wal", "openbatch.db-shm",
@@ -105,6 +115,7 @@ Status prepare_data_dir(const fs::path& data_dir) {
     make_private(dir / name);
   }
   const fs::path packages = dir / "packages";
+  std::error_code ec;
   if (fs::is_directory(packages, ec)) {
     ::chmod(packages.c_str(), kDataDirMode);
     for (const auto& entry : fs::directory_iterator(packages, ec)) make_private(entry.path());
@@ -127,12 +138,8 @@ Status prepare_nodes_dir(const fs::path& nodes_dir, const fs::path& data_dir) {
                    ": tasks must reach the node roots, and never the data directory");
   }
   // Missing directories on the way are made 0755: tasks walk through them.
-  fs::path walked;
-  for (const auto& part : nodes) {
-    walked /= part;
-    if (walked == walked.root_path()) continue;
-    if (auto st = make_dir(walked, kNodesDirMode); !st) return st;
-  }
+  if (auto st = make_parents(nodes); !st) return st;
+  if (auto st = make_dir(nodes, kNodesDirMode); !st) return st;
   if (auto st = own_dir_with_mode(nodes, kNodesDirMode, "nodes directory"); !st) return st;
   std::error_code ec;
   const fs::path real = fs::canonical(nodes, ec);

@@ -42,8 +42,11 @@ TEST(DataDirs, ANewDataDirIs0700AndALooseOneOfOursIsTightened) {
   openbatch::testing::TempDir dir;
   ::umask(022);
   const fs::path data = dir.path() / "a" / "data";
+  ::umask(077);  // the scheduler's
   ASSERT_TRUE(prepare_data_dir(data));
   EXPECT_EQ(mode_of(data), 0700u);
+  EXPECT_EQ(mode_of(dir.path() / "a"), 0755u) << "a parent made on the way, as mkdir -p would";
+  ::umask(022);
 
   const fs::path loose = dir.path() / "loose";
   fs::create_directories(loose);
