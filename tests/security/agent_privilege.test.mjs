@@ -2,7 +2,7 @@
 // node's tasks can reach. A real scheduler with local agents and three pools:
 //   A  references application package "secretapp" (pool level), 1 node, 2 slots;
 //   B  references nothing, no inter-node communication, 1 node;
-//   M  enableInterNodeCommunication, 1 node, runs a one-instance multi-instance task.
+//   M  enableInterNodeCommunication, 2 nodes, runs a two-instance multi-instance task.
 // Attacks, each of which must fail:
 //   - pool B's node token (read where its local agent keeps it) downloads pool A's package, or
 //     the package of a task running on another node;
@@ -180,17 +180,19 @@ before(async () => {
   await client.pool.add({ ...cpuPool('A', { nodes: 1, slots: 2 }),
     applicationPackageReferences: [{ applicationId: 'secretapp', version: '1.0' }] });
   await client.pool.add(cpuPool('B', { nodes: 1, slots: 2 }));
-  await client.pool.add({ ...cpuPool('M', { nodes: 1, slots: 1 }), enableInterNodeCommunication: true });
+  await client.pool.add({ ...cpuPool('M', { nodes: 2, slots: 1 }), enableInterNodeCommunication: true });
   const token = await rawRequest(sched, { method: 'POST', path: '/pools/A/jointoken' });
   assert.equal(token.status, 200, token.text);
   joinTokenA = token.json.joinToken;
-  for (const pool of ['A', 'B', 'M']) await waitForNodes(client, pool, 1, { timeoutMs: 60000 });
+  for (const [pool, nodes] of [['A', 1], ['B', 1], ['M', 2]]) {
+    await waitForNodes(client, pool, nodes, { timeoutMs: 60000 });
+  }
   for (const pool of ['A', 'B', 'M']) await client.job.add({ id: `job${pool}`, poolInfo: { poolId: pool } });
-  // A multi-instance task that keeps running on M's node: its instance is what a forged rsh
-  // request names, and its rsh token is what a spying task looks for.
+  // A multi-instance task that keeps running on M's nodes: its instances are what a forged
+  // rsh request names, and their rsh token is what a spying task looks for.
   await client.task.add('jobM', {
     id: 'mpi-sleeper', commandLine: "/bin/sh -c 'sleep 100'",
-    multiInstanceSettings: { numberOfInstances: 1, coordinationCommandLine: 'true' },
+    multiInstanceSettings: { numberOfInstances: 2, coordinationCommandLine: 'true' },
   });
 });
 
@@ -250,11 +252,12 @@ test('the remote-launch server runs only on inter-node pools, on the node\'s add
   const b = agentOf('B');
   assert.deepEqual(listeningSockets(b.pid), [],
     'the agent of a pool without inter-node communication listens for nothing');
-  const m = agentOf('M');
-  const sockets = listeningSockets(m.pid);
-  assert.equal(sockets.length, 1, JSON.stringify(sockets));
-  // Local agents' nodes have the address 127.0.0.1: their peers reach them there.
-  assert.equal(sockets[0].address, '127.0.0.1', `listens on ${sockets[0].address}, not the node's address`);
+  for (const m of localAgents().filter((a) => a.poolId === 'M')) {
+    const sockets = listeningSockets(m.pid);
+    assert.equal(sockets.length, 1, JSON.stringify(sockets));
+    // Local agents' nodes have the address 127.0.0.1: their peers reach them there.
+    assert.equal(sockets[0].address, '127.0.0.1', `listens on ${sockets[0].address}, not the node's address`);
+  }
 });
 
 test('a forged rsh request learns nothing of the node\'s tasks', { timeout: TEST_TIMEOUT }, async () => {
@@ -287,7 +290,7 @@ test('a nonadmin task reads no agent secret and no other job\'s files', {
   timeout: TEST_TIMEOUT, skip: IS_ROOT ? false : 'needs root: the agents run nonadmin tasks as other users only as root',
 }, async () => {
   const agents = localAgents();
-  assert.equal(agents.length, 3, JSON.stringify(agents.map((a) => a.poolId)));
+  assert.equal(agents.length, 4, JSON.stringify(agents.map((a) => a.poolId)));
   await until(async () => (await client.task.get('jobM', 'mpi-sleeper')).state === 'running',
     { timeoutMs: 30000, what: 'mpi-sleeper running' });
   // The victim: another job's task on the same node, keeping a secret (made by the task, so
