@@ -419,6 +419,7 @@ void read(FieldReader& r, NodeStatus& out) {
     }
   }
   read_array_of_objects(r, "errors", out.errors);
+  if (auto port = r.optional_integer("execPort", 1, 65535)) out.exec_port = static_cast<int>(*port);
 }
 
 void read(FieldReader& r, Welcome& out, std::optional<Error>* error) {
@@ -435,6 +436,8 @@ void read(FieldReader& r, Welcome& out, std::optional<Error>* error) {
     if (s.ok()) read(s, value, error);
     out.node_setup = std::move(value);
   }
+  out.inter_node_communication = r.boolean("interNodeCommunication", false);
+  out.node_address = r.optional_string("nodeAddress");
 }
 
 void read(FieldReader& r, InventoryUpdate& out) {
@@ -681,6 +684,7 @@ void to_json(json& j, const NodeStatus& v) {
        {"state", to_string(v.state)},
        {"startTaskInfo", v.start_task_info},
        {"errors", v.errors}};
+  if (v.exec_port) j["execPort"] = *v.exec_port;
 }
 
 void to_json(json& j, const Cancel& v) {
@@ -728,6 +732,8 @@ void to_json(json& j, const Welcome& v) {
   put_optional(j, "accountName", v.account_name);
   put_optional(j, "accountUrl", v.account_url);
   if (v.node_setup) j["nodeSetup"] = *v.node_setup;
+  if (v.inter_node_communication) j["interNodeCommunication"] = true;
+  put_optional(j, "nodeAddress", v.node_address);
 }
 
 void to_json(json& j, const InventoryUpdate& v) {

@@ -221,6 +221,9 @@ struct NodeStatus {
   SetupState state = SetupState::Starting;     // "state"
   json start_task_info;                        // "startTaskInfo": Azure StartTaskInformation or null
   json errors = json::array();                 // "errors": Azure ComputeNodeError[]
+  // "execPort": where the agent's remote-launch server listens now (it may start only after
+  // welcome says the pool has inter-node communication); absent = none (yet).
+  std::optional<int> exec_port;
   bool operator==(const NodeStatus&) const = default;
 };
 
@@ -236,6 +239,12 @@ struct Welcome {
   std::optional<std::string> account_name;  // "accountName"
   std::optional<std::string> account_url;   // "accountUrl"
   std::optional<NodeSetup> node_setup;      // "nodeSetup": absent = nothing to set up
+  // "interNodeCommunication": the pool's enableInterNodeCommunication; only then does the
+  // agent run its remote-launch server. Absent = false.
+  bool inter_node_communication = false;
+  // "nodeAddress": the address the pool's other nodes reach this one at (its ipAddress, its
+  // entry in a multi-instance hostList): where the remote-launch server listens.
+  std::optional<std::string> node_address;
   bool operator==(const Welcome&) const = default;
 };
 

@@ -58,28 +58,34 @@ Agent::Agent(asio::io_context& io, AgentConfig config, state::Journal& journal,
       link_(io, config_.link, *this),
       setup_(io, runner_, installer_, config_.identity.node_token, config_.setup_state_file,
              config_.boot_id,
-             NodeSetupHooks{[this](protocol::NodeStatus status) { send(std::move(status)); },
-                            config_.rediscover,
-                            [this](nlohmann::json inventory) {
-                              on_inventory_found(std::move(inventory));
-                            }}),
+             NodeSetupHooks{
+                 [this](protocol::NodeStatus status) {
+                   // A server started by this welcome is announced here.
+                   status.exec_port = remote_launch_.port();
+                   send(std::move(status));
+                 },
+                 config_.rediscover,
+                 [this](nlohmann::json inventory) { on_inventory_found(std::move(inventory)); }}),
+      // A peer's launcher may run a command only as a running instance of its task on this
+      // node, with that instance's token (AttemptRunner::instance_for).
+      remote_launch_(
+          io, launcher,
+          [this](const remote::ExecRequest& request) -> Result<remote::ExecTarget> {
+            auto instance = runner_.instance_for(request.job_id, request.task_id, request.token);
+            if (!instance) return instance.error();
+            return remote::ExecTarget{instance->attempt_id,
+                                      std::move(instance->env),
+                                      std::move(instance->cwd),
+                                      instance->uid,
+                                      instance->gid,
+                                      std::move(instance->groups)};
+          },
+          config_.exec_listen, config_.runner.kill_grace, config_.exec_state_file),
       heartbeat_timer_(io),
       inventory_hash_(link::inventory_hash(config_.inventory)),
       node_files_(config_.runner.facts.node_root) {
-  if (config_.exec_server) {
-    // A peer's launcher may run a command only as a running instance of its task on this
-    // node, with that instance's token (AttemptRunner::instance_for).
-    exec_server_ = std::make_unique<remote::ExecServer>(
-        io, launcher,
-        [this](const remote::ExecRequest& request) -> Result<remote::ExecTarget> {
-          auto instance = runner_.instance_for(request.job_id, request.task_id, request.token);
-          if (!instance) return instance.error();
-          return remote::ExecTarget{instance->attempt_id, std::move(instance->env), std::move(instance->cwd),
-                                    instance->uid, instance->gid, std::move(instance->groups)};
-        },
-        *config_.exec_server);
-    runner_.set_foreign_child_handler([this](pid_t pid, int status) { exec_server_->on_child_exit(pid, status); });
-  }
+  runner_.set_foreign_child_handler(
+      [this](pid_t pid, int status) { remote_launch_.on_child_exit(pid, status); });
 }
 
 Agent::~Agent() = default;
@@ -93,15 +99,8 @@ void Agent::start() {
       shutdown();
     });
   }
-  if (exec_server_) {
-    if (auto st = exec_server_->start(); !st) {
-      spdlog::warn("agent: the remote-launch server did not start, so mpirun cannot reach this node: {}",
-                   st.error().message);
-      exec_server_.reset();
-    } else {
-      spdlog::info("agent: remote-launch server on port {}", exec_server_->port());
-    }
-  }
+  // Up before hello when an earlier welcome said the pool has inter-node communication.
+  remote_launch_.start_remembered();
   link_.start();
 }
 
@@ -122,7 +121,7 @@ void Agent::on_connected() {
   hello.agent_version = kAgentVersion;
   hello.node_id = config_.identity.node_id;
   hello.inventory_hash = inventory_hash_;
-  if (exec_server_) hello.exec_port = exec_server_->port();
+  hello.exec_port = remote_launch_.port();
   hello.running_attempts = runner_.running_attempts();
   if (hello.running_attempts.size() > protocol::kMaxArrayItems) {
     hello.running_attempts.resize(protocol::kMaxArrayItems);
@@ -190,6 +189,8 @@ void Agent::on_welcome(const protocol::Welcome& welcome) {
     if (index++ >= protocol::kMaxArrayItems) send_with_seq(seq, report);
   }
   heartbeat_loop();
+  // Before the node setup answers with nodeStatus, which announces a server started here.
+  remote_launch_.on_welcome(welcome.inter_node_communication, welcome.node_address);
   setup_.on_welcome(welcome.node_setup);
 }
 
@@ -265,9 +266,7 @@ void Agent::attempt_report(protocol::Report report) {
   });
 }
 
-void Agent::attempt_ended(const std::string& attempt_id) {
-  if (exec_server_) exec_server_->end_attempt(attempt_id);
-}
+void Agent::attempt_ended(const std::string& attempt_id) { remote_launch_.end_attempt(attempt_id); }
 
 // --- sending -----------------------------------------------------------------------------
 
@@ -321,7 +320,7 @@ void Agent::shutdown() {
   stopping_ = true;
   heartbeat_timer_.cancel();
   if (signals_) signals_->cancel();
-  if (exec_server_) exec_server_->stop();
+  remote_launch_.stop();
   runner_.stop_all([this](std::vector<std::string> abandoned) {
     for (const auto& id : abandoned) {
       if (!NodeSetup::owns(id)) journal_.append(state::AbandonedRecord{id});

@@ -29,10 +29,11 @@
 #include "common/files/node_tree.hpp"
 #include "common/protocol/agent_protocol.hpp"
 #include "node_agent/daemon/node_setup.hpp"
+#include "node_agent/daemon/remote_launch.hpp"
 #include "node_agent/exec/launcher.hpp"
 #include "node_agent/packages/package_installer.hpp"
 #include "node_agent/link/websocket_link.hpp"
-#include "node_agent/remote/exec_server.hpp"
+#include "node_agent/remote/exec_listen.hpp"
 #include "node_agent/runner/attempt_runner.hpp"
 #include "node_agent/state/group_commit.hpp"
 #include "node_agent/state/journal.hpp"
@@ -70,10 +71,12 @@ struct AgentConfig {
   std::string scheduler_base_url;
   std::filesystem::path setup_state_file;
   std::function<nlohmann::json()> rediscover;
-  // The remote-launch server for multi-instance tasks (remote/exec_server.hpp): where it
-  // listens (port 0: any; the port goes to the scheduler in hello). Unset: none runs, and
-  // mpirun cannot reach this node through `openbatch-agent rsh`.
-  std::optional<remote::ExecServerOptions> exec_server;
+  // The remote-launch server for multi-instance tasks (remote_launch.hpp): where it may
+  // listen (by default the node's address, as welcome gives it; off: none runs, and mpirun
+  // cannot reach this node through `openbatch-agent rsh`), and the file that remembers the
+  // pool's setting across restarts (empty: none). It runs only on inter-node pools.
+  remote::ExecListen exec_listen;
+  std::filesystem::path exec_state_file;
 };
 
 class Agent final : public link::LinkHandler, public runner::RunnerEvents {
@@ -126,7 +129,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   runner::AttemptRunner runner_;
   link::WebSocketLink link_;
   NodeSetup setup_;
-  std::unique_ptr<remote::ExecServer> exec_server_;
+  RemoteLaunch remote_launch_;
   boost::asio::steady_timer heartbeat_timer_;
   std::optional<boost::asio::signal_set> signals_;
   std::string inventory_hash_;

@@ -55,7 +55,9 @@ int agent_main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
   run->add_option("--exec-listen", o.exec_listen,
-                  "ADDRESS[:PORT] of the remote-launch server for MPI tasks (port 0: any; off: none)");
+                  "auto[:PORT], ADDRESS[:PORT] or off: the remote-launch server for MPI tasks, on "
+                  "inter-node pools only (auto: the node's pool address; port 0: any)")
+      ->capture_default_str();
 
   DiscoveryFlags discover_flags;
   CLI::App* discover = app.add_subcommand("discover", "print this node's inventory as JSON");

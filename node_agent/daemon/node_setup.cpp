@@ -109,7 +109,7 @@ void NodeSetup::begin(protocol::NodeSetup setup) {
   start_task_failed_ = false;
   try_ = 0;
   status_ = protocol::NodeStatus{setup_.generation, protocol::SetupState::Starting, nullptr,
-                                 json::array()};
+                                 json::array(), std::nullopt};
   spdlog::info("setup: generation {}: {} packages, {}start task", setup_.generation,
                setup_.packages.size(), setup_.start_task.is_object() ? "" : "no ");
   persist(false);

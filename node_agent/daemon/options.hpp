@@ -39,9 +39,11 @@ struct AgentOptions {
   std::string log_level = "info";      // --log-level
   int reconnect_min_ms = 1000;         // --reconnect-min-ms (tests)
   int reconnect_max_ms = 60000;        // --reconnect-max-ms
-  // --exec-listen ADDRESS[:PORT]: the remote-launch server of multi-instance tasks (mpirun's
-  // `openbatch-agent rsh`); port 0 = any free one; "off" = none.
-  std::string exec_listen = "0.0.0.0:0";
+  // --exec-listen auto[:PORT] | ADDRESS[:PORT] | off: the remote-launch server of
+  // multi-instance tasks (mpirun's `openbatch-agent rsh`, remote/exec_listen.hpp). It runs
+  // only on pools with inter-node communication; auto listens on the node's address as the
+  // scheduler knows it; port 0 = any free one; "off" = none.
+  std::string exec_listen = "auto";
 };
 
 int run_agent(const AgentOptions& options);

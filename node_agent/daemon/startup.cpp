@@ -12,7 +12,6 @@
 #include "node_agent/state/recovery.hpp"
 #include "node_agent/tasks/layout.hpp"
 
-#include <charconv>
 #include <spdlog/spdlog.h>
 
 #include <pwd.h>
@@ -278,23 +277,13 @@ int run_agent(const AgentOptions& o) {
                                      fs::absolute(o.discovery.gpu_inventory).string());
   }
 
-  if (o.exec_listen != "off") {
-    remote::ExecServerOptions exec;
-    const auto colon = o.exec_listen.rfind(':');
-    exec.bind_address = colon == std::string::npos ? o.exec_listen : o.exec_listen.substr(0, colon);
-    if (colon != std::string::npos) {
-      const std::string port = o.exec_listen.substr(colon + 1);
-      unsigned value = 0;
-      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-      if (ec != std::errc() || end != port.data() + port.size() || value > 65535) {
-        spdlog::error("--exec-listen {}: the port must be a number 0..65535", o.exec_listen);
-        return 2;
-      }
-      exec.port = static_cast<std::uint16_t>(value);
-    }
-    exec.kill_grace = config.runner.kill_grace;
-    config.exec_server = exec;
+  auto exec_listen = remote::parse_exec_listen(o.exec_listen);
+  if (!exec_listen) {
+    spdlog::error("{}", exec_listen.error().message);
+    return kExitUsage;
   }
+  config.exec_listen = *exec_listen;
+  config.exec_state_file = o.state_dir / kRemoteLaunchStateFile;
   // mpirun in a multi-instance task starts its remote daemons through this very binary.
   std::error_code self_ec;
   facts.agent_executable = fs::read_symlink("/proc/self/exe", self_ec).string();

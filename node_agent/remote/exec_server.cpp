@@ -193,15 +193,19 @@ class ExecServer::Session : public std::enable_shared_from_this<ExecServer::Sess
       target = Error(500, "RshRefused", std::string("internal error: ") + e.what());
     }
     if (!target) {
-      refuse(job_id_, task_id_, target.error().message);
+      // The client learns nothing of what runs here (which tasks, whether the token or the
+      // task was wrong); the reason goes to the agent's log only.
+      refuse(job_id_, task_id_, target.error().message, std::string(kNotAuthorized));
       return;
     }
     launch(request, *target);
   }
 
-  void refuse(const std::string& job, const std::string& task, const std::string& message) {
+  // Logs `message`; the client gets `to_client` (the same when empty).
+  void refuse(const std::string& job, const std::string& task, const std::string& message,
+              const std::string& to_client = {}) {
     spdlog::warn("rsh refused: job {} task {} from {}: {}", job, task, peer_, message);
-    append_frame(pending_, FrameType::Refused, message);
+    append_frame(pending_, FrameType::Refused, to_client.empty() ? message : to_client);
     finishing_ = true;
     kick_write();
   }

@@ -8,7 +8,9 @@
 //   1. read the request line (deadline: ExecServerOptions::request_timeout; at most
 //      kMaxRequestBytes) and decode it; a bad request is refused;
 //   2. Authorize (the agent's callback, on this thread) maps it to an ExecTarget or refuses:
-//      refused -> an 'R' frame with the Error's message, the connection closed, a warning log;
+//      refused -> an 'R' frame saying only kNotAuthorized (never which tasks run here or
+//      which part of the request was wrong), the connection closed, the Error's message in a
+//      warning log;
 //   3. launch `{shell, "-c", words joined by ' '}` in a new process group, stdout and stderr
 //      to pipes streamed back as 'O' / 'E' frames (backpressure: the pipes are not read while
 //      more than 1 MiB waits for the client);
@@ -38,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -62,12 +65,15 @@ struct ExecTarget {
   std::optional<std::vector<gid_t>> groups;
 };
 
-// Decides on the io thread; an Error refuses (its message goes back to the client and to the
-// log). It is where the token is checked (in constant time) against the task's.
+// Decides on the io thread; an Error refuses (its message goes to the log; the client gets
+// kNotAuthorized). It is where the token is checked (in constant time) against the task's.
 using Authorize = std::function<Result<ExecTarget>(const ExecRequest&)>;
 
+// The whole of what a refused client is told.
+inline constexpr std::string_view kNotAuthorized = "not authorized";
+
 struct ExecServerOptions {
-  std::string bind_address = "0.0.0.0";
+  std::string bind_address = "127.0.0.1";  // the node's pool-network address (exec_listen.hpp)
   std::uint16_t port = 0;  // 0: an ephemeral port (see port())
   std::chrono::milliseconds kill_grace{2000};
   std::string shell = "/bin/sh";

@@ -23,7 +23,9 @@
 //                         the exit status, or 128 + signal when a signal ended the process;
 //                         the last frame; sent once the process was reaped and its stdout and
 //                         stderr reached EOF
-//                     'R' refused: the payload is a UTF-8 message; the last frame; nothing ran
+//                     'R' refused: the payload is a UTF-8 message (`not authorized` for any
+//                         refused authorization, what is wrong for a malformed request); the
+//                         last frame; nothing ran
 //                     Any other type is a protocol error.
 //
 // Thread-safety: pure functions and a value type (FrameDecoder is not shared).

@@ -184,14 +184,25 @@ asio::awaitable<bool> AgentEndpoint::download_package(
   }
   auto authorization = request[http::field::authorization];
   auto token = auth::bearer_token_of(std::string_view(authorization.data(), authorization.size()));
-  if (!token || !engine_.authenticate_node(*token)) {
+  std::optional<std::string> node_id;
+  if (token) node_id = engine_.authenticate_node(*token);
+  if (!node_id) {
     co_return co_await finish(refusal(
         version, unauthorized("A valid node token is required (Authorization: Bearer <token>).")));
   }
   const auto digest = path_of(std::string_view(request.target().data(), request.target().size()))
                           .substr(kPackagesPrefix.size());
   std::optional<std::filesystem::path> file;
-  if (is_digest(digest) && packages_) file = packages_(digest);
+  if (is_digest(digest) && packages_) {
+    // Only the packages of the node's own pool and of its tasks (package_access.hpp); any
+    // other is answered as if it did not exist.
+    if (engine_.node_may_download(*node_id, digest)) {
+      file = packages_(digest);
+    } else {
+      spdlog::warn("node {}: package {} refused: neither its pool nor its tasks reference it",
+                   *node_id, digest);
+    }
+  }
   http::file_body::value_type body;
   beast::error_code ec;
   if (file) body.open(file->c_str(), beast::file_mode::scan, ec);

@@ -2,9 +2,13 @@
 //   POST /agent/v1/join   Bearer <pool join token>  -> {nodeId, nodeToken, heartbeatIntervalSeconds, poolId}
 //   GET  /agent/v1/link   Bearer <node token>, WebSocket upgrade -> an AgentLink
 //   GET  /agent/v1/packages/<sha256>   Bearer <node token> -> the application package blob,
-//        streamed from its file, with `x-openbatch-sha256: <sha256>`
+//        streamed from its file, with `x-openbatch-sha256: <sha256>`; only a package of the
+//        node's own pool or of a task dispatched to it (package_access.hpp), else 404 as for
+//        a digest no package has
 // Agents never use SharedKey; clients never use these paths. Refusals use the Azure error
-// shape (401 for a missing or wrong token, 400 for a bad body, 426 for a link without upgrade).
+// shape (401 for a missing or wrong token, and for a join naming a pool that does not exist, with
+// the same message, so that a join reveals no pool ids; 400 for a bad body, 426 for a link
+// without upgrade).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -13,6 +13,7 @@
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/node_record.hpp"
+#include "scheduler/nodes/package_access.hpp"
 #include "scheduler/nodes/task_execution.hpp"
 
 namespace openbatch::nodes {
@@ -454,6 +455,11 @@ std::optional<std::string> Engine::authenticate_node(std::string_view token) {
   auto reader = store_.reader();
   if (!credential_matches(*reader, kNodeCredential, node_id, token)) return std::nullopt;
   return node_id;
+}
+
+bool Engine::node_may_download(const std::string& node_id, std::string_view digest) {
+  auto reader = store_.reader();
+  return nodes::node_may_download(*reader, node_id, digest);
 }
 
 }  // namespace openbatch::nodes

@@ -95,6 +95,9 @@ class Engine {
   // The node a node token belongs to (reads the store; call off the strand). nullopt when the
   // token is unknown or wrong.
   std::optional<std::string> authenticate_node(std::string_view token);
+  // Whether node `node_id` may download the package blob `digest`: one of its pool's or of
+  // the tasks dispatched to it (package_access.hpp; reads the store; call off the strand).
+  bool node_may_download(const std::string& node_id, std::string_view digest);
 
   Executor& executor() { return strand_; }
   const EngineConfig& config() const { return config_; }

@@ -127,6 +127,10 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
   welcome.account_name = config_.account_name;
   welcome.account_url = config_.account_url;
   welcome.node_setup = node_setup_for(node);
+  // The agent runs its remote-launch server only for an inter-node pool, and only on the
+  // address the node's peers use (its hostList entry), not on every interface.
+  welcome.inter_node_communication = pool && pool->inter_node;
+  if (!node.ip_address.empty()) welcome.node_address = node.ip_address;
   send(node, std::move(welcome));
   spdlog::info("node {}: linked ({} running, {} unacked reports)", node.id, hello.running_attempts.size(),
                hello.unacked_reports.size());
@@ -339,19 +343,24 @@ void Engine::tick() {
 
 void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> done) {
   asio::post(strand_, [this, request = std::move(request), done = std::move(done)]() mutable {
+    // An unknown pool and a wrong token get the same answer, so that an unauthenticated
+    // caller cannot tell which pool ids exist; the log says which it was.
     auto pool_it = pools_.find(lower(request.pool_id));
-    if (pool_it == pools_.end() || pool_it->second.state != "active") {
-      done(Error(404, "PoolNotFound", "The specified pool does not exist.", {{"PropertyName", "poolId"}}));
+    const bool pool_joinable = pool_it != pools_.end() && pool_it->second.state == "active";
+    bool token_valid = false;
+    {
+      auto reader = store_.reader();
+      token_valid =
+          credential_matches(*reader, kJoinCredential,
+                             pool_joinable ? pool_it->second.id : request.pool_id, request.token);
+    }
+    if (!pool_joinable || !token_valid) {
+      spdlog::info("join refused for pool '{}': {}", request.pool_id.substr(0, 64),
+                   !pool_joinable ? "no such active pool" : "wrong join token");
+      done(Error(401, "AuthenticationFailed", "The pool join token is not valid for this pool."));
       return;
     }
     const PoolInfo pool = pool_it->second;
-    {
-      auto reader = store_.reader();
-      if (!credential_matches(*reader, kJoinCredential, pool.id, request.token)) {
-        done(Error(401, "AuthenticationFailed", "The pool join token is not valid for pool " + pool.id + "."));
-        return;
-      }
-    }
     int members = 0;
     for (const auto& [id, node] : nodes_) {
       if (lower(node.pool_id) == lower(pool.id) && !node.leaving) members++;

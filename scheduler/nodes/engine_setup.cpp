@@ -41,6 +41,9 @@ void Engine::handle_node_status(NodeInfo& node, protocol::NodeStatus status) {
   const std::string setup_state(protocol::to_string(status.state));
   const bool became_ready = setup_state == "ready" && node.setup_state != "ready";
   node.setup_state = setup_state;
+  // A remote-launch server started after welcome (the pool's setting arrives there) is
+  // announced here; hello announces one already running.
+  if (status.exec_port) node.exec_port = *status.exec_port;
   if (!node.leaving) node.state = resting_state(setup_state, !node.attempts.empty());
   spdlog::info("node {}: setup {} (generation {})", node.id, setup_state, status.generation);
   json start_task;

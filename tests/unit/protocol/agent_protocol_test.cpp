@@ -121,15 +121,21 @@ std::vector<Message> every_message() {
   coordinated.coordinated = true;
   return {
       {1, hello},
-      {2, Welcome{1, "tvmps_0001", 15, true, std::nullopt, std::nullopt, std::nullopt, std::nullopt}},
-      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://127.0.0.1:8080", std::nullopt}},
-      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://x", full_setup()}},
-      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://x", NodeSetup{}}},
+      {2, Welcome{1, "tvmps_0001", 15, true, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                  false, std::nullopt}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://127.0.0.1:8080",
+                  std::nullopt, true, "10.1.0.4"}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://x", full_setup(), false,
+                  std::nullopt}},
+      {2, Welcome{1, "tvmps_0001", 15, false, "pool1", "acct", "http://x", NodeSetup{}, false,
+                  std::nullopt}},
       {3, InventoryUpdate{"abc", {{"hostname", "n1"}, {"gpus", json::array()}}}},
-      {3, NodeStatus{3, SetupState::Unusable,
+      {3, NodeStatus{3,
+                     SetupState::Unusable,
                      {{"state", "completed"}, {"exitCode", 0}, {"retryCount", 0}},
-                     json::array({{{"code", "GpuDriverVersionMismatch"}, {"message", "m"}}})}},
-      {3, NodeStatus{1, SetupState::Ready, nullptr, json::array()}},
+                     json::array({{{"code", "GpuDriverVersionMismatch"}, {"message", "m"}}}),
+                     std::nullopt}},
+      {3, NodeStatus{1, SetupState::Ready, nullptr, json::array(), 41234}},
       {4, Heartbeat{3, 5}},
       {5, full_assignment()},
       {6, Assignment{"j:t:0:0",
@@ -337,15 +343,23 @@ TEST(AgentProtocol, RefusesBadMultiInstanceMessages) {
 }
 
 TEST(AgentProtocol, RefusesBadSetupMessages) {
-  json welcome = json::parse(encode({2, Welcome{1, "n", 15, false, "p", "a", "u", full_setup()}}));
+  json welcome = json::parse(
+      encode({2, Welcome{1, "n", 15, false, "p", "a", "u", full_setup(), false, std::nullopt}}));
   welcome["nodeSetup"]["startTask"] = "install.sh";
   expect_refused(welcome.dump(), "welcome.nodeSetup.startTask");
-  json status = json::parse(encode({3, NodeStatus{1, SetupState::Ready, nullptr, json::array()}}));
+  json status = json::parse(
+      encode({3, NodeStatus{1, SetupState::Ready, nullptr, json::array(), std::nullopt}}));
   status["state"] = "idle";
   expect_refused(status.dump(), "nodeStatus.state");
   status["state"] = "ready";
   status["errors"] = json::array({"oops"});
   expect_refused(status.dump(), "nodeStatus.errors[0]");
+  status["errors"] = json::array();
+  status["execPort"] = 0;
+  expect_refused(status.dump(), "nodeStatus.execPort");
+  welcome.erase("nodeSetup");
+  welcome["interNodeCommunication"] = "yes";
+  expect_refused(welcome.dump(), "welcome.interNodeCommunication");
 }
 
 TEST(AgentProtocol, RefusesBadFileMessages) {
@@ -391,8 +405,10 @@ TEST(AgentProtocol, IgnoresUnknownFieldsAndNulls) {
 
 TEST(AgentProtocol, OptionalWelcomeFactsAndJobSettingsAreOmittedWhenEmpty) {
   json welcome = json::parse(encode({1, Welcome{1, "n", 10, false, std::nullopt, std::nullopt,
-                                                std::nullopt, std::nullopt}}));
+                                                std::nullopt, std::nullopt, false, std::nullopt}}));
   EXPECT_FALSE(welcome.contains("poolId"));
+  EXPECT_FALSE(welcome.contains("interNodeCommunication")) << "absent means false";
+  EXPECT_FALSE(welcome.contains("nodeAddress"));
   EXPECT_FALSE(welcome.contains("accountName"));
   EXPECT_FALSE(welcome.contains("accountUrl"));
   EXPECT_FALSE(welcome.contains("nodeSetup"));
