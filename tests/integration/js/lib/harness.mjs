@@ -120,8 +120,10 @@ export class Scheduler {
 
 // Starts the scheduler and resolves once its ready file names its URL. `dataDir`, `account`
 // and `key` are generated when absent (pass the same ones to restart on the same data).
+// `launcher` goes before the command and must exec it (the child's pid stays the scheduler's):
+// e.g. ['prlimit', '--nofile=128:128', '--'].
 export async function startScheduler({ dataDir, account, key, timeoutMs = 20000, extraArgs = [],
-  listen = '127.0.0.1:0' } = {}) {
+  listen = '127.0.0.1:0', launcher = [] } = {}) {
   if (!existsSync(SCHEDULER_BIN)) {
     throw new Error(`scheduler binary not found: ${SCHEDULER_BIN} (set OPENBATCH_SCHEDULER)`);
   }
@@ -131,7 +133,8 @@ export async function startScheduler({ dataDir, account, key, timeoutMs = 20000,
   const readyFile = path.join(tempDir('ready'), 'url');
   const args = ['--listen', listen, '--data-dir', dataDir, '--account', account,
     '--key', key, '--ready-file', readyFile, '--agent-binary', AGENT_BIN, ...extraArgs];
-  const child = spawn(SCHEDULER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...launcher, SCHEDULER_BIN, ...args];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const spawnError = new Promise((_, reject) => child.on('error', reject));
   const sched = new Scheduler({ dataDir, account, key, child, readyFile });
