@@ -1,14 +1,14 @@
 // Hostile HTTP from an API client, over raw sockets: every request the parser rejects gets an
 // answer (400, 431, 413 or 505 in Azure's error shape) before the connection closes, never a
 // bare close; a stalled header or body gets 408 within the configured deadline; `/pools//p`
-// and a $filter on a property that does not exist are 400s; and SIGTERM with idle connections
-// open stops the scheduler at once.
+// and a $filter on a property that does not exist are 400s; and SIGTERM with an idle node and
+// idle connections stops the scheduler at once.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { rawRequest, sleep, startScheduler } from '../integration/js/lib/harness.mjs';
+import { cpuPool, rawRequest, sleep, startScheduler, until } from '../integration/js/lib/harness.mjs';
 
 const BODY_TIMEOUT_S = 1;
 const HEADER_TIMEOUT_S = 1;
@@ -141,7 +141,12 @@ test('a $filter on a property that does not exist is 400 naming it', async () =>
   assert.equal(fine.status, 200, fine.text);
 });
 
-test('SIGTERM with idle connections open: the scheduler exits at once', async () => {
+test('SIGTERM with an idle node and idle connections open: the scheduler exits at once', { timeout: 60000 }, async () => {
+  // A local agent whose link must end with the scheduler (it used to wait out its close).
+  const add = await rawRequest(sched, { method: 'POST', path: '/pools', body: cpuPool('idle', { nodes: 1, slots: 1 }) });
+  assert.equal(add.status, 201, add.text);
+  await until(async () => (await rawRequest(sched, { path: '/pools/idle/nodes' })).json?.value?.[0]?.state === 'idle',
+    { timeoutMs: 30000, intervalMs: 200, what: 'the node idle' });
   const idle = [];
   for (let i = 0; i < 20; ++i) idle.push(await connect());
   // Some that served a request and stay open (keep-alive).
