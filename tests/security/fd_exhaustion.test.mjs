@@ -141,3 +141,30 @@ test('1,000 idle connections at a 128-fd limit: little CPU, bounded log, request
   await poolWithIdleNode('after');
   assert.ok(!sched.exited, 'the scheduler is still running');
 });
+
+test('every connection busy at the cap: a new one gets 503 ServerBusy, then service resumes', { timeout: 60000 }, async () => {
+  const small = await startScheduler({ extraArgs: ['--max-connections', '4', '--body-timeout-seconds', '3'] });
+  const busy = [];
+  try {
+    const { hostname, port } = new URL(small.url);
+    // Four requests whose bodies never come: each holds its connection busy until the deadline.
+    for (let i = 0; i < 4; ++i) {
+      const socket = net.connect({ host: hostname, port: Number(port) });
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.on('connect', resolve));
+      socket.write('POST /pools HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{');
+      busy.push(socket);
+    }
+    await sleep(300);
+    const res = await rawRequest(small, { path: '/pools', timeoutMs: 4000 });
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json?.code, 'ServerBusy');
+    assert.match(res.json?.message?.value ?? '', /RequestId:/);
+    // The stalled requests get their 408 and go: the server answers again.
+    await until(async () => (await rawRequest(small, { path: '/pools', timeoutMs: 4000 })).status === 200,
+      { timeoutMs: 10000, intervalMs: 250, what: 'a 200 once the stalled requests are gone' });
+  } finally {
+    for (const socket of busy) socket.destroy();
+    await small.stop();
+  }
+});
