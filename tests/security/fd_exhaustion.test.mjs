@@ -168,3 +168,39 @@ test('every connection busy at the cap: a new one gets 503 ServerBusy, then serv
     await small.stop();
   }
 });
+
+test('a cap above the fd limit: accept() failing with EMFILE backs off, logs a line per interval', { timeout: 60000 }, async () => {
+  const over = await startScheduler({ launcher: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`, '--'],
+    extraArgs: ['--max-connections', String(IDLE_CONNECTIONS)] });
+  let overLines = 0;
+  const count = (chunk) => { overLines += chunk.toString().split('\n').length - 1; };
+  over.child.stdout.on('data', count);
+  over.child.stderr.on('data', count);
+  const sockets = [];
+  try {
+    const { hostname, port } = new URL(over.url);
+    await Promise.all(Array.from({ length: IDLE_CONNECTIONS }, () => new Promise((resolve) => {
+      const socket = net.connect({ host: hostname, port: Number(port) });
+      socket.on('connect', resolve);
+      socket.on('error', resolve);
+      sockets.push(socket);
+    })));
+    await sleep(500);
+    const linesStart = overLines;
+    const cpuStart = cpuSeconds(over.child.pid);
+    const started = Date.now();
+    await sleep(WINDOW_MS);
+    const elapsed = (Date.now() - started) / 1000;
+    const cpu = cpuSeconds(over.child.pid) - cpuStart;
+    console.log(`over the fd limit: ${cpu.toFixed(2)} CPU-s in ${elapsed.toFixed(1)} s; ${overLines - linesStart} log lines`);
+    assert.match(over.output, /accept failed: Too many open files/, 'the fd table did fill');
+    assert.ok(cpu < MAX_CPU_SHARE * elapsed, `scheduler used ${cpu.toFixed(2)} CPU-s in ${elapsed.toFixed(1)} s`);
+    assert.ok(overLines - linesStart < MAX_LOG_LINES, `scheduler logged ${overLines - linesStart} lines`);
+    for (const socket of sockets) socket.destroy();
+    await until(async () => (await rawRequest(over, { path: '/pools', timeoutMs: 4000 }).catch(() => ({}))).status === 200,
+      { timeoutMs: 20000, intervalMs: 250, what: 'a 200 once the connections are gone' });
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await over.stop();
+  }
+});
