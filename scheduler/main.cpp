@@ -62,7 +62,15 @@ struct Options {
   int heartbeat_seconds = 10;
   bool keep_agents = false;
   std::uint64_t max_package_bytes = 8ull << 30;
+  std::size_t max_connections = 0;
+  double idle_timeout_seconds = 120;
+  double header_timeout_seconds = 20;
+  double body_timeout_seconds = 30;
 };
+
+std::chrono::milliseconds seconds_option(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
 
 // The agent next to this executable: installed side by side, or in the build tree.
 std::string default_agent_binary() {
@@ -147,6 +155,23 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_flag("--keep-agents", opt.keep_agents, "leave local agents running on shutdown (a restart adopts them)");
+  app.add_option(
+         "--max-connections", opt.max_connections,
+         "open connections at most, agent links included (default 0: the fd limit less a reserve)")
+      ->capture_default_str();
+  app.add_option("--idle-timeout-seconds", opt.idle_timeout_seconds,
+                 "close a keep-alive connection idle this long")
+      ->check(CLI::Range(0.05, 86400.0))
+      ->capture_default_str();
+  app.add_option(
+         "--header-timeout-seconds", opt.header_timeout_seconds,
+         "a new connection's first request, and every request header, must arrive within this")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--body-timeout-seconds", opt.body_timeout_seconds,
+                 "a request body must arrive within this (else 408)")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
@@ -206,7 +231,14 @@ int main(int argc, char** argv) {
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
   services.max_package_bytes = opt.max_package_bytes;
   api::Router router(services);
-  server::HttpServer http_server(ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); });
+  server::ServerLimits server_limits;
+  server_limits.max_connections = opt.max_connections;
+  server_limits.idle_timeout = seconds_option(opt.idle_timeout_seconds);
+  server_limits.header_timeout = seconds_option(opt.header_timeout_seconds);
+  server_limits.body_timeout = seconds_option(opt.body_timeout_seconds);
+  server::HttpServer http_server(
+      ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); },
+      server_limits);
   std::unique_ptr<nodes::Engine> engine;
   std::unique_ptr<nodes::AgentEndpoint> agent_endpoint;
   asio::ip::tcp::endpoint bound;

@@ -18,10 +18,10 @@ namespace {
 
 using nlohmann::json;
 
-Result<std::optional<odata::Filter>> filter_of(const RequestContext& ctx) {
+Result<std::optional<odata::Filter>> filter_of(const RequestContext& ctx, std::string_view entity) {
   auto text = ctx.query_param("$filter");
   if (!text || text->empty()) return std::optional<odata::Filter>{};
-  auto parsed = odata::parse_filter(*text);
+  auto parsed = odata::parse_filter_for(*text, entity);
   if (!parsed) return parsed.error();
   return std::optional<odata::Filter>{std::move(*parsed)};
 }
@@ -38,7 +38,7 @@ Result<std::size_t> skip_of(const RequestContext& ctx) {
 HttpResponse supported_images(const RequestContext& ctx, Services& s) {
   auto max_results = parse_max_results(ctx, 1000, 1000);
   if (!max_results) return error_response(ctx, max_results.error());
-  auto filter = filter_of(ctx);
+  auto filter = filter_of(ctx, "supportedimages");
   if (!filter) return error_response(ctx, filter.error());
   auto skip = skip_of(ctx);
   if (!skip) return error_response(ctx, skip.error());
@@ -100,7 +100,7 @@ json pool_node_counts(store::Reader& reader, const std::string& pool_id) {
 HttpResponse node_counts(const RequestContext& ctx, Services& s) {
   auto max_results = parse_max_results(ctx, 10, 10);
   if (!max_results) return error_response(ctx, max_results.error());
-  auto filter = filter_of(ctx);
+  auto filter = filter_of(ctx, "nodecounts");
   if (!filter) return error_response(ctx, filter.error());
   auto after = skip_of(ctx);
   if (!after) return error_response(ctx, after.error());

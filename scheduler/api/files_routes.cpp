@@ -128,7 +128,7 @@ RouteResult list_files(const RequestContext& ctx, Services& s, const FileScope& 
   const bool recursive = recursive_param && iequals(*recursive_param, "true");
   std::optional<odata::Filter> filter;
   if (auto text = ctx.query_param("$filter"); text && !text->empty()) {
-    auto parsed = odata::parse_filter(*text);
+    auto parsed = odata::parse_filter_for(*text, "files");
     if (!parsed) co_return error_response(ctx, parsed.error());
     filter = std::move(*parsed);
   }

@@ -90,7 +90,7 @@ HttpResponse list_entities(const RequestContext& ctx, Services& services, const 
 
   std::optional<odata::Filter> filter;
   if (auto text = ctx.query_param("$filter"); text && !text->empty()) {
-    auto parsed = odata::parse_filter(*text);
+    auto parsed = odata::parse_filter_for(*text, spec.metadata_name);
     if (!parsed) return error_response(ctx, parsed.error());
     filter = std::move(*parsed);
   }

@@ -64,6 +64,14 @@ Result<void> parse_target(RequestContext& ctx) {
   ctx.raw_path = std::string(url->encoded_path());
   for (auto seg : url->segments()) ctx.segments.emplace_back(seg);
   while (!ctx.segments.empty() && ctx.segments.back().empty()) ctx.segments.pop_back();
+  // An empty segment inside the path (/pools//p) names no resource.
+  for (const auto& segment : ctx.segments) {
+    if (segment.empty()) {
+      return Error(400, "InvalidUri",
+                   "The requested URI does not represent any resource on the server.",
+                   {{"RequestUri", std::string(ctx.http.target())}});
+    }
+  }
   for (auto param : url->params()) {
     // Repeated parameters: the first wins (Azure rejects them; clients never send them).
     ctx.query.emplace(param.key, param.has_value ? param.value : std::string());

@@ -106,3 +106,12 @@ asio::awaitable<void> AgentLink::write_queued() {
 }
 
 }  // namespace openbatch::nodes
+
+namespace openbatch::nodes {
+
+void AgentLink::drop() {
+  boost::beast::error_code ec;
+  boost::beast::get_lowest_layer(stream_).socket().close(ec);
+}
+
+}  // namespace openbatch::nodes

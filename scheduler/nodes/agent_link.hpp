@@ -30,6 +30,10 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   // Closes with a WebSocket close code (1000 normal, 1008 policy violation) after the frames
   // already queued.
   void close(std::uint16_t code, std::string reason);
+  // Closes the socket at once, without the closing handshake. Only once the io_context has
+  // stopped (shutdown): no handler runs then, and none would answer the agent's close, so the
+  // agent would wait out its close timeout instead of exiting.
+  void drop();
 
   const std::string& node_id() const { return node_id_; }
   std::uint64_t id() const { return id_; }

@@ -65,6 +65,7 @@ void Engine::stop(bool stop_agents) {
   stopped_ = true;
   store_.set_change_observer(nullptr);
   for (auto& [id, node] : nodes_) {
+    if (node.link) node.link->drop();  // the agent sees its link end now, and can exit at once
     node.link.reset();
     node.linked = false;
   }

@@ -185,6 +185,28 @@ std::optional<std::string> Filter::string_equals(std::string_view property) cons
   return std::nullopt;
 }
 
+std::optional<std::string> Filter::unknown_property(std::span<const std::string_view> known) const {
+  if (program_ == nullptr || known.empty()) return std::nullopt;
+  for (const Node& node : program_->nodes) {
+    if (node.path.empty()) continue;
+    bool found = false;
+    for (std::string_view name : known) {
+      if (detail::iequals(name, node.path.front())) {
+        found = true;
+        break;
+      }
+    }
+    if (found) continue;
+    std::string joined;
+    for (const std::string& segment : node.path) {
+      if (!joined.empty()) joined += '/';
+      joined += segment;
+    }
+    return joined;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> Filter::state_equals() const {
   auto state = string_equals("state");
   if (state) return detail::to_lower(*state);

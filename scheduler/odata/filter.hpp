@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,11 +56,20 @@ class Filter {
   // case-insensitively; returns the string literal as written.
   std::optional<std::string> string_equals(std::string_view property) const;
 
+  // The first property path (segments joined by '/') whose first segment is none of `known`
+  // (compared case-insensitively); none when every one is known or `known` is empty.
+  std::optional<std::string> unknown_property(std::span<const std::string_view> known) const;
+
   // True for the filter that matches everything (no $filter, or only whitespace).
   bool empty() const { return program_ == nullptr; }
 
  private:
   friend Result<Filter> parse_filter(std::string_view text);
+
+  // parse_filter() for the list named `entity` ("pools", "tasks", ... see entity_properties.hpp):
+  // a property the entity does not have is refused like a syntax error, with a Reason naming it
+  // (Azure answers 400 rather than an empty list).
+  Result<Filter> parse_filter_for(std::string_view text, std::string_view entity);
   explicit Filter(std::shared_ptr<const detail::FilterProgram> program)
       : program_(std::move(program)) {}
 
@@ -70,5 +80,10 @@ class Filter {
 // Errors: 400 InvalidQueryParameterValue with QueryParameterName "$filter",
 // QueryParameterValue = text and a Reason naming the problem and its position.
 Result<Filter> parse_filter(std::string_view text);
+
+// parse_filter() for the list named `entity` ("pools", "tasks", ... see entity_properties.hpp):
+// a property the entity does not have is refused like a syntax error, with a Reason naming it
+// (Azure answers 400 rather than an empty list).
+Result<Filter> parse_filter_for(std::string_view text, std::string_view entity);
 
 }  // namespace openbatch::odata

@@ -10,6 +10,7 @@
 // hostile "((((..." fails with an error instead of overflowing the stack.
 #include "common/time.hpp"
 #include "scheduler/odata/ascii.hpp"
+#include "scheduler/odata/entity_properties.hpp"
 #include "scheduler/odata/filter.hpp"
 #include "scheduler/odata/filter_lexer.hpp"
 #include "scheduler/odata/filter_program.hpp"
@@ -353,6 +354,21 @@ Result<Filter> parse_filter(std::string_view text) {
   auto program = Parser(text, std::move(tokens)).run();
   if (!program) return program.error();
   return Filter(std::make_shared<const FilterProgram>(std::move(*program)));
+}
+
+}  // namespace openbatch::odata
+
+namespace openbatch::odata {
+
+Result<Filter> parse_filter_for(std::string_view text, std::string_view entity) {
+  auto filter = parse_filter(text);
+  if (!filter) return filter;
+  if (auto unknown = filter->unknown_property(entity_properties(entity))) {
+    return errors::invalid_query(kParameter, text,
+                                 "'" + *unknown + "' is not a property of " + std::string(entity) +
+                                     " that can be filtered on");
+  }
+  return filter;
 }
 
 }  // namespace openbatch::odata

@@ -7,10 +7,22 @@
 // their body piece by piece under their own size limit, package downloads write a file body.
 // Every other request is read whole, bounded by ServerLimits::max_body_bytes (Azure's 1 MiB).
 //
-// Shutdown: stop() closes the acceptor and idle connections; requests already being handled
-// finish and are answered, then their connections close. wait_idle() returns once none is
-// left. Threading: all members are used on the io_context's threads.
+// Connections are capped (ServerLimits::max_connections, by default from the fd limit; agent
+// links count too): a new connection beyond the cap makes room by closing the connection idle
+// the longest, and when every one is busy it gets 503 ServerBusy and is closed. When accept()
+// fails for lack of fds it backs off (10 ms doubling to 1 s) and logs one line per interval.
+// Deadlines: a new connection must send its first request within header_timeout, a
+// keep-alive one its next within idle_timeout; a header must be whole header_timeout after its
+// first byte and a body body_timeout after its header (else 408). A request that does not
+// parse gets its 400 (431, 413, 505) in Azure's error shape before the close.
+//
+// Shutdown: stop() closes the acceptor and idle connections at once; requests already being
+// handled finish and are answered, then their connections close. Threading: all members are
+// used on the io_context's threads.
 #pragma once
+
+#include "scheduler/api/http_types.hpp"
+#include "scheduler/server/connection_policy.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,7 +31,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <string>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -27,16 +39,19 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <vector>
-
-#include "scheduler/api/http_types.hpp"
 
 namespace openbatch::server {
 
 struct ServerLimits {
   std::size_t max_body_bytes = (1u << 20) - 1;  // Azure: a body of 1 MB or more is refused
   std::size_t max_header_bytes = 64 * 1024;
-  std::chrono::seconds idle_timeout{120};
+  std::chrono::milliseconds idle_timeout{
+      std::chrono::seconds(120)};  // keep-alive, between requests
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(20)};  // a whole header (slowloris)
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};    // a whole body, then 408
+  std::size_t max_connections = 0;  // 0: default_connection_cap(the fd limit)
 };
 
 using Handler = std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest)>;
@@ -79,11 +94,18 @@ class HttpServer {
   void start();
   void stop();
   std::size_t requests_in_flight() const { return in_flight_.load(); }
+  std::size_t connection_cap() const { return cap_; }
 
  private:
   struct Connection;
   boost::asio::awaitable<void> accept_loop();
+  // Starts serving `socket`, or, beyond the cap with no idle connection to close, refuses it.
+  void admit(boost::asio::ip::tcp::socket socket);
+  // Closes the connection idle the longest (on its strand); false when every one is busy.
+  bool close_longest_idle();
+  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  void forget(const std::shared_ptr<Connection>& conn);
 
   boost::asio::io_context& ioc_;
   Handler handler_;
@@ -95,8 +117,16 @@ class HttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> in_flight_{0};
-  std::mutex connections_mu_;  // guards connections_
+  std::size_t cap_;
+  std::size_t refusal_slots_;
+  std::mutex connections_mu_;  // guards connections_, closing_ and the throttles
   std::set<std::shared_ptr<Connection>> connections_;
+  std::size_t closing_ = 0;               // chosen to make room, not yet gone
+  std::atomic<std::size_t> links_{0};     // connections handed to the upgrade handler
+  std::atomic<std::size_t> refusing_{0};  // 503 answers being written
+  LogThrottle accept_log_{std::chrono::seconds(10)};
+  LogThrottle full_log_{std::chrono::seconds(10)};
+  LogThrottle room_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace openbatch::server

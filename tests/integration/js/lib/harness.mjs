@@ -149,8 +149,10 @@ export class Scheduler {
 // it is ready; `keyVia: 'env'` passes it in OPENBATCH_ACCOUNT_KEY instead, and
 // `keyVia: 'generated'` passes none (the scheduler uses or makes <data-dir>/account.key, read
 // back into sched.key). `sched.nodesDir` is where local agents' node roots live.
+// `launcher` goes before the command and must exec it (the child's pid stays the scheduler's):
+// e.g. ['prlimit', '--nofile=128:128', '--'].
 export async function startScheduler({ dataDir, account, key, timeoutMs = 20000, extraArgs = [],
-  listen = '127.0.0.1:0', keyVia = 'file' } = {}) {
+  listen = '127.0.0.1:0', keyVia = 'file', launcher = [] } = {}) {
   if (!existsSync(SCHEDULER_BIN)) {
     throw new Error(`scheduler binary not found: ${SCHEDULER_BIN} (set OPENBATCH_SCHEDULER)`);
   }
@@ -173,7 +175,8 @@ export async function startScheduler({ dataDir, account, key, timeoutMs = 20000,
     env.OPENBATCH_ACCOUNT_KEY = key;
   }
   args.push(...extraArgs);
-  const child = spawn(SCHEDULER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const argv = [...launcher, SCHEDULER_BIN, ...args];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
   const spawnError = new Promise((_, reject) => child.on('error', reject));
   const sched = new Scheduler({ dataDir, nodesDir, account, key, child, readyFile });
