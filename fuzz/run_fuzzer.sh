@@ -40,6 +40,6 @@ if ((status == 0)); then
 else
   echo "$name: FAILED (exit $status) after ${runs:-?} executions; log $log; the last 40 lines:"
   tail -40 "$log"
-  ls "$work/artifacts" 2>/dev/null | sed 's/^/  artifact: /'
+  find "$work/artifacts" -type f -printf '  artifact: %p\n'
 fi
 exit "$status"
