@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI test entry (the README's test command): installs dependencies, configures and builds
-# OpenBatch in build/ (Ninja, RelWithDebInfo), installs the Node test dependencies, runs ctest.
-# The exit status is ctest's.
+# OpenBatch in build/ (Ninja, RelWithDebInfo), installs the Node test dependencies, runs ctest,
+# then the fuzz targets (.ci/fuzz.sh) unless the build is clang's. The exit status is ctest's,
+# else the fuzz run's.
 #
 #   .ci/test.sh            default build and test
 #   .ci/test.sh --asan     also build build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer
@@ -41,6 +42,15 @@ echo "== npm ci (tests/integration/js)"
 echo "== ctest ($build/)"
 status=0
 ctest --test-dir "$build" --output-on-failure -j2 "${ctest_args[@]+"${ctest_args[@]}"}" || status=$?
+
+# The fuzz targets need clang: a clang build ran them above (CTest label fuzz); otherwise
+# .ci/fuzz.sh builds them in build-fuzz/ and runs each for FUZZ_SECONDS (default 20).
+if ! grep -q '^OPENBATCH_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  echo "== fuzz (.ci/fuzz.sh)"
+  fuzz_status=0
+  .ci/fuzz.sh || fuzz_status=$?
+  ((status != 0)) || status=$fuzz_status
+fi
 
 if [[ $asan == 1 ]]; then
   echo "== configure + build ($build-asan/, address,undefined)"

@@ -76,8 +76,13 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   const year_month_day ymd{year{*year_number}, std::chrono::month{*month + 1},
                            std::chrono::day{static_cast<unsigned>(*day)}};
   if (!ymd.ok()) return std::nullopt;  // 30 Feb, 31 Apr, ...
-  return time_point_cast<system_clock::duration>(sys_days{ymd} + hours{*hh} + minutes{*mm} +
-                                                 seconds{*ss});
+  const std::chrono::sys_seconds when = sys_days{ymd} + hours{*hh} + minutes{*mm} + seconds{*ss};
+  // system_clock counts nanoseconds in 64 bits (years 1678 to 2262): a date outside that range
+  // is refused, not converted with a signed overflow (a client chooses the year).
+  constexpr auto kEarliest = std::chrono::ceil<seconds>(system_clock::time_point::min());
+  constexpr auto kLatest = std::chrono::floor<seconds>(system_clock::time_point::max());
+  if (when < kEarliest || when > kLatest) return std::nullopt;
+  return time_point_cast<system_clock::duration>(when);
 }
 
 std::string format_http_date(std::chrono::system_clock::time_point when) {

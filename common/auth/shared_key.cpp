@@ -224,8 +224,9 @@ Status check_date(const Gathered& g, TimePoint now) {
   }
   const auto when = parse_http_date(*raw);
   if (!when) return auth_failed("The ocp-date or Date header is not an RFC 1123 date.");
-  const auto skew = *when > now ? *when - now : now - *when;
-  if (skew > kMaxClockSkew) {
+  // Compared with the bounds, not through the difference: a date centuries from `now` is
+  // still a valid time point, but the difference would overflow.
+  if (*when < now - kMaxClockSkew || *when > now + kMaxClockSkew) {
     return auth_failed("The request time differs from the server time by more than 15 minutes.");
   }
   return {};

@@ -209,6 +209,19 @@ TEST(SharedKeyVerify, ClockSkewBeyondFifteenMinutesFails) {
   EXPECT_FALSE(verify_with(early, auth, example_time() - 16min));
 }
 
+// Found by fuzz/fuzz_shared_key: the skew was computed as a difference of nanosecond time
+// points, which overflowed for a date centuries away and let a request dated 1700 through.
+TEST(SharedKeyVerify, ADateCenturiesAwayFailsEvenWhenSigned) {
+  for (const char* date : {"Mon, 01 Jan 1700 00:00:00 GMT", "Fri, 17 Feb 1687 00:00:00 GMT",
+                           "Sat, 01 Jan 2261 00:00:00 GMT"}) {
+    auto r = TestRequest("GET", "/pools?api-version=2022-10-01.16.0", {{"ocp-date", date}});
+    auto result = verify_with(r, sign(r.view(), credential()));
+    ASSERT_FALSE(result) << date;
+    EXPECT_EQ(result.error().status, 403) << date;
+    EXPECT_EQ(result.error().code, "AuthenticationFailed") << date;
+  }
+}
+
 TEST(SharedKeyVerify, MissingOrUnparseableDateFails) {
   auto no_date = TestRequest("GET", "/pools?api-version=2022-10-01.16.0", {});
   auto result = verify_with(no_date, sign(no_date.view(), credential()));

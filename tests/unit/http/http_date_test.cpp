@@ -40,5 +40,18 @@ TEST(HttpDate, RejectsOtherFormatsAndImpossibleDates) {
   }
 }
 
+// Found by fuzz/fuzz_shared_key: the year of an ocp-date is the client's, and a year the
+// nanosecond clock cannot hold overflowed a signed multiplication (undefined behaviour).
+TEST(HttpDate, RejectsYearsTheClockCannotHold) {
+  for (const char* bad : {"Fri, 17 Feb 1027 00:00:00 GMT", "Mon, 01 Jan 0000 00:00:00 GMT",
+                          "Fri, 01 Jan 1677 00:00:00 GMT", "Sat, 12 Apr 2262 00:00:00 GMT",
+                          "Fri, 31 Dec 9999 23:59:59 GMT"}) {
+    EXPECT_FALSE(parse_http_date(bad)) << bad;
+  }
+  for (const char* good : {"Mon, 01 Jan 1700 00:00:00 GMT", "Sat, 01 Jan 2261 00:00:00 GMT"}) {
+    EXPECT_TRUE(parse_http_date(good)) << good;
+  }
+}
+
 }  // namespace
 }  // namespace openbatch
