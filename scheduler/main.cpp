@@ -17,6 +17,12 @@
 #include <iostream>
 #include <thread>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "common/encoding.hpp"
 #include "scheduler/api/packages.hpp"
 #include "scheduler/api/router.hpp"
@@ -29,6 +35,7 @@
 #include "scheduler/server/http_server.hpp"
 #include "scheduler/server/routed_node_files.hpp"
 #include "scheduler/server/streamed_upload.hpp"
+#include "scheduler/store/disk_guard.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -111,14 +118,20 @@ Result<std::string> account_key(Options& opt) {
   return *decoded;
 }
 
-void write_ready_file(const std::string& path, const std::string& url) {
-  if (path.empty()) return;
+// Written once the URL is known, atomically (temp file, fsync, rename): a reader sees the whole
+// URL or no file, never an empty one -- even on a full disk, where the write fails instead.
+bool write_ready_file(const std::string& path, const std::string& url) {
+  if (path.empty()) return true;
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << url;
-  }
-  fs::rename(tmp, path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && ::write(fd, url.data(), url.size()) == static_cast<ssize_t>(url.size()) &&
+            ::fsync(fd) == 0;
+  const int saved = errno;
+  if (fd >= 0) ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  spdlog::error("cannot write the ready file {}: {}", path, std::strerror(ok ? errno : saved));
+  ::unlink(tmp.c_str());
+  return false;
 }
 
 }  // namespace
@@ -172,7 +185,12 @@ int main(int argc, char** argv) {
     spdlog::critical("catalog {}: {}", opt.images_dir, catalog.error().message);
     return 2;
   }
-  auto store = store::open_sqlite_store({(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full});
+  // Watches the data directory's free space; refuses growth writes when low (disk_guard.hpp).
+  store::DiskGuard disk_guard(opt.data_dir, std::chrono::milliseconds(250));
+  store::SqliteOptions store_options{(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full};
+  store_options.on_disk_full = [&disk_guard] { disk_guard.disk_full(); };
+  store_options.disk_low = disk_guard.low_flag();
+  auto store = store::open_sqlite_store(store_options);
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return 2;
@@ -183,6 +201,7 @@ int main(int argc, char** argv) {
   api::AccountConfig account{opt.account, *key, opt.public_url, true};
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
   services.max_package_bytes = opt.max_package_bytes;
+  services.disk_guard = &disk_guard;
   api::Router router(services);
   server::HttpServer http_server(ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); });
   std::unique_ptr<nodes::Engine> engine;
@@ -265,7 +284,7 @@ int main(int argc, char** argv) {
   });
 
   std::cout << "openbatch-scheduler listening on " << url << std::endl;
-  write_ready_file(opt.ready_file, url);
+  (void)write_ready_file(opt.ready_file, url);  // logged when it fails; the server still serves
   spdlog::info("listening on {} (data {}, account {})", url, opt.data_dir, opt.account);
 
   const unsigned n = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());

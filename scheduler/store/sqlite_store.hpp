@@ -72,6 +72,7 @@ class SqliteStore final : public Store {
   bool run_op(Pending& pending, OpOutcome& outcome, std::vector<Change>& changes);
   Status run_control(Control which);
   void fail_group(std::vector<Pending>& group, const Error& error);
+  void note_disk_full(const Error& error) const;  // tells options_.on_disk_full
   static void call_done(const WriteDone& done, const Status& status);
 
   const SqliteOptions options_;
