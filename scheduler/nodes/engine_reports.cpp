@@ -15,6 +15,7 @@
 #include "scheduler/nodes/gang_execution.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/task_execution.hpp"
+#include "scheduler/store/disk_space.hpp"
 #include "scheduler/store/task_failures.hpp"
 
 namespace openbatch::nodes {
@@ -140,7 +141,15 @@ void Engine::flush_reports() {
         return true;
       },
       [this, batch, node_states](const Status& status) {
-        asio::post(strand_, [this, batch, node_states, ok = status.has_value()] {
+        const bool disk_full = !status && store::is_insufficient_disk_space(status.error());
+        asio::post(strand_, [this, batch, node_states, ok = status.has_value(), disk_full] {
+          if (disk_full) {
+            // The disk filled (the store is releasing its reserve): retry the same reports
+            // shortly instead of closing the links, which would only make the agents
+            // reconnect and resend them.
+            retry_reports_later(batch);
+            return;
+          }
           if (!ok) {
             // Not durable: the agents keep their reports and resend them on their next link.
             std::set<std::string> nodes;
@@ -175,6 +184,25 @@ void Engine::flush_reports() {
           schedule_round();
         });
       });
+}
+
+void Engine::retry_reports_later(std::shared_ptr<std::vector<QueuedReport>> batch) {
+  for (const auto& r : *batch) {
+    if (auto again = attempts_.find(r.report.attempt_id); again != attempts_.end()) {
+      again->second.finishing = false;
+    }
+  }
+  spdlog::warn("engine: {} reports wait for disk space; retrying in {} ms", batch->size(),
+               kReportRetryDelay.count());
+  auto timer = std::make_shared<asio::steady_timer>(strand_, kReportRetryDelay);
+  timer->async_wait([this, timer, batch](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    // Through handle_report again: an attempt that went meanwhile (its task deleted) is acked
+    // and dropped there.
+    for (auto& r : *batch) {
+      if (NodeInfo* node = find_node(r.node_id)) handle_report(*node, std::move(r.report), r.seq);
+    }
+  });
 }
 
 }  // namespace openbatch::nodes
