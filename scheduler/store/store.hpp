@@ -113,10 +113,10 @@ struct SqliteOptions {
   std::size_t max_group_ops = 4096; // cap on ops per group transaction
   // Called (on the writer or checkpoint thread) when a write or checkpoint found the disk
   // full; the DiskGuard releases its reserve file there (disk_guard.hpp).
-  std::function<void()> on_disk_full;
+  std::function<void()> on_disk_full = {};
   // True while disk space is low: the WAL is then checkpointed and truncated after every few
   // commits, so it gives its space back instead of growing (wal_checkpointer.hpp).
-  std::shared_ptr<const std::atomic<bool>> disk_low;
+  std::shared_ptr<const std::atomic<bool>> disk_low = nullptr;
 };
 
 // Opens (creating and migrating as needed) the SQLite store.
