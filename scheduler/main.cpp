@@ -36,6 +36,7 @@
 #include "scheduler/server/routed_node_files.hpp"
 #include "scheduler/server/streamed_upload.hpp"
 #include "scheduler/store/disk_guard.hpp"
+#include "scheduler/store/sqlite_store.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -187,10 +188,9 @@ int main(int argc, char** argv) {
   }
   // Watches the data directory's free space; refuses growth writes when low (disk_guard.hpp).
   store::DiskGuard disk_guard(opt.data_dir, std::chrono::milliseconds(250));
-  store::SqliteOptions store_options{(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full};
-  store_options.on_disk_full = [&disk_guard] { disk_guard.disk_full(); };
-  store_options.disk_low = disk_guard.low_flag();
-  auto store = store::open_sqlite_store(store_options);
+  auto store = store::SqliteStore::open(
+      {(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full},
+      {.on_disk_full = [&disk_guard] { disk_guard.disk_full(); }, .disk_low = disk_guard.low_flag()});
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return 2;
@@ -201,8 +201,7 @@ int main(int argc, char** argv) {
   api::AccountConfig account{opt.account, *key, opt.public_url, true};
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
   services.max_package_bytes = opt.max_package_bytes;
-  services.disk_guard = &disk_guard;
-  api::Router router(services);
+  api::Router router(services, &disk_guard);
   server::HttpServer http_server(ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); });
   std::unique_ptr<nodes::Engine> engine;
   std::unique_ptr<nodes::AgentEndpoint> agent_endpoint;

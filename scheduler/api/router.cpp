@@ -12,6 +12,7 @@
 #include "scheduler/api/request_context.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/store/disk_guard.hpp"
 
 namespace openbatch::api {
 namespace {
@@ -149,9 +150,8 @@ boost::asio::awaitable<HttpResponse> Router::run(RequestContext& ctx) {
   }
   if (auto v = check_api_version(ctx); !v) co_return error_response(ctx, v.error());
   // Low on disk: refuse what would add data before SQLite runs out (deletes still work).
-  if (services_.disk_guard != nullptr && services_.disk_guard->low() &&
-      refused_when_disk_low(ctx.method, ctx.segments)) {
-    co_return error_response(ctx, services_.disk_guard->refusal());
+  if (disk_guard_ != nullptr && disk_guard_->low() && refused_when_disk_low(ctx.method, ctx.segments)) {
+    co_return error_response(ctx, disk_guard_->refusal());
   }
   try {
     co_return co_await dispatch(ctx, services_);

@@ -10,7 +10,6 @@
 #include "common/clock.hpp"
 #include "scheduler/api/node_files.hpp"
 #include "scheduler/catalog/catalog.hpp"
-#include "scheduler/store/disk_guard.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace openbatch::api {
@@ -44,8 +43,6 @@ struct Services {
   std::unique_ptr<NodeFiles> node_files;
   // Largest application package accepted (streamed uploads; every other body stays < 1 MiB).
   std::uint64_t max_package_bytes = 8ull << 30;
-  // Free space of the data directory; null: never refuse for disk space (tests, tools).
-  const store::DiskGuard* disk_guard = nullptr;
 
   Services(store::Store& s, const catalog::Catalog& c, const Clock& clk, AccountConfig acct,
            std::filesystem::path dir)

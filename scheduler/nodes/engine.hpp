@@ -14,7 +14,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -161,9 +160,6 @@ class Engine {
   // engine_reports.cpp: completion reports, batched per strand turn into one store op.
   void handle_report(NodeInfo& node, protocol::Report report, uint64_t seq);
   void flush_reports();
-  // A batch whose commit found the disk full: handled again after kReportRetryDelay.
-  void retry_reports_later(std::shared_ptr<std::vector<QueuedReport>> batch);
-  static constexpr std::chrono::milliseconds kReportRetryDelay{500};
   void handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, uint64_t seq);
   // engine_setup.cpp: what welcome asks the node to set up, and the agent's answers.
   protocol::NodeSetup node_setup_for(const NodeInfo& node);

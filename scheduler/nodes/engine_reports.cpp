@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <map>
 
 #include "scheduler/nodes/agent_link.hpp"
@@ -20,6 +22,11 @@
 
 namespace openbatch::nodes {
 namespace asio = boost::asio;
+
+namespace {
+// A report batch whose commit found the disk full waits this long before it is tried again.
+constexpr std::chrono::milliseconds kReportRetryDelay{500};
+}  // namespace
 using nlohmann::json;
 using store::Table;
 
@@ -147,7 +154,22 @@ void Engine::flush_reports() {
             // The disk filled (the store is releasing its reserve): retry the same reports
             // shortly instead of closing the links, which would only make the agents
             // reconnect and resend them.
-            retry_reports_later(batch);
+            for (const auto& r : *batch) {
+              if (auto again = attempts_.find(r.report.attempt_id); again != attempts_.end()) {
+                again->second.finishing = false;
+              }
+            }
+            spdlog::warn("engine: {} reports wait for disk space; retrying in {} ms", batch->size(),
+                         kReportRetryDelay.count());
+            auto timer = std::make_shared<asio::steady_timer>(strand_, kReportRetryDelay);
+            timer->async_wait([this, timer, batch](const boost::system::error_code& ec) {
+              if (ec || stopped_) return;
+              // Through handle_report again: an attempt that went meanwhile (its task
+              // deleted) is acked and dropped there.
+              for (auto& r : *batch) {
+                if (NodeInfo* n = find_node(r.node_id)) handle_report(*n, std::move(r.report), r.seq);
+              }
+            });
             return;
           }
           if (!ok) {
@@ -184,25 +206,6 @@ void Engine::flush_reports() {
           schedule_round();
         });
       });
-}
-
-void Engine::retry_reports_later(std::shared_ptr<std::vector<QueuedReport>> batch) {
-  for (const auto& r : *batch) {
-    if (auto again = attempts_.find(r.report.attempt_id); again != attempts_.end()) {
-      again->second.finishing = false;
-    }
-  }
-  spdlog::warn("engine: {} reports wait for disk space; retrying in {} ms", batch->size(),
-               kReportRetryDelay.count());
-  auto timer = std::make_shared<asio::steady_timer>(strand_, kReportRetryDelay);
-  timer->async_wait([this, timer, batch](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
-    // Through handle_report again: an attempt that went meanwhile (its task deleted) is acked
-    // and dropped there.
-    for (auto& r : *batch) {
-      if (NodeInfo* node = find_node(r.node_id)) handle_report(*node, std::move(r.report), r.seq);
-    }
-  });
 }
 
 }  // namespace openbatch::nodes

@@ -28,23 +28,24 @@ void update_max(std::atomic<uint64_t>& target, uint64_t value) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options, DiskHooks hooks) {
   if (options.path.empty()) return errors::internal("the store database path is empty");
   auto connection = Connection::open(options.path, {.read_only = false,
                                                     .synchronous_full = options.synchronous_full,
                                                     .cache_kib = kWriterCacheKib});
   if (!connection) return connection.error();
   if (auto st = migrate(**connection); !st) return st.error();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(*connection)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(hooks), std::move(*connection)));
 }
 
-SqliteStore::SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer)
+SqliteStore::SqliteStore(const SqliteOptions& options, DiskHooks hooks, std::unique_ptr<Connection> writer)
     : options_(options),
+      hooks_(std::move(hooks)),
       write_connection_(std::move(writer)),
       writer_(*write_connection_),
       readers_(std::make_shared<ReaderPool>(options.path, kMaxIdleReaders, kReaderCacheKib)),
-      checkpointer_(WalCheckpointer::start(options.path, options.synchronous_full, options.disk_low,
-                                           options.on_disk_full)) {
+      checkpointer_(WalCheckpointer::start(options.path, options.synchronous_full, hooks_.disk_low,
+                                           hooks_.on_disk_full)) {
   if (checkpointer_) checkpointer_->attach(write_connection_->handle());
   thread_ = std::thread([this] { writer_loop(); });
 }
@@ -236,7 +237,7 @@ Status SqliteStore::run_control(Control which) {
 }
 
 void SqliteStore::note_disk_full(const Error& error) const {
-  if (is_insufficient_disk_space(error) && options_.on_disk_full) options_.on_disk_full();
+  if (is_insufficient_disk_space(error) && hooks_.on_disk_full) hooks_.on_disk_full();
 }
 
 void SqliteStore::fail_group(std::vector<Pending>& group, const Error& error) {

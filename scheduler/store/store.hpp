@@ -16,7 +16,6 @@
 // is not thread-safe; use one per thread/request and drop it when done.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -111,12 +110,6 @@ struct SqliteOptions {
   std::string path;                 // database file; its directory must exist
   bool synchronous_full = true;     // synchronous=FULL (durable across power loss) vs NORMAL
   std::size_t max_group_ops = 4096; // cap on ops per group transaction
-  // Called (on the writer or checkpoint thread) when a write or checkpoint found the disk
-  // full; the DiskGuard releases its reserve file there (disk_guard.hpp).
-  std::function<void()> on_disk_full = {};
-  // True while disk space is low: the WAL is then checkpointed and truncated after every few
-  // commits, so it gives its space back instead of growing (wal_checkpointer.hpp).
-  std::shared_ptr<const std::atomic<bool>> disk_low = nullptr;
 };
 
 // Opens (creating and migrating as needed) the SQLite store.
