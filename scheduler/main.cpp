@@ -21,6 +21,12 @@
 #include <iostream>
 #include <thread>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "common/encoding.hpp"
 #include "scheduler/api/packages.hpp"
 #include "scheduler/api/router.hpp"
@@ -35,6 +41,8 @@
 #include "scheduler/server/streamed_upload.hpp"
 #include "scheduler/startup/account_key.hpp"
 #include "scheduler/startup/data_dirs.hpp"
+#include "scheduler/store/disk_guard.hpp"
+#include "scheduler/store/sqlite_store.hpp"
 #include "scheduler/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -111,15 +119,20 @@ bool key_in_argv(int argc, char** argv) {
   return false;
 }
 
-void write_ready_file(const std::string& path, const std::string& url) {
-  if (path.empty()) return;
+// Written once the URL is known, atomically (temp file, fsync, rename): a reader sees the whole
+// URL or no file, never an empty one -- even on a full disk, where the write fails instead.
+bool write_ready_file(const std::string& path, const std::string& url) {
+  if (path.empty()) return true;
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << url;
-  }
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
-  fs::rename(tmp, path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && ::write(fd, url.data(), url.size()) == static_cast<ssize_t>(url.size()) &&
+            ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;  // readable by whoever waits for it (umask is 077)
+  const int saved = errno;
+  if (fd >= 0) ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  spdlog::error("cannot write the ready file {}: {}", path, std::strerror(ok ? errno : saved));
+  ::unlink(tmp.c_str());
+  return false;
 }
 
 }  // namespace
@@ -219,7 +232,11 @@ int main(int argc, char** argv) {
     spdlog::critical("catalog {}: {}", opt.images_dir, catalog.error().message);
     return 2;
   }
-  auto store = store::open_sqlite_store({(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full});
+  // Watches the data directory's free space; refuses growth writes when low (disk_guard.hpp).
+  store::DiskGuard disk_guard(opt.data_dir, std::chrono::milliseconds(250));
+  auto store = store::SqliteStore::open(
+      {(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full},
+      {.on_disk_full = [&disk_guard] { disk_guard.disk_full(); }, .disk_low = disk_guard.low_flag()});
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return 2;
@@ -230,7 +247,7 @@ int main(int argc, char** argv) {
   api::AccountConfig account{opt.account, key->decoded, opt.public_url, true};
   api::Services services(**store, *catalog, clock, account, opt.data_dir);
   services.max_package_bytes = opt.max_package_bytes;
-  api::Router router(services);
+  api::Router router(services, &disk_guard);
   server::ServerLimits server_limits;
   server_limits.max_connections = opt.max_connections;
   server_limits.idle_timeout = seconds_option(opt.idle_timeout_seconds);
@@ -321,7 +338,7 @@ int main(int argc, char** argv) {
   });
 
   std::cout << "openbatch-scheduler listening on " << url << std::endl;
-  write_ready_file(opt.ready_file, url);
+  (void)write_ready_file(opt.ready_file, url);  // logged when it fails; the server still serves
   spdlog::info("listening on {} (data {}, account {})", url, opt.data_dir, opt.account);
 
   const unsigned n = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());

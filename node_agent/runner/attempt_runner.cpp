@@ -3,6 +3,7 @@
 
 #include "common/posix/unique_fd.hpp"
 #include "common/time.hpp"
+#include "node_agent/runner/disk_full.hpp"
 #include "node_agent/runner/task_dirs.hpp"
 #include "node_agent/runner/attempt_plan.hpp"
 #include "node_agent/runner/user_identity.hpp"
@@ -351,15 +352,23 @@ void AttemptRunner::on_exit(pid_t pid, int wait_status) {
     finish(a.id);
     return maybe_stopped();
   }
-  events_.attempt_report(completed_report(a.id, exit_code_of(wait_status), a.start_time, end_time,
+  report_with_disk_check(completed_report(a.id, exit_code_of(wait_status), a.start_time, end_time,
                                           a.kill, a.plan->max_wall_clock_text, a.cancel_reason));
   finish(a.id);
 }
 
 void AttemptRunner::fail(Attempt& a, const Error& error) {
   spdlog::info("attempt {}: could not start: {}", a.id, error.message);
-  events_.attempt_report(failed_to_start_report(a.id, error, std::nullopt, now_text()));
+  report_with_disk_check(failed_to_start_report(a.id, error, std::nullopt, now_text()));
   finish(a.id);
+}
+
+void AttemptRunner::report_with_disk_check(protocol::Report report) {
+  if (report.failure_info) {
+    const auto& root = options_.facts.node_root;
+    classify_disk_full(report, root, filesystem_space(root));
+  }
+  events_.attempt_report(std::move(report));
 }
 
 void AttemptRunner::finish(std::string attempt_id) {

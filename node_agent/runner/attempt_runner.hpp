@@ -139,6 +139,8 @@ class AttemptRunner {
   void on_downloaded(const std::string& attempt_id, Status status);
   void begin_kill(Attempt& a, KillReason reason);
   void fail(Attempt& a, const Error& error);
+  // Sends a completed report, as DiskFull when it failed on a full node filesystem.
+  void report_with_disk_check(protocol::Report report);
   void finish(std::string attempt_id);  // by value: callers pass the attempt's own id
   void arm_running_reports();
   void send_running_reports();

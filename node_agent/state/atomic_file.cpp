@@ -44,8 +44,15 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
     posix::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (fd.get() < 0) return state_write_error("create", tmp, errno);
     if (::fchmod(fd.get(), mode) != 0) return state_write_error("chmod", tmp, errno);
-    if (auto st = write_all(fd.get(), content, tmp); !st) return st;
-    if (::fsync(fd.get()) != 0) return state_write_error("fsync", tmp, errno);
+    if (auto st = write_all(fd.get(), content, tmp); !st) {
+      ::unlink(tmp.c_str());  // a partial copy (a full disk) must not keep its blocks
+      return st;
+    }
+    if (::fsync(fd.get()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return state_write_error("fsync", tmp, err);
+    }
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return state_write_error("rename", tmp, errno);
   return fsync_directory(path.has_parent_path() ? path.parent_path() : ".");

@@ -4,7 +4,10 @@
 #include "node_agent/state/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,7 +26,12 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path
   if (auto st = journal->replay(); !st) return st.error();
   // Seqs handed out before a crash may lie anywhere below the last reservation.
   journal->state_.next_seq = std::max(journal->state_.next_seq, journal->state_.reserved_upto);
-  if (auto st = journal->compact(); !st) return st.error();
+  if (auto st = journal->compact(); !st) {
+    // No room for the compacted copy (a full disk): keep appending to the file as it is.
+    if (!journal->pending_.empty()) return st.error();
+    spdlog::warn("journal: not compacted ({}); appending to it as it is", st.error().message);
+    if (auto reopened = journal->reopen_for_append(); !reopened) return reopened.error();
+  }
   return journal;
 }
 
@@ -64,7 +72,19 @@ void Journal::append(const Record& record) {
 Status Journal::reopen_for_append() {
   fd_ = posix::UniqueFd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (fd_.get() < 0) return state_write_error("open", path_, errno);
+  preallocate();
   return {};
+}
+
+void Journal::preallocate() {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) return;
+  // Blocks past the end, the size unchanged: appends land in them without allocating. Best
+  // effort: on a full disk this fails and the headroom left from before is what there is.
+  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, st.st_size,
+                  static_cast<off_t>(options_.preallocate_bytes)) == 0) {
+    preallocated_at_ = static_cast<std::uint64_t>(st.st_size);
+  }
 }
 
 Status Journal::flush() {
@@ -78,8 +98,16 @@ Status Journal::flush() {
   file_bytes_ += pending_.size();
   pending_.clear();
   if (file_bytes_ > std::max(options_.compact_threshold_bytes, 2 * compacted_bytes_)) {
-    return compact();
+    if (auto st = compact(); !st) {
+      // The copy found no room (a full disk): the old file is whole; keep appending to it.
+      spdlog::warn("journal: compaction failed ({}); appending to the file as it is",
+                   st.error().message);
+      compacted_bytes_ = file_bytes_;  // not again at every flush
+      if (fd_.get() < 0) return reopen_for_append();
+    }
+    return {};
   }
+  if (file_bytes_ >= preallocated_at_ + options_.preallocate_bytes / 2) preallocate();
   return {};
 }
 

@@ -18,6 +18,10 @@
 // Seqs: take_seq() hands out the agent's frame seqs. They must never repeat, even across a
 // crash, so the journal durably reserves them in blocks ("seqs" records) before use.
 //
+// A full disk: the file keeps preallocated blocks past its end (JournalOptions), so appends
+// keep working; a compaction that finds no room leaves the file as it is. Should the
+// preallocated blocks run out too, flush() fails with "write ...: No space left on device".
+//
 // Thread-safety: none; one thread (the agent's event loop) owns a Journal.
 #pragma once
 
@@ -39,6 +43,9 @@ struct JournalOptions {
   std::uint64_t compact_threshold_bytes = 16ull << 20;
   // Seqs reserved by one "seqs" record.
   std::uint64_t seq_block = 4096;
+  // Blocks kept allocated past the end of the file (fallocate KEEP_SIZE), so appends keep
+  // working when a task fills the filesystem; renewed once half of it is used.
+  std::uint64_t preallocate_bytes = 512ull << 10;
 };
 
 class Journal {
@@ -77,6 +84,7 @@ class Journal {
   Journal(std::filesystem::path path, JournalOptions options);
   [[nodiscard]] Status replay();
   [[nodiscard]] Status reopen_for_append();
+  void preallocate();
 
   std::filesystem::path path_;
   JournalOptions options_;
@@ -87,6 +95,7 @@ class Journal {
   std::uint64_t syncs_ = 0;
   std::uint64_t compacted_bytes_ = 0;  // the file's size after the last compaction
   std::uint64_t compactions_ = 0;
+  std::uint64_t preallocated_at_ = 0;  // the file's size at the last successful preallocation
 };
 
 }  // namespace openbatch::agent::state

@@ -2,9 +2,11 @@
 
 #include "common/encoding.hpp"
 #include "scheduler/api/packages.hpp"
+#include "scheduler/store/disk_space.hpp"
 
 #include <openssl/evp.h>
 
+#include <cerrno>
 #include <fcntl.h>
 #include <memory>
 #include <unistd.h>
@@ -33,6 +35,12 @@ bool fsync_dir(const fs::path& dir) {
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
+}
+
+// A full disk is the clear 507 InsufficientDiskSpace (the partial file goes), not a 500.
+Error write_failed(int err) {
+  if (err == ENOSPC || err == EDQUOT) return store::insufficient_disk_space({});
+  return errors::internal("cannot write the package file");
 }
 
 bool write_all(int fd, const char* data, std::size_t n) {
@@ -104,13 +112,13 @@ boost::asio::awaitable<Result<StagedBlob>> receive_package(BodySource& body,
     staged.size += *n;
     if (staged.size > max_bytes) co_return too_large();
     digest.update(buf.data(), *n);
-    if (!write_all(fd, buf.data(), *n)) co_return errors::internal("cannot write the package file");
+    if (!write_all(fd, buf.data(), *n)) co_return write_failed(errno);
   }
   if (auto length = body.length(); length && staged.size != *length) {
     co_return errors::invalid_body("The request body is shorter than its Content-Length.");
   }
   if (!looks_like_zip(head)) co_return not_zip();
-  if (::fsync(fd) != 0) co_return errors::internal("cannot write the package file");
+  if (::fsync(fd) != 0) co_return write_failed(errno);
   ::close(guard.fd);
   guard.fd = -1;
   staged.sha256 = digest.hex();

@@ -7,10 +7,12 @@
 
 #include "common/auth/shared_key.hpp"
 #include "common/encoding.hpp"
+#include "scheduler/api/disk_gate.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/request_context.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/store/disk_guard.hpp"
 
 namespace openbatch::api {
 namespace {
@@ -155,6 +157,10 @@ boost::asio::awaitable<HttpResponse> Router::run(RequestContext& ctx) {
     co_return error_response(ctx, a.error());
   }
   if (auto v = check_api_version(ctx); !v) co_return error_response(ctx, v.error());
+  // Low on disk: refuse what would add data before SQLite runs out (deletes still work).
+  if (disk_guard_ != nullptr && disk_guard_->low() && refused_when_disk_low(ctx.method, ctx.segments)) {
+    co_return error_response(ctx, disk_guard_->refusal());
+  }
   try {
     co_return co_await dispatch(ctx, services_);
   } catch (const std::exception& e) {

@@ -11,11 +11,17 @@
 #include "scheduler/api/request_context.hpp"
 #include "scheduler/api/services.hpp"
 
+namespace openbatch::store {
+class DiskGuard;
+}
+
 namespace openbatch::api {
 
 class Router {
  public:
-  explicit Router(Services& services) : services_(services) {}
+  // `disk_guard` (may be null: never refuse for disk space) tells when space is low.
+  explicit Router(Services& services, const store::DiskGuard* disk_guard = nullptr)
+      : services_(services), disk_guard_(disk_guard) {}
   boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
 
   // Requests whose body the route reads itself, piece by piece: package uploads
@@ -29,6 +35,7 @@ class Router {
   boost::asio::awaitable<HttpResponse> run(RequestContext& ctx);
 
   Services& services_;
+  const store::DiskGuard* disk_guard_;
 };
 
 // api-version values accepted: YYYY-MM-DD.major.minor from 2020-09-01.12.0 on.

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <map>
 
 #include "scheduler/nodes/agent_link.hpp"
@@ -15,10 +17,16 @@
 #include "scheduler/nodes/gang_execution.hpp"
 #include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/task_execution.hpp"
+#include "scheduler/store/disk_space.hpp"
 #include "scheduler/store/task_failures.hpp"
 
 namespace openbatch::nodes {
 namespace asio = boost::asio;
+
+namespace {
+// A report batch whose commit found the disk full waits this long before it is tried again.
+constexpr std::chrono::milliseconds kReportRetryDelay{500};
+}  // namespace
 using nlohmann::json;
 using store::Table;
 
@@ -140,7 +148,30 @@ void Engine::flush_reports() {
         return true;
       },
       [this, batch, node_states](const Status& status) {
-        asio::post(strand_, [this, batch, node_states, ok = status.has_value()] {
+        const bool disk_full = !status && store::is_insufficient_disk_space(status.error());
+        asio::post(strand_, [this, batch, node_states, ok = status.has_value(), disk_full] {
+          if (disk_full) {
+            // The disk filled (the store is releasing its reserve): retry the same reports
+            // shortly instead of closing the links, which would only make the agents
+            // reconnect and resend them.
+            for (const auto& r : *batch) {
+              if (auto again = attempts_.find(r.report.attempt_id); again != attempts_.end()) {
+                again->second.finishing = false;
+              }
+            }
+            spdlog::warn("engine: {} reports wait for disk space; retrying in {} ms", batch->size(),
+                         kReportRetryDelay.count());
+            auto timer = std::make_shared<asio::steady_timer>(strand_, kReportRetryDelay);
+            timer->async_wait([this, timer, batch](const boost::system::error_code& ec) {
+              if (ec || stopped_) return;
+              // Through handle_report again: an attempt that went meanwhile (its task
+              // deleted) is acked and dropped there.
+              for (auto& r : *batch) {
+                if (NodeInfo* n = find_node(r.node_id)) handle_report(*n, std::move(r.report), r.seq);
+              }
+            });
+            return;
+          }
           if (!ok) {
             // Not durable: the agents keep their reports and resend them on their next link.
             std::set<std::string> nodes;

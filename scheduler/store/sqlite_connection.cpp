@@ -1,7 +1,11 @@
 // Connection: opening, pragmas, and the per-(table, statement) prepared statement cache.
 #include "scheduler/store/sqlite_connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <string>
+
+#include "scheduler/store/disk_space.hpp"
 
 namespace openbatch::store {
 namespace {
@@ -146,6 +150,10 @@ Status Connection::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
     sqlite3_free(message);
+    if (is_disk_full(sqlite3_extended_errcode(db_), sqlite3_system_errno(db_))) {
+      spdlog::warn("store: {}: {}", sql, text);
+      return insufficient_disk_space({});
+    }
     return Error(500, "InternalError", std::string("store SQL failed (") + sql + "): " + text);
   }
   return {};
@@ -189,6 +197,11 @@ Result<sqlite3_stmt*> Connection::control(Control which) {
 }
 
 Error Connection::error(std::string_view what) const {
+  // No space for the WAL or the database: the clear disk-space error, not a 500.
+  if (is_disk_full(sqlite3_extended_errcode(db_), sqlite3_system_errno(db_))) {
+    spdlog::warn("store: {} failed: {}", what, sqlite3_errmsg(db_));
+    return insufficient_disk_space({});
+  }
   return Error(500, "InternalError",
                "store " + std::string(what) + " failed: " + sqlite3_errmsg(db_));
 }

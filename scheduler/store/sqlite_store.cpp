@@ -1,6 +1,7 @@
 // SqliteStore: the writer thread's group commit loop, submit/close, and open_sqlite_store().
 #include "scheduler/store/sqlite_store.hpp"
 
+#include "scheduler/store/disk_space.hpp"
 #include "scheduler/store/schema.hpp"
 
 #include <spdlog/spdlog.h>
@@ -27,22 +28,24 @@ void update_max(std::atomic<uint64_t>& target, uint64_t value) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options, DiskHooks hooks) {
   if (options.path.empty()) return errors::internal("the store database path is empty");
   auto connection = Connection::open(options.path, {.read_only = false,
                                                     .synchronous_full = options.synchronous_full,
                                                     .cache_kib = kWriterCacheKib});
   if (!connection) return connection.error();
   if (auto st = migrate(**connection); !st) return st.error();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(*connection)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(hooks), std::move(*connection)));
 }
 
-SqliteStore::SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer)
+SqliteStore::SqliteStore(const SqliteOptions& options, DiskHooks hooks, std::unique_ptr<Connection> writer)
     : options_(options),
+      hooks_(std::move(hooks)),
       write_connection_(std::move(writer)),
       writer_(*write_connection_),
       readers_(std::make_shared<ReaderPool>(options.path, kMaxIdleReaders, kReaderCacheKib)),
-      checkpointer_(WalCheckpointer::start(options.path, options.synchronous_full)) {
+      checkpointer_(WalCheckpointer::start(options.path, options.synchronous_full, hooks_.disk_low,
+                                           hooks_.on_disk_full)) {
   if (checkpointer_) checkpointer_->attach(write_connection_->handle());
   thread_ = std::thread([this] { writer_loop(); });
 }
@@ -171,6 +174,7 @@ void SqliteStore::run_group(std::vector<Pending>& group) {
     }
   }
   for (std::size_t i = 0; i < group.size(); ++i) {
+    if (outcomes[i].error) note_disk_full(*outcomes[i].error);
     call_done(group[i].done, outcomes[i].error ? Status(*outcomes[i].error) : Status());
   }
 }
@@ -232,8 +236,13 @@ Status SqliteStore::run_control(Control which) {
   return {};
 }
 
+void SqliteStore::note_disk_full(const Error& error) const {
+  if (is_insufficient_disk_space(error) && hooks_.on_disk_full) hooks_.on_disk_full();
+}
+
 void SqliteStore::fail_group(std::vector<Pending>& group, const Error& error) {
   groups_failed_.fetch_add(1, std::memory_order_release);
+  note_disk_full(error);
   spdlog::error("store: a group of {} writes failed: {}", group.size(), error.message);
   for (auto& pending : group) call_done(pending.done, error);
 }

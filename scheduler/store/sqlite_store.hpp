@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -37,10 +38,20 @@ struct WriterStats {
   uint64_t background_checkpoints = 0;  // WAL checkpoints run off the writer thread
 };
 
+// How the store takes part in disk-space handling (disk_guard.hpp); both optional.
+struct DiskHooks {
+  // Called (on the writer or checkpoint thread) when a write or checkpoint found the disk
+  // full; the DiskGuard releases its reserve file there.
+  std::function<void()> on_disk_full = {};
+  // True while disk space is low: the WAL is then checkpointed and truncated after every few
+  // commits, so it gives its space back instead of growing (wal_checkpointer.hpp).
+  std::shared_ptr<const std::atomic<bool>> disk_low = nullptr;
+};
+
 class SqliteStore final : public Store {
  public:
   // Opens, migrates and starts the writer thread.
-  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
+  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options, DiskHooks hooks = {});
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -63,7 +74,7 @@ class SqliteStore final : public Store {
     std::optional<Error> error;  // it threw or hit a SQLite error (rolled back)
   };
 
-  SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer);
+  SqliteStore(const SqliteOptions& options, DiskHooks hooks, std::unique_ptr<Connection> writer);
 
   void writer_loop();
   void run_group(std::vector<Pending>& group);
@@ -72,9 +83,11 @@ class SqliteStore final : public Store {
   bool run_op(Pending& pending, OpOutcome& outcome, std::vector<Change>& changes);
   Status run_control(Control which);
   void fail_group(std::vector<Pending>& group, const Error& error);
+  void note_disk_full(const Error& error) const;  // tells hooks_.on_disk_full
   static void call_done(const WriteDone& done, const Status& status);
 
   const SqliteOptions options_;
+  const DiskHooks hooks_;
   std::unique_ptr<Connection> write_connection_;  // writer thread only (and close() after join)
   ConnectionWriter writer_;                       // on write_connection_, writer thread only
   std::shared_ptr<ReaderPool> readers_;

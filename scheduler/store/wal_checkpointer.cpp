@@ -2,19 +2,29 @@
 
 #include <spdlog/spdlog.h>
 
+#include "scheduler/store/disk_space.hpp"
+
 namespace openbatch::store {
 
-std::unique_ptr<WalCheckpointer> WalCheckpointer::start(const std::string& path, bool synchronous_full) {
+std::unique_ptr<WalCheckpointer> WalCheckpointer::start(const std::string& path, bool synchronous_full,
+                                                        std::shared_ptr<const std::atomic<bool>> disk_low,
+                                                        std::function<void()> on_disk_full) {
   auto connection = Connection::open(path, {.read_only = false, .synchronous_full = synchronous_full, .cache_kib = 1024});
   if (!connection) {
     spdlog::warn("store: no checkpoint connection ({}); SQLite will checkpoint on commit", connection.error().message);
     return nullptr;
   }
-  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(std::move(*connection)));
+  return std::unique_ptr<WalCheckpointer>(
+      new WalCheckpointer(std::move(*connection), std::move(disk_low), std::move(on_disk_full)));
 }
 
-WalCheckpointer::WalCheckpointer(std::unique_ptr<Connection> connection)
-    : connection_(std::move(connection)), thread_([this] { loop(); }) {}
+WalCheckpointer::WalCheckpointer(std::unique_ptr<Connection> connection,
+                                 std::shared_ptr<const std::atomic<bool>> disk_low,
+                                 std::function<void()> on_disk_full)
+    : connection_(std::move(connection)),
+      disk_low_(std::move(disk_low)),
+      on_disk_full_(std::move(on_disk_full)),
+      thread_([this] { loop(); }) {}
 
 WalCheckpointer::~WalCheckpointer() {
   {
@@ -32,7 +42,7 @@ int WalCheckpointer::on_wal_commit(void* self, sqlite3* db, const char* schema, 
   if (pages >= kWriterFallbackPages) {
     // The background checkpoints are not keeping the WAL bounded: do one here.
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= kCheckpointPages) {
+  } else if (pages >= kCheckpointPages || (pages >= kLowDiskCheckpointPages && checkpointer->disk_low())) {
     checkpointer->request();
   }
   return SQLITE_OK;
@@ -60,9 +70,15 @@ void WalCheckpointer::loop() {
     lock.unlock();  // never hold the mutex across I/O
     int log_pages = 0;
     int copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+    const int mode = disk_low() ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+    const int rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, mode, &log_pages, &copied);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       spdlog::warn("store: background checkpoint failed: {}", sqlite3_errstr(rc));
+      if (is_disk_full(sqlite3_extended_errcode(connection_->handle()),
+                       sqlite3_system_errno(connection_->handle())) &&
+          on_disk_full_) {
+        on_disk_full_();
+      }
     }
     lock.lock();
     ++runs_;

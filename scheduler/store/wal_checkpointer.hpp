@@ -9,13 +9,20 @@
 // If checkpoints cannot keep up (a long-lived reader pins the WAL), the hook falls back to a
 // checkpoint on the writer once the WAL passes kWriterFallbackPages, so the WAL stays bounded.
 //
+// While disk space is low (the `disk_low` flag) the hook asks for a checkpoint once the WAL
+// holds kLowDiskCheckpointPages, and the checkpoint is a TRUNCATE one: the WAL file shrinks
+// back to zero bytes, so deletes and completion reports reuse the space they free instead of
+// growing the WAL into the last free blocks (TRUNCATE briefly blocks the writer: fine then).
+//
 // Threading: request() is called from the writer thread (inside the WAL hook); the
 // checkpoint runs on this object's thread on its own connection.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,10 +36,15 @@ class WalCheckpointer {
  public:
   static constexpr int kCheckpointPages = 4000;         // ~16 MB of WAL at 4 KiB pages
   static constexpr int kWriterFallbackPages = 250000;   // ~1 GB: checkpoint on the writer
+  static constexpr int kLowDiskCheckpointPages = 16;    // 64 KiB while disk space is low
 
   // Opens its own connection to `path`; nullptr when that fails (the caller keeps SQLite's
   // automatic checkpoint then).
-  static std::unique_ptr<WalCheckpointer> start(const std::string& path, bool synchronous_full);
+  // `disk_low` (may be null) switches to eager TRUNCATE checkpoints; `on_disk_full` is told
+  // when a checkpoint found no space.
+  static std::unique_ptr<WalCheckpointer> start(const std::string& path, bool synchronous_full,
+                                                std::shared_ptr<const std::atomic<bool>> disk_low = nullptr,
+                                                std::function<void()> on_disk_full = {});
   ~WalCheckpointer();  // stops and joins the thread
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
@@ -43,11 +55,15 @@ class WalCheckpointer {
   uint64_t checkpoints_run() const;
 
  private:
-  explicit WalCheckpointer(std::unique_ptr<Connection> connection);
+  WalCheckpointer(std::unique_ptr<Connection> connection,
+                  std::shared_ptr<const std::atomic<bool>> disk_low, std::function<void()> on_disk_full);
+  bool disk_low() const { return disk_low_ && disk_low_->load(std::memory_order_acquire); }
   void loop();
   static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);
 
   std::unique_ptr<Connection> connection_;  // used by thread_ only
+  const std::shared_ptr<const std::atomic<bool>> disk_low_;
+  const std::function<void()> on_disk_full_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool requested_ = false;  // guarded by mutex_

@@ -7,6 +7,8 @@
 
 #include "tests/support/temp_dir.hpp"
 
+#include <sys/stat.h>
+
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -272,6 +274,25 @@ TEST(NodeIdentity, AFileWithoutATokenIsAnError) {
   auto loaded = load_node_identity(dir.path() / "node.json");
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().code, "InvalidNodeIdentity");
+}
+
+// A full disk: appends land in blocks allocated past the end of the file ahead of time.
+TEST(JournalDiskFull, KeepsBlocksPreallocatedPastItsEnd) {
+  TempDir dir;
+  JournalOptions options;
+  options.preallocate_bytes = 256 << 10;
+  auto j = Journal::open(dir.path() / "journal", options);
+  ASSERT_TRUE(j) << j.error().message;
+  (*j)->append(AcceptedRecord{"j:a:0:0", "j", "a", 1});
+  ASSERT_TRUE((*j)->flush());
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "journal").c_str(), &st), 0);
+  EXPECT_GE(static_cast<std::uint64_t>(st.st_blocks) * 512,
+            static_cast<std::uint64_t>(st.st_size) + options.preallocate_bytes);
+  // The size is the records' only: replay reads no zeros.
+  auto again = Journal::open(dir.path() / "journal", options);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ((*again)->state().attempts.size(), 1u);
 }
 
 }  // namespace
