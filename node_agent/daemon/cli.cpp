@@ -2,6 +2,7 @@
 #include "node_agent/daemon/options.hpp"
 
 #include "node_agent/remote/rsh_client.hpp"
+#include "node_agent/shim/shim_main.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,10 @@ int agent_main(int argc, char** argv) {
   // `rsh` takes arbitrary words (ssh's command line, options included): parsed by itself.
   if (argc >= 2 && std::string_view(argv[1]) == "rsh") {
     return remote::rsh_main(argc - 2, argv + 2);
+  }
+  // The per-task supervisor the agent starts itself (shim/shim_main.hpp); not for people.
+  if (argc >= 2 && std::string_view(argv[1]) == "shim") {
+    return shim::shim_main(argc - 2, argv + 2);
   }
   CLI::App app("openbatch-agent: the OpenBatch node agent", "openbatch-agent");
   app.require_subcommand(1);
@@ -54,6 +59,10 @@ int agent_main(int argc, char** argv) {
   run->add_option("--reconnect-max-ms", o.reconnect_max_ms, "longest reconnect delay")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
+  run->add_option("--max-task-output", o.max_task_output,
+                  "bytes each of a task's stdout.txt and stderr.txt may reach before the task is stopped "
+                  "(0: no cap)")
+      ->capture_default_str();
   run->add_option("--exec-listen", o.exec_listen,
                   "ADDRESS[:PORT] of the remote-launch server for MPI tasks (port 0: any; off: none)");
 

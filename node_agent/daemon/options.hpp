@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -42,6 +43,8 @@ struct AgentOptions {
   // --exec-listen ADDRESS[:PORT]: the remote-launch server of multi-instance tasks (mpirun's
   // `openbatch-agent rsh`); port 0 = any free one; "off" = none.
   std::string exec_listen = "0.0.0.0:0";
+  // --max-task-output BYTES: the cap on each of a task's stdout.txt and stderr.txt (0: none).
+  std::uint64_t max_task_output = 1ull << 30;
 };
 
 int run_agent(const AgentOptions& options);
