@@ -123,6 +123,7 @@ test('node loss still requeues: an agent that does not come back loses its task 
   await client.job.add({ id: JOB, poolInfo: { poolId: POOL } });
   await client.task.add(JOB, markingTask('lost', 3));
   const running = await waitForTask(client, JOB, 'lost', { state: 'running' });
+  await until(async () => marks('lost') === 1, { timeoutMs: 20000, intervalMs: 100, what: 'the task started' });
   const lostNode = running.nodeInfo.nodeId;
   const [victimName, victim] = [...agents.entries()].find(([, a]) => a.nodeId() === lostNode);
   assert.ok(victim, `the agent of ${lostNode}`);
