@@ -63,6 +63,12 @@ int agent_main(int argc, char** argv) {
                   "bytes each of a task's stdout.txt and stderr.txt may reach before the task is stopped "
                   "(0: no cap)")
       ->capture_default_str();
+  std::string task_shims = "on";
+  run->add_option("--task-shims", task_shims,
+                  "on: each task runs under a supervisor that survives an agent restart (and enforces "
+                  "--max-task-output); off: tasks start directly, and an agent restart requeues them")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
   run->add_option("--exec-listen", o.exec_listen,
                   "ADDRESS[:PORT] of the remote-launch server for MPI tasks (port 0: any; off: none)");
 
@@ -75,6 +81,7 @@ int agent_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  o.task_shims = task_shims == "on";
   spdlog::set_level(spdlog::level::from_str(o.log_level));
   if (discover->parsed()) {
     spdlog::set_level(spdlog::level::err);  // stdout is the JSON; warnings stay quiet

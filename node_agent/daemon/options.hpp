@@ -45,6 +45,10 @@ struct AgentOptions {
   std::string exec_listen = "0.0.0.0:0";
   // --max-task-output BYTES: the cap on each of a task's stdout.txt and stderr.txt (0: none).
   std::uint64_t max_task_output = 1ull << 30;
+  // --task-shims on|off: tasks run under shims that outlive the agent (shim/shim_main.hpp);
+  // off starts them directly (cheaper per task; an agent restart then stops and requeues them,
+  // and the output cap is not enforced).
+  bool task_shims = true;
 };
 
 int run_agent(const AgentOptions& options);

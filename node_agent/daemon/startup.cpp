@@ -313,7 +313,12 @@ int run_agent(const AgentOptions& o) {
   // mpirun in a multi-instance task starts its remote daemons through this very binary.
   std::error_code self_ec;
   facts.agent_executable = fs::read_symlink("/proc/self/exe", self_ec).string();
-  config.runner.shim = shims;
+  if (o.task_shims) {
+    config.runner.shim = shims;
+  } else {
+    spdlog::warn("--task-shims off: tasks start without a shim; an agent restart stops and requeues them, "
+                 "and --max-task-output is not enforced");
+  }
 
   ::signal(SIGPIPE, SIG_IGN);
   boost::asio::io_context io(1);
