@@ -69,6 +69,8 @@ int agent_main(int argc, char** argv) {
                   "--max-task-output); off: tasks start directly, and an agent restart requeues them")
       ->capture_default_str()
       ->check(CLI::IsMember({"on", "off"}));
+  run->add_option("--shim-path", o.shim_path,
+                  "the openbatch-shim program tasks run under (default: the one beside openbatch-agent)");
   run->add_option("--exec-listen", o.exec_listen,
                   "ADDRESS[:PORT] of the remote-launch server for MPI tasks (port 0: any; off: none)");
 

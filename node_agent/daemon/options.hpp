@@ -49,6 +49,8 @@ struct AgentOptions {
   // off starts them directly (cheaper per task; an agent restart then stops and requeues them,
   // and the output cap is not enforced).
   bool task_shims = true;
+  // --shim-path FILE: the openbatch-shim program; empty: the one beside this agent's binary.
+  std::filesystem::path shim_path;
 };
 
 int run_agent(const AgentOptions& options);

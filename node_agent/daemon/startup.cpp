@@ -143,6 +143,22 @@ Status ensure_task_user(const std::string& name) {
   return {};
 }
 
+// The program tasks run under: --shim-path, else openbatch-shim beside this agent's binary (as
+// installed), else this binary's own `shim` subcommand ("/proc/self/exe"), which works as well
+// but costs each task's start the loading of the whole agent.
+std::filesystem::path shim_executable(const std::filesystem::path& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = self.parent_path() / "openbatch-shim";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  spdlog::warn("no openbatch-shim beside {}: tasks start under this binary's `shim` subcommand (slower)",
+               ec ? "/proc/self/exe" : self.string());
+  return "/proc/self/exe";
+}
+
 }  // namespace
 
 int print_inventory(const DiscoveryFlags& flags) {
@@ -219,9 +235,8 @@ int run_agent(const AgentOptions& o) {
   state::ProcProcessProbe probe;
   // Tasks run under shims that outlive the agent: take back what the previous agent left.
   shim::ShimConfig shims;
-  // This very binary even once an upgrade has replaced (or removed) its file: a shim always
-  // speaks the protocol of the agent that starts it.
-  shims.executable = "/proc/self/exe";
+  shims.executable = shim_executable(o.shim_path);
+  shims.subcommand = shims.executable == "/proc/self/exe";
   shims.dir = o.state_dir / shim::kShimsDir;
   shims.max_output_bytes = o.max_task_output;
   shims.boot_id = probe.boot_id();

@@ -125,7 +125,9 @@ Result<exec::Child> launch_under_shim(exec::Launcher& launcher, const exec::Laun
   // The shim: root, a session of its own, nothing of the task's environment (its loader must
   // not see the task's LD_PRELOAD), the task's outputs as its own.
   exec::LaunchSpec shim;
-  shim.argv = {config.executable.string(), "shim", dir.string()};
+  shim.argv = {config.executable.string()};
+  if (config.subcommand) shim.argv.push_back("shim");
+  shim.argv.push_back(dir.string());
   shim.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   shim.cwd = "/";
   shim.stdout_file = spec.stdout_file;

@@ -30,8 +30,10 @@ inline constexpr const char* kAttemptFile = "attempt.json";
 inline constexpr std::uint64_t kDefaultMaxTaskOutput = 1ull << 30;
 
 struct ShimConfig {
-  std::filesystem::path executable;  // the agent binary: its `shim` subcommand
-  std::filesystem::path dir;         // <state-dir>/shims
+  // openbatch-shim (shim/main.cpp), or with `subcommand` the agent binary's `shim` subcommand.
+  std::filesystem::path executable;
+  bool subcommand = false;
+  std::filesystem::path dir;                               // <state-dir>/shims
   std::uint64_t max_output_bytes = kDefaultMaxTaskOutput;  // 0: no cap
   std::string boot_id;
 };
