@@ -262,6 +262,10 @@ void Agent::attempt_report(protocol::Report report) {
   if (!seq) return fatal(seq.error());
   journal_.append(state::ReportRecord{*seq, report});
   commit_.after_durable([this, s = *seq, r = std::move(report)]() mutable {
+    // The journal holds the attempt's result now: its shim's status is no longer needed.
+    if (r.state == protocol::AttemptState::Completed && config_.runner.shim) {
+      if (auto name = shim::escape_attempt_id(r.attempt_id)) shim::remove_attempt_dir(config_.runner.shim->dir / *name);
+    }
     send_with_seq(s, std::move(r));
   });
 }

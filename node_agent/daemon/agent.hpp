@@ -87,6 +87,8 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
+  // Takes over an attempt the previous agent process left under its shim (before start()).
+  void adopt(runner::AdoptedAttempt attempt) { runner_.adopt(std::move(attempt)); }
   // Connects (and keeps reconnecting); returns at once.
   void start();
   // The graceful stop described above; the io_context is stopped when it is done.

@@ -2,6 +2,7 @@
 #include "node_agent/daemon/options.hpp"
 
 #include "node_agent/remote/rsh_client.hpp"
+#include "node_agent/shim/shim_main.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,10 @@ int agent_main(int argc, char** argv) {
   // `rsh` takes arbitrary words (ssh's command line, options included): parsed by itself.
   if (argc >= 2 && std::string_view(argv[1]) == "rsh") {
     return remote::rsh_main(argc - 2, argv + 2);
+  }
+  // The per-task supervisor the agent starts itself (shim/shim_main.hpp); not for people.
+  if (argc >= 2 && std::string_view(argv[1]) == "shim") {
+    return shim::shim_main(argc - 2, argv + 2);
   }
   CLI::App app("openbatch-agent: the OpenBatch node agent", "openbatch-agent");
   app.require_subcommand(1);
@@ -54,6 +59,18 @@ int agent_main(int argc, char** argv) {
   run->add_option("--reconnect-max-ms", o.reconnect_max_ms, "longest reconnect delay")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
+  run->add_option("--max-task-output", o.max_task_output,
+                  "bytes each of a task's stdout.txt and stderr.txt may reach before the task is stopped "
+                  "(0: no cap)")
+      ->capture_default_str();
+  std::string task_shims = "on";
+  run->add_option("--task-shims", task_shims,
+                  "on: each task runs under a supervisor that survives an agent restart (and enforces "
+                  "--max-task-output); off: tasks start directly, and an agent restart requeues them")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  run->add_option("--shim-path", o.shim_path,
+                  "the openbatch-shim program tasks run under (default: the one beside openbatch-agent)");
   run->add_option("--exec-listen", o.exec_listen,
                   "auto[:PORT], ADDRESS[:PORT] or off: the remote-launch server for MPI tasks, on "
                   "inter-node pools only (auto: the node's pool address; port 0: any)")
@@ -68,6 +85,7 @@ int agent_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  o.task_shims = task_shims == "on";
   spdlog::set_level(spdlog::level::from_str(o.log_level));
   if (discover->parsed()) {
     spdlog::set_level(spdlog::level::err);  // stdout is the JSON; warnings stay quiet

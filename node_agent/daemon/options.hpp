@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -44,6 +45,14 @@ struct AgentOptions {
   // only on pools with inter-node communication; auto listens on the node's address as the
   // scheduler knows it; port 0 = any free one; "off" = none.
   std::string exec_listen = "auto";
+  // --max-task-output BYTES: the cap on each of a task's stdout.txt and stderr.txt (0: none).
+  std::uint64_t max_task_output = 1ull << 30;
+  // --task-shims on|off: tasks run under shims that outlive the agent (shim/shim_main.hpp);
+  // off starts them directly (cheaper per task; an agent restart then stops and requeues them,
+  // and the output cap is not enforced).
+  bool task_shims = true;
+  // --shim-path FILE: the openbatch-shim program; empty: the one beside this agent's binary.
+  std::filesystem::path shim_path;
 };
 
 int run_agent(const AgentOptions& options);

@@ -2,6 +2,7 @@
 // before or after the event loop; the loop itself is Agent's.
 #include "node_agent/daemon/agent.hpp"
 #include "node_agent/daemon/options.hpp"
+#include "node_agent/daemon/shim_recovery.hpp"
 #include "node_agent/discovery/discover.hpp"
 #include "node_agent/exec/posix_launcher.hpp"
 #include "node_agent/exec/user.hpp"
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -147,6 +149,22 @@ Status ensure_task_user(const std::string& name) {
   return {};
 }
 
+// The program tasks run under: --shim-path, else openbatch-shim beside this agent's binary (as
+// installed), else this binary's own `shim` subcommand ("/proc/self/exe"), which works as well
+// but costs each task's start the loading of the whole agent.
+std::filesystem::path shim_executable(const std::filesystem::path& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = self.parent_path() / "openbatch-shim";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  spdlog::warn("no openbatch-shim beside {}: tasks start under this binary's `shim` subcommand (slower)",
+               ec ? "/proc/self/exe" : self.string());
+  return "/proc/self/exe";
+}
+
 }  // namespace
 
 int print_inventory(const DiscoveryFlags& flags) {
@@ -221,10 +239,29 @@ int run_agent(const AgentOptions& o) {
     return kExitStateFailed;
   }
   state::ProcProcessProbe probe;
-  auto recovered = state::recover(**journal, probe);
+  // Tasks run under shims that outlive the agent: take back what the previous agent left.
+  shim::ShimConfig shims;
+  shims.executable = shim_executable(o.shim_path);
+  shims.subcommand = shims.executable == "/proc/self/exe";
+  shims.dir = o.state_dir / shim::kShimsDir;
+  shims.max_output_bytes = o.max_task_output;
+  shims.boot_id = probe.boot_id();
+  if (auto st = make_dir(shims.dir, 0700); !st) {
+    spdlog::error("{}", st.error().message);
+    return kExitStateFailed;
+  }
+  std::vector<runner::AdoptedAttempt> adopted = recover_shims(shims, (*journal)->state());
+  std::set<std::string> adopted_ids;
+  for (const auto& a : adopted) adopted_ids.insert(a.attempt_id);
+  auto recovered = state::recover(**journal, probe, adopted_ids);
   if (!recovered) {
     spdlog::error("{}", recovered.error().message);
     return kExitStateFailed;
+  }
+  if (!adopted.empty()) {
+    spdlog::info("recovery: {} attempts of the previous agent are still running or ended under their shims: "
+                 "taking them over",
+                 adopted.size());
   }
   if (!recovered->abandoned.empty()) {
     spdlog::warn("recovery: {} attempts of the previous agent abandoned ({} process groups "
@@ -287,11 +324,18 @@ int run_agent(const AgentOptions& o) {
   // mpirun in a multi-instance task starts its remote daemons through this very binary.
   std::error_code self_ec;
   facts.agent_executable = fs::read_symlink("/proc/self/exe", self_ec).string();
+  if (o.task_shims) {
+    config.runner.shim = shims;
+  } else {
+    spdlog::warn("--task-shims off: tasks start without a shim; an agent restart stops and requeues them, "
+                 "and --max-task-output is not enforced");
+  }
 
   ::signal(SIGPIPE, SIG_IGN);
   boost::asio::io_context io(1);
   exec::PosixLauncher launcher;
   Agent agent(io, std::move(config), **journal, launcher);
+  for (auto& a : adopted) agent.adopt(std::move(a));
   agent.start();
   io.run();
   return agent.exit_code();

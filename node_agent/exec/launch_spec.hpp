@@ -41,7 +41,7 @@ struct LaunchSpec {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::optional<std::vector<gid_t>> groups;
-  // Output files; absent means /dev/null. stdin is always /dev/null.
+  // Output files; absent means /dev/null.
   std::optional<OutputFile> stdout_file;
   std::optional<OutputFile> stderr_file;
   // Descriptors the child gets as stdout / stderr (dup2'd onto 1 / 2), such as the write ends
@@ -49,6 +49,9 @@ struct LaunchSpec {
   // its copy after launch; open them O_CLOEXEC so that no other child inherits them.
   std::optional<int> stdout_fd;
   std::optional<int> stderr_fd;
+  // The child's stdin, the same way (a task's shim reads its request there, shim/); absent
+  // means /dev/null.
+  std::optional<int> stdin_fd;
   // Run in a new session and process group (setsid), so kill_group reaches every descendant.
   bool new_process_group = true;
   std::vector<ResourceLimit> rlimits;

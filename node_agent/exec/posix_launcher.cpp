@@ -306,7 +306,7 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
 
   // Resolve everything the child needs before the clone.
   Fd in_fresh;
-  auto in = dev_null(null_read_, O_RDONLY, in_fresh);
+  auto in = spec.stdin_fd ? caller_fd(*spec.stdin_fd, in_fresh) : dev_null(null_read_, O_RDONLY, in_fresh);
   if (!in) return in.error();
   Fd out_fd;
   Fd err_fd;

@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "common/protocol/agent_protocol.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,11 @@ protocol::Report completed_report(const std::string& attempt_id, int exit_code,
                                   const std::string& start_time, const std::string& end_time,
                                   KillReason killed, std::string_view wall_clock_text,
                                   std::optional<protocol::CancelReason> cancel_reason);
+
+// The failureInfo of a task whose stdout.txt or stderr.txt outgrew the node's output cap (its
+// shim stopped it): usererror, naming the file, the cap and the agent option that sets it.
+inline constexpr std::string_view kOutputLimitExceeded = "TaskOutputLimitExceeded";
+protocol::FailureInfo output_limit_failure(std::string_view file, std::uint64_t cap_bytes);
 
 // The completed report of an attempt that never ran: no exit code, result failure, and the
 // failure from `error` (its code and message; usererror).

@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +60,11 @@ struct AttemptRunner::Attempt {
   bool application_requested = false;  // startApplication came before coordination ended
   int coordination_exit = 0;
   exec::Child coordination_group;  // daemons the coordination command left run with the instance
+  // Shims: the directory where this attempt's shim keeps its status ("" = no shim), and for an
+  // attempt adopted from a previous agent process (its shim is not our child), the shim's pidfd.
+  std::filesystem::path shim_dir;
+  bool adopted = false;
+  std::unique_ptr<asio::posix::stream_descriptor> shim_watch;
 
   bool multi() const { return kind == AttemptKind::Task && assignment.multi_instance.has_value(); }
   bool primary() const { return multi() && assignment.multi_instance->subtask_id == 0; }
@@ -197,7 +203,8 @@ void AttemptRunner::launch(Attempt& a) {
 // (the attempt is then reported failed and gone).
 bool AttemptRunner::start_process(Attempt& a, const exec::LaunchSpec& spec) {
   const std::string start_time = now_text();
-  auto child = launcher_.launch(spec);
+  const bool shimmed = options_.shim && a.kind == AttemptKind::Task && !a.multi();
+  auto child = shimmed ? start_under_shim(a, spec, start_time) : launcher_.launch(spec);
   if (!child) {
     fail(a, child.error());
     return false;
@@ -210,21 +217,120 @@ bool AttemptRunner::start_process(Attempt& a, const exec::LaunchSpec& spec) {
   }
   events_.attempt_started(a.id, a.child.pid, a.child.pgid, a.start_time);
   if (a.plan->max_wall_clock && !a.wall_timer) {
-    a.wall_timer = std::make_unique<asio::steady_timer>(io_);
-    a.wall_timer->expires_after(
-        std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock));
-    a.wall_timer->async_wait([this, id = a.id](const boost::system::error_code& ec) {
-      if (ec) return;
-      auto it = attempts_.find(id);
-      if (it != attempts_.end() && it->second->kill == KillReason::None) {
-        spdlog::info("attempt {}: maxWallClockTime {} expired, stopping it", id,
-                     it->second->plan->max_wall_clock_text);
-        begin_kill(*it->second, KillReason::WallClock);
-      }
-    });
+    arm_wall_timer(a, std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock));
   }
   arm_running_reports();
   return true;
+}
+
+void AttemptRunner::arm_wall_timer(Attempt& a, std::chrono::milliseconds after) {
+  a.wall_timer = std::make_unique<asio::steady_timer>(io_);
+  a.wall_timer->expires_after(after);
+  a.wall_timer->async_wait([this, id = a.id](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = attempts_.find(id);
+    if (it != attempts_.end() && it->second->kill == KillReason::None) {
+      spdlog::info("attempt {}: maxWallClockTime {} expired, stopping it", id,
+                   it->second->plan->max_wall_clock_text);
+      begin_kill(*it->second, KillReason::WallClock);
+    }
+  });
+}
+
+// The attempt's shim directory (attempt.json first: a restarted agent needs it), then the shim.
+Result<exec::Child> AttemptRunner::start_under_shim(Attempt& a, const exec::LaunchSpec& spec,
+                                                    const std::string& start_time) {
+  auto name = shim::escape_attempt_id(a.id);
+  if (!name) return launcher_.launch(spec);  // no directory can be named after it: no shim
+  const auto dir = options_.shim->dir / *name;
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  nlohmann::json attempt = {
+      {"assignment", a.assignment},
+      {"taskUser", a.task_user ? nlohmann::json(*a.task_user) : nlohmann::json(nullptr)},
+      {"startTime", start_time},
+      {"startedAtMs", std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count()}};
+  if (auto st = shim::make_attempt_dir(dir, attempt); !st) return st.error();
+  auto child = shim::launch_under_shim(launcher_, spec, *options_.shim, dir);
+  if (!child) {
+    shim::remove_attempt_dir(dir);
+    return child.error();
+  }
+  a.shim_dir = dir;
+  return child;
+}
+
+void AttemptRunner::adopt(AdoptedAttempt adopted) {
+  if (attempts_.contains(adopted.attempt_id) || stopping_) return;
+  auto owned = std::make_unique<Attempt>();
+  Attempt& a = *owned;
+  a.id = adopted.attempt_id;
+  try {
+    a.assignment = adopted.attempt.at("assignment").get<protocol::Assignment>();
+  } catch (const std::exception& e) {
+    spdlog::error("attempt {}: cannot adopt it: {} in {}", a.id, e.what(), adopted.dir.string());
+    return;
+  }
+  a.started = true;
+  a.adopted = true;
+  a.shim_dir = adopted.dir;
+  a.start_time = adopted.attempt.value("startTime", now_text());
+  std::string task_scope_user;
+  if (auto u = adopted.attempt.find("taskUser"); u != adopted.attempt.end() && u->is_number_unsigned()) {
+    const auto n = u->get<std::size_t>();
+    if (n < 4096) {  // a lease slot, as prepare() hands them out
+      if (task_users_leased_.size() <= n) task_users_leased_.resize(n + 1, false);
+      task_users_leased_[n] = true;
+      a.task_user = n;
+      task_scope_user = options_.facts.task_scope_user_prefix + std::to_string(n);
+    }
+  }
+  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup, AttemptKind::Task, task_scope_user);
+  if (plan) {
+    a.plan = std::move(*plan);
+  } else {
+    spdlog::warn("attempt {}: adopted, but its plan fails now ({}): no wall-clock limit", a.id, plan.error().message);
+    a.plan.emplace();
+  }
+  a.child = exec::Child{adopted.status.shim_pid, adopted.status.task_pid};
+  used_slots_ += a.assignment.required_slots;
+  attempts_.emplace(a.id, std::move(owned));
+  if (adopted.status.state == shim::ShimStatus::State::Exited) {
+    spdlog::info("attempt {}: ended while the agent was away; reporting its exit status", a.id);
+    return ended(a, 0);
+  }
+  spdlog::info("attempt {}: still running under its shim (pid {}); adopted", a.id, a.child.pid);
+  const auto started_ms = adopted.attempt.value("startedAtMs", std::int64_t{0});
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const auto ran = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - started_ms));
+  a.started_at = SteadyClock::now() - ran;
+  if (a.plan->max_wall_clock) {
+    const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock);
+    arm_wall_timer(a, std::max(std::chrono::milliseconds(0), limit - ran));
+  }
+  by_pid_[a.child.pid] = &a;
+  watch_adopted(a, std::move(adopted.pidfd));
+  arm_running_reports();
+}
+
+// An adopted shim is not our child: its pidfd becomes readable when it exits.
+void AttemptRunner::watch_adopted(Attempt& a, posix::UniqueFd pidfd) {
+  const int fd = ::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) {
+    spdlog::error("attempt {}: cannot watch its shim: {}", a.id, std::strerror(errno));
+    return;
+  }
+  a.shim_watch = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+  a.shim_watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this, id = a.id](const boost::system::error_code& ec) {
+                             if (ec) return;
+                             auto it = attempts_.find(id);
+                             if (it == attempts_.end()) return;
+                             Attempt& adopted = *it->second;
+                             by_pid_.erase(adopted.child.pid);
+                             ended(adopted, 0);
+                           });
 }
 
 void AttemptRunner::launch_coordination(Attempt& a) {
@@ -328,13 +434,20 @@ void AttemptRunner::begin_kill(Attempt& a, KillReason reason) {
 
 void AttemptRunner::on_exit(pid_t pid, int wait_status) {
   auto pit = by_pid_.find(pid);
-  if (pit == by_pid_.end()) {
-    // Not an attempt's process: the remote launcher's (or already handled).
+  if (pit == by_pid_.end() || pit->second->adopted) {
+    // Not an attempt's process: the remote launcher's (or already handled). An adopted shim
+    // is not our child either: this is another process that got its pid.
     if (foreign_child_) foreign_child_(pid, wait_status);
     return;
   }
   Attempt& a = *pit->second;
   by_pid_.erase(pit);
+  ended(a, wait_status);
+}
+
+// The attempt's process is gone: `wait_status` is its own, or (an attempt under a shim) its
+// shim's, which says the same; the shim's status file says more (the output cap).
+void AttemptRunner::ended(Attempt& a, int wait_status) {
   if (a.phase == Attempt::Phase::Coordination && a.kill == KillReason::None) {
     a.coordination_exit = exit_code_of(wait_status);
     if (a.coordination_exit == 0) {
@@ -345,6 +458,21 @@ void AttemptRunner::on_exit(pid_t pid, int wait_status) {
     }
   }
   const std::string end_time = now_text();
+  int exit_code = exit_code_of(wait_status);
+  std::optional<shim::OutputLimitHit> output_limit;
+  if (!a.shim_dir.empty()) {
+    auto status = shim::read_status_file(a.shim_dir);
+    if (status && *status && (*status)->state == shim::ShimStatus::State::Exited) {
+      exit_code = (*status)->report_exit_code();
+      output_limit = (*status)->output_limit;
+    } else {
+      // The shim died before its task (killed by hand?): nobody could report the task's end.
+      spdlog::warn("attempt {}: its shim ended without the task's exit status{}; stopping the task", a.id,
+                   status ? "" : ": " + status.error().message);
+      (void)launcher_.kill_group(a.child, SIGKILL);
+      if (a.adopted) exit_code = 128 + SIGKILL;
+    }
+  }
   // Whatever the group left behind after a stop goes too.
   if (a.kill != KillReason::None) (void)launcher_.kill_group(a.child, SIGKILL);
   if (a.kill == KillReason::Shutdown) {
@@ -352,8 +480,16 @@ void AttemptRunner::on_exit(pid_t pid, int wait_status) {
     finish(a.id);
     return maybe_stopped();
   }
-  report_with_disk_check(completed_report(a.id, exit_code_of(wait_status), a.start_time, end_time,
-                                          a.kill, a.plan->max_wall_clock_text, a.cancel_reason));
+  auto report = completed_report(a.id, exit_code, a.start_time, end_time, a.kill, a.plan->max_wall_clock_text,
+                                 a.cancel_reason);
+  if (output_limit && a.kill == KillReason::None) {
+    // The cap's verdict names the cause; a disk that is full as well is a consequence.
+    report.failure_info = output_limit_failure(output_limit->file, output_limit->cap_bytes);
+    report.result = protocol::TaskResult::Failure;
+    events_.attempt_report(std::move(report));
+  } else {
+    report_with_disk_check(std::move(report));
+  }
   finish(a.id);
 }
 

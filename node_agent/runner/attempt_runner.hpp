@@ -7,6 +7,12 @@
 //               task directory, fetch resource files (on a worker thread, rare), clone/exec
 //               with PosixLauncher; RunnerEvents::attempt_started(pid) once it runs
 //   exit        SIGCHLD (ChildReaper) -> attempt_report(completed, exit code)
+// Shims: with RunnerOptions::shim set, a plain task (not a multi-instance instance, not a start
+// task) runs under its own supervisor process (shim/shim_main.hpp), which survives the agent
+// and keeps the task's exit status and output-cap verdict in the attempt's shim directory. The
+// runner reaps the shim (it exits as its task did) and reads that status. A restarted agent
+// hands the attempts their shims still hold to adopt(): a running one is watched through its
+// shim's pidfd and reported when it ends, a finished one is reported at once.
 // Stops: the maxWallClockTime timer, cancel() and stop_all() send SIGTERM to the group and
 // SIGKILL after the kill grace; the report then carries the reason (MaxWallClockTimeExpiry,
 // TaskEnded, ...). stop_all() (agent shutdown) reports nothing: those attempts are
@@ -24,10 +30,15 @@
 #include "node_agent/runner/attempt_plan.hpp"
 #include "node_agent/runner/attempt_reports.hpp"
 #include "node_agent/runner/child_reaper.hpp"
+#include "node_agent/shim/shim_launch.hpp"
+#include "node_agent/shim/shim_status.hpp"
+#include "common/posix/unique_fd.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -53,6 +64,19 @@ struct RunnerOptions {
   // Creates a local user (and its own group) when it does not exist yet; used for the leased
   // task-scope auto-users. Unset: the user must exist already.
   std::function<Status(const std::string& name)> ensure_user;
+  // Plain tasks run under shims that outlive the agent (see above); unset: directly.
+  std::optional<shim::ShimConfig> shim;
+};
+
+// An attempt a previous agent process left to its shim (recovered at startup): its shim
+// directory, attempt.json, and the shim's status -- running (then `pidfd` is the shim's,
+// opened after its identity was checked) or exited.
+struct AdoptedAttempt {
+  std::string attempt_id;
+  std::filesystem::path dir;
+  nlohmann::json attempt;
+  shim::ShimStatus status;
+  posix::UniqueFd pidfd;
 };
 
 // The failureInfo code of a task whose application packages could not be installed.
@@ -98,6 +122,9 @@ class AttemptRunner {
   // Stops the attempt and reports it completed with the cancel's failureInfo. False when the
   // attempt is not here (already finished, or never assigned).
   bool cancel(const std::string& attempt_id, protocol::CancelReason reason);
+  // Takes over an attempt a previous agent process left running under its shim (or finished
+  // there): it counts as running from now on and is reported when its shim says it ended.
+  void adopt(AdoptedAttempt adopted);
   // Stops everything for shutdown; `done` receives the ids to record abandoned, once every
   // process is gone.
   void stop_all(std::function<void(std::vector<std::string>)> done);
@@ -136,6 +163,10 @@ class AttemptRunner {
   void coordinated(Attempt& a);
   void end_waiting(Attempt& a);
   void on_exit(pid_t pid, int wait_status);
+  void ended(Attempt& a, int wait_status);
+  Result<exec::Child> start_under_shim(Attempt& a, const exec::LaunchSpec& spec, const std::string& start_time);
+  void watch_adopted(Attempt& a, posix::UniqueFd pidfd);
+  void arm_wall_timer(Attempt& a, std::chrono::milliseconds after);
   void on_downloaded(const std::string& attempt_id, Status status);
   void begin_kill(Attempt& a, KillReason reason);
   void fail(Attempt& a, const Error& error);

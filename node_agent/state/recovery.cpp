@@ -36,12 +36,13 @@ void ProcProcessProbe::kill_group(pid_t pgid) {
   if (pgid > 1) ::kill(-pgid, SIGKILL);
 }
 
-Result<RecoveryResult> recover(Journal& journal, ProcessProbe& probe) {
+Result<RecoveryResult> recover(Journal& journal, ProcessProbe& probe, const std::set<std::string>& adopted) {
   RecoveryResult result;
   const std::string boot = probe.boot_id();
   std::vector<std::string> orphans;
   for (const auto& [id, attempt] : journal.state().attempts) {
     if (attempt.completed) continue;  // its result is in the outbox
+    if (adopted.contains(id)) continue;  // its shim runs it or holds its result
     orphans.push_back(id);
     const bool same_boot = !attempt.boot_id.empty() && attempt.boot_id == boot;
     if (attempt.pgid && same_boot && probe.group_exists(*attempt.pgid)) {

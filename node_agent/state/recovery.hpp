@@ -2,9 +2,11 @@
 // agent process left behind, and what to do about them on startup.
 //
 // An attempt recorded as accepted but with neither a completed report nor an abandoned
-// record was running (or about to run) when the agent died. Its result can no longer be
-// observed (the process is not our child any more), so the agent kills its process group if
-// it still exists and records it abandoned. It is not listed in hello, so the scheduler
+// record was running (or about to run) when the agent died. When its shim still runs it, or
+// has its exit status (shim/adoption.hpp), the agent takes it over: it is in `adopted` and
+// left alone here. Otherwise its result can no longer be observed (the process is not our
+// child any more), so the agent kills its process group if it still exists and records it
+// abandoned. It is not listed in hello, so the scheduler
 // finds it "dispatched but neither running nor reported" and requeues the task with a new
 // attempt id; the old id is remembered and never started again. Reports still in the outbox
 // are untouched: the next hello resends them.
@@ -16,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,7 +55,8 @@ struct RecoveryResult {
   std::size_t unacked_reports = 0;     // left in the outbox for the next hello
 };
 
-// Kills and abandons every orphaned attempt, then flushes the journal.
-[[nodiscard]] Result<RecoveryResult> recover(Journal& journal, ProcessProbe& probe);
+// Kills and abandons every orphaned attempt except the `adopted` ones, then flushes the journal.
+[[nodiscard]] Result<RecoveryResult> recover(Journal& journal, ProcessProbe& probe,
+                                             const std::set<std::string>& adopted = {});
 
 }  // namespace openbatch::agent::state
