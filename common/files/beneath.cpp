@@ -17,7 +17,7 @@ using posix::UniqueFd;
 
 // A directory's entries are removed at most this deep; deeper trees fail with ELOOP rather
 // than exhausting the stack or the descriptor table.
-constexpr int kMaxRemoveDepth = 512;
+constexpr int kMaxRemoveDepth = 256;
 
 // openat2 may answer EAGAIN when a concurrent rename could have raced the lookup.
 constexpr int kOpenat2Tries = 8;

@@ -69,11 +69,15 @@ Error error_of(int err, const std::string& what) {
   }
 }
 
+// A recursive listing stops descending here: a task can nest directories without end, and
+// each level costs a descriptor and a stack frame.
+constexpr int kMaxListDepth = 256;
+
 // Appends the entries of `dir` (names prefixed by `prefix`), descending into directories when
 // `recursive`. Each subdirectory is opened beneath its parent's descriptor with O_NOFOLLOW,
 // so a directory swapped for a link is skipped, never entered.
 void list_into(int dir, const std::string& prefix, bool recursive, std::size_t limit,
-               std::vector<FileInfo>& out) {
+               std::vector<FileInfo>& out, int depth = 0) {
   DIR* d = ::fdopendir(::fcntl(dir, F_DUPFD_CLOEXEC, 3));
   if (d == nullptr) return;
   std::vector<std::string> subdirs;
@@ -85,14 +89,14 @@ void list_into(int dir, const std::string& prefix, bool recursive, std::size_t l
     struct stat st {};
     if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     out.push_back(info_of(st, prefix + name));
-    if (recursive && S_ISDIR(st.st_mode)) subdirs.push_back(name);
+    if (recursive && S_ISDIR(st.st_mode) && depth < kMaxListDepth) subdirs.push_back(name);
   }
   ::closedir(d);
   for (const auto& name : subdirs) {
     if (out.size() >= limit) break;
     posix::UniqueFd sub(
         ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (sub.get() >= 0) list_into(sub.get(), prefix + name + "/", recursive, limit, out);
+    if (sub.get() >= 0) list_into(sub.get(), prefix + name + "/", recursive, limit, out, depth + 1);
   }
 }
 
