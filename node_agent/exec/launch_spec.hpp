@@ -15,9 +15,8 @@ namespace openbatch::agent::exec {
 
 enum class OutputMode { Truncate, Append };
 
-// A file that receives stdout or stderr; created (mode 0600) when missing and, when the spec
-// names a uid, owned by that user. Never through a symlink: anything but a regular file with
-// one link is refused.
+// A file that receives stdout or stderr; created (mode 0644) when missing and, when the spec
+// names a uid, owned by that user.
 struct OutputFile {
   std::filesystem::path path;
   OutputMode mode = OutputMode::Truncate;
