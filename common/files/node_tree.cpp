@@ -117,15 +117,20 @@ Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size,
   return span;
 }
 
-Result<posix::UniqueFd> NodeTree::open_root() const {
-  auto root = open_trusted_dir(root_);
+namespace {
+
+// A descriptor of the node root, or 409 NodeFilesUnavailable.
+Result<posix::UniqueFd> open_root(const fs::path& root_dir) {
+  auto root = open_trusted_dir(root_dir);
   if (!root)
     return errors::conflict("NodeFilesUnavailable", "The files of this node are not reachable.");
   return std::move(root.fd);
 }
 
-Result<std::pair<posix::UniqueFd, FileInfo>> NodeTree::open_file(const std::string& path) const {
-  auto root = open_root();
+// The file `path` opened for reading, with its facts; 404 for a directory or a non-file.
+Result<std::pair<posix::UniqueFd, FileInfo>> open_file(const fs::path& root_dir,
+                                                       const std::string& path) {
+  auto root = open_root(root_dir);
   if (!root) return root.error();
   auto rel = relative_of(path);
   if (!rel) return file_not_found();
@@ -138,8 +143,10 @@ Result<std::pair<posix::UniqueFd, FileInfo>> NodeTree::open_file(const std::stri
   return std::pair{std::move(f.fd), info_of(st, path)};
 }
 
+}  // namespace
+
 Result<FileInfo> NodeTree::stat(const std::string& path) const {
-  auto root = open_root();
+  auto root = open_root(root_);
   if (!root) return root.error();
   auto rel = relative_of(path);
   if (!rel) return file_not_found();
@@ -152,7 +159,7 @@ Result<FileInfo> NodeTree::stat(const std::string& path) const {
 
 Result<std::vector<FileInfo>> NodeTree::list(const std::string& dir, bool recursive,
                                              std::size_t limit) const {
-  auto root = open_root();
+  auto root = open_root(root_);
   if (!root) return root.error();
   auto rel = relative_of(dir);
   if (!rel) return file_not_found();
@@ -167,7 +174,7 @@ Result<std::vector<FileInfo>> NodeTree::list(const std::string& dir, bool recurs
 
 namespace {
 
-Result<uint64_t> read_into(int fd, uint64_t first, uint64_t count, std::string& out) {
+Result<uint64_t> read_range(int fd, uint64_t first, uint64_t count, std::string& out) {
   out.resize(count);
   uint64_t done = 0;
   while (done < count) {
@@ -185,12 +192,12 @@ Result<uint64_t> read_into(int fd, uint64_t first, uint64_t count, std::string& 
 
 Result<std::string> NodeTree::read(const std::string& path,
                                    const std::optional<ByteRange>& range) const {
-  auto file = open_file(path);
+  auto file = open_file(root_, path);
   if (!file) return file.error();
   auto span = select_bytes(file->second.size, range);
   if (!span) return span.error();
   std::string data;
-  if (auto n = read_into(file->first.get(), span->first, span->second - span->first, data); !n)
+  if (auto n = read_range(file->first.get(), span->first, span->second - span->first, data); !n)
     return n.error();
   return data;
 }
@@ -198,7 +205,7 @@ Result<std::string> NodeTree::read(const std::string& path,
 Result<FileChunk> NodeTree::read_chunk(const std::string& path,
                                        const std::optional<ByteRange>& range,
                                        uint64_t max_bytes) const {
-  auto file = open_file(path);
+  auto file = open_file(root_, path);
   if (!file) return file.error();
   auto span = span_of(file->second.size, range);
   if (!span) return span.error();
@@ -206,12 +213,12 @@ Result<FileChunk> NodeTree::read_chunk(const std::string& path,
   chunk.info = std::move(file->second);
   chunk.first = span->first;
   const uint64_t count = std::min<uint64_t>(span->second - span->first, max_bytes);
-  if (auto n = read_into(file->first.get(), chunk.first, count, chunk.data); !n) return n.error();
+  if (auto n = read_range(file->first.get(), chunk.first, count, chunk.data); !n) return n.error();
   return chunk;
 }
 
 Status NodeTree::remove(const std::string& path, bool recursive) const {
-  auto root = open_root();
+  auto root = open_root(root_);
   if (!root) return root.error();
   auto rel = relative_of(path);
   if (!rel) return file_not_found();
