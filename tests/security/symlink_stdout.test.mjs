@@ -68,8 +68,8 @@ test('a task that links its output files and wd to root files gets nothing on it
     `if [ -e ${mark} ]; then echo retry-output; echo retry-error >&2; exit 0; fi`,
     `touch ${mark}`,
     'cd "$AZ_BATCH_TASK_DIR"',
-    `for f in stdout.txt stderr.txt; do rm -f $f 2>/dev/null; ln -s ${file} $f 2>/dev/null && echo linked $f >> ${mark}; done`,
-    `mv wd wd.old 2>/dev/null; ln -s ${dir} wd 2>/dev/null && echo linked wd >> ${mark}`,
+    `for f in stdout.txt stderr.txt; do rm -f $f 2>/dev/null; ln -sT ${file} $f 2>/dev/null && echo linked $f >> ${mark}; done`,
+    `mv wd wd.old 2>/dev/null; ln -sT ${dir} wd 2>/dev/null && echo linked wd >> ${mark}`,
     'exit 1',
   ].join('; ');
   await client.task.add(JOB, {
