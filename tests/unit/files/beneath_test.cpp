@@ -60,7 +60,7 @@ class BeneathTest : public ::testing::TestWithParam<bool> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, BeneathTest, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Openat2" : "Walk"; });
+                         [](const auto& p) { return p.param ? "Openat2" : "Walk"; });
 
 TEST_P(BeneathTest, OpensPathsInside) {
   auto f = open("d/file.txt", O_RDONLY);
@@ -201,7 +201,7 @@ class SwapRace : public ::testing::TestWithParam<bool> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, SwapRace, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Openat2" : "Walk"; });
+                         [](const auto& p) { return p.param ? "Openat2" : "Walk"; });
 
 TEST_P(SwapRace, OpensNeverReachTheOutsideFile) {
   int inside = 0;
