@@ -1,26 +1,25 @@
 #include "common/files/node_tree.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "common/files/beneath.hpp"
+#include "common/posix/unique_fd.hpp"
 
 #include <algorithm>
 #include <cerrno>
-
-#include "common/posix/unique_fd.hpp"
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace openbatch::files {
 namespace fs = std::filesystem;
 namespace {
 
 TimePoint to_time_point(const struct timespec& ts) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(ts.tv_sec) +
-                                                                   std::chrono::nanoseconds(ts.tv_nsec)));
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
-Result<FileInfo> info_of(const fs::path& full, std::string name) {
-  struct stat st {};
-  if (::lstat(full.c_str(), &st) != 0) return file_not_found();
+FileInfo info_of(const struct stat& st, std::string name) {
   FileInfo info;
   info.name = std::move(name);
   info.is_directory = S_ISDIR(st.st_mode);
@@ -33,7 +32,8 @@ Result<FileInfo> info_of(const fs::path& full, std::string name) {
 
 // [first, end) of `range` in a file of `size` bytes; 416 when it starts past the end (an empty
 // file may still be read from 0).
-Result<std::pair<uint64_t, uint64_t>> span_of(uint64_t size, const std::optional<ByteRange>& range) {
+Result<std::pair<uint64_t, uint64_t>> span_of(uint64_t size,
+                                              const std::optional<ByteRange>& range) {
   uint64_t first = 0;
   uint64_t end = size;  // exclusive
   if (range) {
@@ -44,19 +44,72 @@ Result<std::pair<uint64_t, uint64_t>> span_of(uint64_t size, const std::optional
   return std::pair{first, end};
 }
 
-bool within(const fs::path& root, const fs::path& p) {
-  auto r = root.lexically_normal().string();
-  auto s = p.lexically_normal().string();
-  return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && s[r.size()] == '/');
+// `path` relative to the root with '.' and '..' folded lexically; nullopt when a '..' would
+// leave the root. An absolute path counts from the root.
+std::optional<std::string> relative_of(const std::string& path) {
+  const fs::path rel = fs::path(path).relative_path().lexically_normal();
+  if (!rel.empty() && *rel.begin() == "..") return std::nullopt;
+  std::string out = rel.generic_string();
+  return out == "." ? std::string() : out;
+}
+
+// What a failed resolution means to a client: a path that is not there (or not allowed:
+// a symlink, an escape) is not found; anything else is the node's fault.
+Error error_of(int err, const std::string& what) {
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+    case ELOOP:
+    case EXDEV:
+    case EACCES:
+    case ENAMETOOLONG:
+      return file_not_found();
+    default:
+      return errors::internal(what + ": " + posix::errno_text(err));
+  }
+}
+
+// A recursive listing stops descending here: a task can nest directories without end, and
+// each level costs a descriptor and a stack frame.
+constexpr int kMaxListDepth = 256;
+
+// Appends the entries of `dir` (names prefixed by `prefix`), descending into directories when
+// `recursive`. Each subdirectory is opened beneath its parent's descriptor with O_NOFOLLOW,
+// so a directory swapped for a link is skipped, never entered.
+void list_into(int dir, const std::string& prefix, bool recursive, std::size_t limit,
+               std::vector<FileInfo>& out, int depth = 0) {
+  DIR* d = ::fdopendir(::fcntl(dir, F_DUPFD_CLOEXEC, 3));
+  if (d == nullptr) return;
+  std::vector<std::string> subdirs;
+  while (out.size() < limit) {
+    dirent* e = ::readdir(d);
+    if (e == nullptr) break;
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    out.push_back(info_of(st, prefix + name));
+    if (recursive && S_ISDIR(st.st_mode) && depth < kMaxListDepth) subdirs.push_back(name);
+  }
+  ::closedir(d);
+  for (const auto& name : subdirs) {
+    if (out.size() >= limit) break;
+    posix::UniqueFd sub(
+        ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub.get() >= 0) list_into(sub.get(), prefix + name + "/", recursive, limit, out, depth + 1);
+  }
 }
 
 }  // namespace
 
-Error file_not_found() { return errors::not_found("FileNotFound", "The specified file does not exist."); }
+Error file_not_found() {
+  return errors::not_found("FileNotFound", "The specified file does not exist.");
+}
 
 Error invalid_range(std::string message) { return Error(416, "InvalidRange", std::move(message)); }
 
-Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size, const std::optional<ByteRange>& range) {
+Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size,
+                                                   const std::optional<ByteRange>& range) {
   auto span = span_of(size, range);
   if (span && span->second - span->first > kMaxFileReadBytes) {
     return invalid_range("The file is larger than 256 MiB; read it in ranges with ocp-range.");
@@ -64,67 +117,68 @@ Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size, const std::opt
   return span;
 }
 
-Result<fs::path> NodeTree::resolve(const std::string& path, bool follow_last) const {
-  std::error_code ec;
-  fs::path root = fs::weakly_canonical(root_, ec);
-  if (ec || !fs::is_directory(root)) {
+namespace {
+
+// A descriptor of the node root, or 409 NodeFilesUnavailable.
+Result<posix::UniqueFd> open_root(const fs::path& root_dir) {
+  auto root = open_trusted_dir(root_dir);
+  if (!root)
     return errors::conflict("NodeFilesUnavailable", "The files of this node are not reachable.");
-  }
-  // weakly_canonical follows every symlink that exists, so a link out of the root lands
-  // outside it and is refused below; '..' is folded the same way. An absolute path counts
-  // from the root.
-  const fs::path rel = fs::path(path).relative_path().lexically_normal();
-  fs::path full;
-  const fs::path last = rel.filename();
-  if (!follow_last && !last.empty() && last != "." && last != "..") {
-    full = fs::weakly_canonical(root / rel.parent_path(), ec) / last;
-  } else {
-    full = fs::weakly_canonical(root / rel, ec);
-  }
-  if (ec || !within(root, full)) return file_not_found();
-  return full;
+  return std::move(root.fd);
 }
+
+// The file `path` opened for reading, with its facts; 404 for a directory or a non-file.
+Result<std::pair<posix::UniqueFd, FileInfo>> open_file(const fs::path& root_dir,
+                                                       const std::string& path) {
+  auto root = open_root(root_dir);
+  if (!root) return root.error();
+  auto rel = relative_of(path);
+  if (!rel) return file_not_found();
+  // O_NONBLOCK: a FIFO a task left in its directory must not hang the reader.
+  auto f = open_beneath(root->get(), *rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!f) return error_of(f.err, "Could not open the file");
+  struct stat st {};
+  if (::fstat(f.fd.get(), &st) != 0) return errors::internal("Could not read the file.");
+  if (!S_ISREG(st.st_mode)) return file_not_found();
+  return std::pair{std::move(f.fd), info_of(st, path)};
+}
+
+}  // namespace
 
 Result<FileInfo> NodeTree::stat(const std::string& path) const {
-  auto full = resolve(path);
-  if (!full) return full.error();
-  return info_of(*full, path);
+  auto root = open_root(root_);
+  if (!root) return root.error();
+  auto rel = relative_of(path);
+  if (!rel) return file_not_found();
+  auto f = open_beneath(root->get(), *rel, O_PATH);
+  if (!f) return error_of(f.err, "Could not stat the file");
+  struct stat st {};
+  if (::fstat(f.fd.get(), &st) != 0) return errors::internal("Could not stat the file.");
+  return info_of(st, path);
 }
 
-Result<std::vector<FileInfo>> NodeTree::list(const std::string& dir, bool recursive, std::size_t limit) const {
-  auto full = resolve(dir);
-  if (!full) return full.error();
-  std::error_code ec;
-  if (!fs::is_directory(*full, ec)) return file_not_found();
+Result<std::vector<FileInfo>> NodeTree::list(const std::string& dir, bool recursive,
+                                             std::size_t limit) const {
+  auto root = open_root(root_);
+  if (!root) return root.error();
+  auto rel = relative_of(dir);
+  if (!rel) return file_not_found();
+  auto d = open_beneath(root->get(), *rel, O_RDONLY | O_DIRECTORY);
+  if (!d) return error_of(d.err, "Could not list the directory");
   std::vector<FileInfo> out;
-  auto add = [&](const fs::directory_entry& e) {
-    auto rel = e.path().lexically_relative(*full).generic_string();
-    if (auto info = info_of(e.path(), rel)) out.push_back(std::move(*info));
-  };
-  // Neither iterator follows directory symlinks, so a listing never leaves the root.
-  if (recursive) {
-    for (auto it = fs::recursive_directory_iterator(*full, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator() && out.size() < limit; it.increment(ec)) {
-      add(*it);
-    }
-  } else {
-    for (auto it = fs::directory_iterator(*full, ec); !ec && it != fs::directory_iterator() && out.size() < limit;
-         it.increment(ec)) {
-      add(*it);
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  list_into(d.fd.get(), "", recursive, limit, out);
+  std::sort(out.begin(), out.end(),
+            [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
   return out;
 }
 
-Result<uint64_t> NodeTree::read_into(const fs::path& full, uint64_t first, uint64_t count, std::string& out) const {
-  // O_NOFOLLOW: the path was resolved without symlinks; one swapped in since is not followed.
-  posix::UniqueFd fd(::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.get() < 0) return file_not_found();
+namespace {
+
+Result<uint64_t> read_range(int fd, uint64_t first, uint64_t count, std::string& out) {
   out.resize(count);
   uint64_t done = 0;
   while (done < count) {
-    ssize_t n = ::pread(fd.get(), out.data() + done, count - done, static_cast<off_t>(first + done));
+    ssize_t n = ::pread(fd, out.data() + done, count - done, static_cast<off_t>(first + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errors::internal("Could not read the file.");
     if (n == 0) break;  // the file shrank since it was stat'ed
@@ -134,49 +188,62 @@ Result<uint64_t> NodeTree::read_into(const fs::path& full, uint64_t first, uint6
   return done;
 }
 
-Result<std::string> NodeTree::read(const std::string& path, const std::optional<ByteRange>& range) const {
-  auto full = resolve(path);
-  if (!full) return full.error();
-  auto info = info_of(*full, path);
-  if (!info) return info.error();
-  if (info->is_directory) return file_not_found();
-  auto span = select_bytes(info->size, range);
+}  // namespace
+
+Result<std::string> NodeTree::read(const std::string& path,
+                                   const std::optional<ByteRange>& range) const {
+  auto file = open_file(root_, path);
+  if (!file) return file.error();
+  auto span = select_bytes(file->second.size, range);
   if (!span) return span.error();
   std::string data;
-  if (auto n = read_into(*full, span->first, span->second - span->first, data); !n) return n.error();
+  if (auto n = read_range(file->first.get(), span->first, span->second - span->first, data); !n)
+    return n.error();
   return data;
 }
 
-Result<FileChunk> NodeTree::read_chunk(const std::string& path, const std::optional<ByteRange>& range,
+Result<FileChunk> NodeTree::read_chunk(const std::string& path,
+                                       const std::optional<ByteRange>& range,
                                        uint64_t max_bytes) const {
-  auto full = resolve(path);
-  if (!full) return full.error();
-  auto info = info_of(*full, path);
-  if (!info) return info.error();
-  if (info->is_directory) return file_not_found();
-  auto span = span_of(info->size, range);
+  auto file = open_file(root_, path);
+  if (!file) return file.error();
+  auto span = span_of(file->second.size, range);
   if (!span) return span.error();
   FileChunk chunk;
-  chunk.info = std::move(*info);
+  chunk.info = std::move(file->second);
   chunk.first = span->first;
   const uint64_t count = std::min<uint64_t>(span->second - span->first, max_bytes);
-  if (auto n = read_into(*full, chunk.first, count, chunk.data); !n) return n.error();
+  if (auto n = read_range(file->first.get(), chunk.first, count, chunk.data); !n) return n.error();
   return chunk;
 }
 
 Status NodeTree::remove(const std::string& path, bool recursive) const {
-  auto full = resolve(path, /*follow_last=*/false);  // a link is deleted, not what it names
-  if (!full) return full.error();
-  std::error_code ec;
-  if (*full == fs::weakly_canonical(root_, ec)) {
+  auto root = open_root(root_);
+  if (!root) return root.error();
+  auto rel = relative_of(path);
+  if (!rel) return file_not_found();
+  if (rel->empty())
     return errors::conflict("OperationInvalid", "The node's root directory cannot be deleted.");
+  // The entry is removed relative to its parent's descriptor: a link is deleted, not what it
+  // names, and a directory swapped for a link meanwhile is never descended into.
+  auto parent = open_parent_beneath(root->get(), *rel);
+  if (!parent) return error_of(parent.err, "Could not delete the file");
+  struct stat st {};
+  if (::fstatat(parent.dir.get(), parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return error_of(errno, "Could not delete the file");
   }
-  if (!fs::exists(fs::symlink_status(*full, ec))) return file_not_found();
-  if (fs::is_directory(fs::symlink_status(*full, ec)) && !fs::is_empty(*full, ec) && !recursive) {
-    return errors::conflict("DirectoryNotEmpty", "The directory is not empty; use recursive=true to delete it.");
+  int err = 0;
+  if (recursive) {
+    err = remove_tree_at(parent.dir.get(), parent.name);
+  } else if (::unlinkat(parent.dir.get(), parent.name.c_str(),
+                        S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0) {
+    err = errno;
   }
-  recursive ? fs::remove_all(*full, ec) : fs::remove(*full, ec);
-  if (ec) return errors::internal("Could not delete the file: " + ec.message());
+  if (err == ENOTEMPTY || err == EEXIST) {
+    return errors::conflict("DirectoryNotEmpty",
+                            "The directory is not empty; use recursive=true to delete it.");
+  }
+  if (err != 0) return error_of(err, "Could not delete the file");
   return {};
 }
 

@@ -3,8 +3,9 @@
 // The scheduler uses it for nodes whose root is on its own machine; the agent uses it to answer
 // the scheduler's fileRequest frames for everything else (agent-protocol.md section 3.9).
 //
-// Every path is relative to the root, '/'-separated, and resolved safely: '..' and symlinks
-// that lead outside the root read as "not found", never as a file elsewhere. Errors are the
+// Every path is relative to the root, '/'-separated, and resolved beneath a descriptor of the
+// root (common/files/beneath.hpp): a '..' that leaves the root and any symlink read as "not
+// found", never as a file elsewhere, even while a task swaps its directories for links. Errors are the
 // API's own (404 FileNotFound, 409 DirectoryNotEmpty, 416 InvalidRange, 409
 // NodeFilesUnavailable when the root itself is missing), so callers pass them through.
 //
@@ -75,12 +76,6 @@ class NodeTree {
   const std::filesystem::path& root() const { return root_; }
 
  private:
-  // `path` under the root, refusing anything that escapes it (by '..' or by a symlink).
-  // Without `follow_last`, a symlink as the last component is the link itself.
-  Result<std::filesystem::path> resolve(const std::string& path, bool follow_last = true) const;
-  Result<uint64_t> read_into(const std::filesystem::path& full, uint64_t first, uint64_t count,
-                             std::string& out) const;
-
   std::filesystem::path root_;
 };
 

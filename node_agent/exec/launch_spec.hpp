@@ -15,8 +15,9 @@ namespace openbatch::agent::exec {
 
 enum class OutputMode { Truncate, Append };
 
-// A file that receives stdout or stderr; created (mode 0644) when missing and, when the spec
-// names a uid, owned by that user.
+// A file that receives stdout or stderr; created (mode 0600) when missing and, when the spec
+// names a uid, owned by that user. Never through a symlink: anything but a regular file with
+// one link is refused.
 struct OutputFile {
   std::filesystem::path path;
   OutputMode mode = OutputMode::Truncate;

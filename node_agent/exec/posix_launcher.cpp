@@ -2,6 +2,7 @@
 // (see posix_launcher.hpp).
 #include "node_agent/exec/posix_launcher.hpp"
 
+#include "common/files/beneath.hpp"
 #include "common/posix/unique_fd.hpp"
 
 #include <fcntl.h>
@@ -92,11 +93,15 @@ Result<int> caller_fd(int fd, Fd& copy) {
   return moved;
 }
 
+// The agent opens it as root in a directory the task may have written to: no symlink is
+// followed and only a regular file with no other name is truncated or handed to the task user
+// (files::open_regular_file). Mode 0600: the task directory is traversable by other users.
 Result<Fd> open_output(const OutputFile& out, const LaunchSpec& spec) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+  int flags = O_WRONLY | O_CREAT;
   flags |= out.mode == OutputMode::Append ? O_APPEND : O_TRUNC;
-  Fd fd(::open(out.path.c_str(), flags, 0644));
-  if (fd.get() < 0) return launch_failed("open " + out.path.string(), errno);
+  auto opened = files::open_regular_file(out.path, flags, 0600);
+  if (!opened) return launch_failed("open " + out.path.string(), opened.err);
+  Fd fd = std::move(opened.fd);
   if (spec.uid || spec.gid) {
     uid_t uid = spec.uid ? *spec.uid : static_cast<uid_t>(-1);
     gid_t gid = spec.gid ? *spec.gid : static_cast<gid_t>(-1);

@@ -137,9 +137,8 @@ void AttemptRunner::prepare(Attempt& a) {
   if (a.assignment.multi_instance && a.assignment.multi_instance->subtask_id != 0) {
     if (auto st = make_task_dir(p.paths.dir.parent_path(), p.owner); !st) return fail(a, st.error());
   }
-  for (const auto* dir : {&p.paths.dir, &p.paths.working_dir}) {
-    if (auto st = make_task_dir(*dir, p.owner); !st) return fail(a, st.error());
-  }
+  if (auto st = make_task_dir(p.paths.dir, p.owner); !st) return fail(a, st.error());
+  if (auto st = make_working_dir(p.paths.working_dir, p.owner); !st) return fail(a, st.error());
   if (a.multi()) {
     if (auto st = write_task_file(p.hostfile, p.hostfile_text, p.owner); !st) return fail(a, st.error());
     if (auto st = write_task_file(p.transport_log, p.transport_log_text, p.owner); !st) return fail(a, st.error());
@@ -517,10 +516,11 @@ void AttemptRunner::finish(std::string attempt_id) {
   if (it->second->kind == AttemptKind::StartTask) start_tasks_--;
   if (auto n = it->second->task_user) {
     // The next task leasing this user must not read this one's files: the directory goes to
-    // root (mode 0700 stays), the agent still serves them.
-    if (it->second->plan && ::chown(it->second->plan->paths.dir.c_str(), 0, 0) != 0) {
-      spdlog::warn("attempt {}: chown {} to root: {}", attempt_id, it->second->plan->paths.dir.string(),
-                   std::strerror(errno));
+    // root with mode 0700, the agent still serves them.
+    if (it->second->plan) {
+      if (auto st = close_task_dir(it->second->plan->paths.dir); !st) {
+        spdlog::warn("attempt {}: handing its directory to root: {}", attempt_id, st.error().message);
+      }
     }
     task_users_leased_[*n] = false;
   }

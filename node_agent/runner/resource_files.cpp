@@ -1,6 +1,7 @@
 // Resource file checks and HTTP download (see resource_files.hpp).
 #include "node_agent/runner/resource_files.hpp"
 
+#include "common/files/beneath.hpp"
 #include "common/http/client.hpp"
 #include "common/posix/unique_fd.hpp"
 
@@ -105,21 +106,31 @@ Status download_resource_file(const ResourceFile& file, const std::filesystem::p
                   std::to_string(response->status));
   }
   const std::filesystem::path dest = working_dir / file.relative_path;
-  std::error_code ec;
-  std::filesystem::create_directories(dest.parent_path(), ec);
-  if (ec) return failed("creating " + dest.parent_path().string() + ": " + ec.message());
-  if (owner) {  // directories made here belong to the task user too, so it can write there
-    std::filesystem::path dir = working_dir;
-    for (const auto& part : file.relative_path.parent_path()) {
-      dir /= part;
-      if (::chown(dir.c_str(), owner->uid, owner->gid) != 0) {
-        return failed("chown " + dir.string() + ": " + posix::errno_text(errno));
-      }
+  // The working directory is the task's: a task (or an earlier attempt of it) may have left
+  // links there. Each directory is made and opened beneath the last one's descriptor, never
+  // through a link, and the file is written only if it is a regular file of its own.
+  auto top = files::open_trusted_dir(working_dir);
+  if (!top) return failed("opening " + working_dir.string() + ": " + posix::errno_text(top.err));
+  posix::UniqueFd dir = std::move(top.fd);
+  std::filesystem::path made = working_dir;
+  for (const auto& part : file.relative_path.parent_path()) {
+    const std::string name = part.string();
+    made /= part;
+    if (::mkdirat(dir.get(), name.c_str(), 0777) != 0 && errno != EEXIST) {
+      return failed("creating " + made.string() + ": " + posix::errno_text(errno));
     }
+    auto next = files::open_beneath(dir.get(), name, O_RDONLY | O_DIRECTORY);
+    if (!next) return failed("creating " + made.string() + ": " + posix::errno_text(next.err));
+    // Directories made here belong to the task user too, so it can write there.
+    if (owner && ::fchown(next.fd.get(), owner->uid, owner->gid) != 0) {
+      return failed("chown " + made.string() + ": " + posix::errno_text(errno));
+    }
+    dir = std::move(next.fd);
   }
-  posix::UniqueFd fd(
-      ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, file.mode));
-  if (fd.get() < 0) return failed("writing " + dest.string() + ": " + posix::errno_text(errno));
+  auto opened = files::open_regular_beneath(dir.get(), file.relative_path.filename().string(),
+                                            O_WRONLY | O_CREAT | O_TRUNC, file.mode);
+  if (!opened) return failed("writing " + dest.string() + ": " + posix::errno_text(opened.err));
+  posix::UniqueFd fd = std::move(opened.fd);
   std::string_view data = response->body;
   while (!data.empty()) {
     ssize_t n = ::write(fd.get(), data.data(), data.size());

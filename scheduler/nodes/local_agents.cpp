@@ -1,5 +1,7 @@
 #include "scheduler/nodes/local_agents.hpp"
 
+#include "common/files/beneath.hpp"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -304,7 +306,8 @@ void LocalAgents::stop_all() {
 
 void LocalAgents::remove_dirs(const Agent& agent) const {
   std::error_code ec;
-  fs::remove_all(root_dir(agent.pool_id, agent.node_id), ec);
+  // Its tasks wrote there: removed through descriptors, never following a link they left.
+  (void)files::remove_tree(root_dir(agent.pool_id, agent.node_id));
   fs::remove_all(state_dir(agent.pool_id, agent.node_id), ec);
 }
 

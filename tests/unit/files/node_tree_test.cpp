@@ -2,11 +2,12 @@
 // found"), byte ranges and their 416s, flat and recursive listings, and deletes.
 #include "common/files/node_tree.hpp"
 
+#include "tests/support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
-
-#include "tests/support/temp_dir.hpp"
+#include <sys/stat.h>
 
 namespace openbatch::files {
 namespace {
@@ -68,9 +69,19 @@ TEST_F(NodeTreeTest, NothingOutsideTheRootIsReachable) {
   auto all = tree().list("", true, 1000);
   ASSERT_TRUE(all);
   for (const auto& f : *all) EXPECT_EQ(f.name.find("secret"), std::string::npos) << f.name;
-  // A symlink inside the root is followed.
+  // No symlink is followed, not even one inside the root: a task can swap any link it owns.
   fs::create_symlink(root_ / "startup/stdout.txt", root_ / "inside_link");
-  EXPECT_EQ(*tree().read("inside_link", std::nullopt), "hello world");
+  fs::create_symlink(root_ / "startup", root_ / "inside_dir");
+  EXPECT_EQ(tree().read("inside_link", std::nullopt).error().code, "FileNotFound");
+  EXPECT_EQ(tree().read("inside_dir/stdout.txt", std::nullopt).error().code, "FileNotFound");
+  // Deleting a link deletes the link.
+  EXPECT_TRUE(tree().remove("inside_dir", true));
+  EXPECT_TRUE(fs::exists(root_ / "startup/stdout.txt"));
+}
+
+TEST_F(NodeTreeTest, AFifoIsNotReadAndDoesNotBlock) {
+  ASSERT_EQ(::mkfifo((root_ / "startup/fifo").c_str(), 0600), 0);
+  EXPECT_EQ(tree().read("startup/fifo", std::nullopt).error().code, "FileNotFound");
 }
 
 TEST_F(NodeTreeTest, AMissingRootIsUnavailable) {
