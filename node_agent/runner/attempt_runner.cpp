@@ -302,7 +302,8 @@ bool AttemptRunner::start_under_shim(Attempt& a, const exec::LaunchSpec& spec,
     auto it = attempts_.find(id);
     if (it == attempts_.end() || !it->second->shim_launch) return;
     auto& l = *it->second->shim_launch;
-    if (l.exit_status) return;
+    // Reaped, but its socket stays open (something else holds it): what it wrote is all.
+    if (l.exit_status) return shim_answered(*it->second);
     spdlog::warn("attempt {}: its shim (pid {}) did not answer in {} s; killing it", id, l.shim.pid,
                  kShimAnswerTimeout.count());
     (void)launcher_.kill_group(l.shim, SIGKILL);  // its socket closes: no answer
