@@ -27,6 +27,8 @@ class UniqueFd {
     return *this;
   }
   int get() const { return fd_; }
+  // Gives the descriptor up to a new owner (an asio descriptor, say).
+  [[nodiscard]] int release() { return std::exchange(fd_, -1); }
   void reset() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;

@@ -3,24 +3,24 @@
 
 #include "common/posix/unique_fd.hpp"
 #include "common/time.hpp"
+#include "node_agent/runner/attempt_plan.hpp"
 #include "node_agent/runner/disk_full.hpp"
 #include "node_agent/runner/task_dirs.hpp"
-#include "node_agent/runner/attempt_plan.hpp"
 #include "node_agent/runner/user_identity.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace openbatch::agent::runner {
 
@@ -30,6 +30,11 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 std::string now_text() { return format_iso8601(std::chrono::system_clock::now()); }
+
+// How long a shim may take to start its task and answer before it is killed.
+constexpr std::chrono::seconds kShimAnswerTimeout{30};
+// An answer is a few hundred bytes; more is not a shim's.
+constexpr std::size_t kMaxShimAnswer = 64 * 1024;
 
 int exit_code_of(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
@@ -65,13 +70,27 @@ struct AttemptRunner::Attempt {
   std::filesystem::path shim_dir;
   bool adopted = false;
   std::unique_ptr<asio::posix::stream_descriptor> shim_watch;
+  // A shim that has not answered yet (its pid is in by_pid_; child stays empty until then).
+  // A cancel, wall-clock stop or shutdown meanwhile is held in `kill` and applied when the
+  // answer says the task runs: until then there is no task group to signal.
+  struct ShimLaunch {
+    exec::Child shim;
+    std::string start_time;
+    std::unique_ptr<asio::posix::stream_descriptor> socket;
+    std::array<char, 1024> buffer{};
+    std::string reply;
+    std::unique_ptr<asio::steady_timer> timeout;
+    std::optional<int> exit_status;  // the shim was reaped before its answer was read
+    std::optional<Error> failure;    // it answered an error; killed, waiting to be reaped
+  };
+  std::unique_ptr<ShimLaunch> shim_launch;
 
   bool multi() const { return kind == AttemptKind::Task && assignment.multi_instance.has_value(); }
   bool primary() const { return multi() && assignment.multi_instance->subtask_id == 0; }
 };
 
-AttemptRunner::AttemptRunner(asio::io_context& io, exec::Launcher& launcher,
-                             RunnerOptions options, RunnerEvents& events)
+AttemptRunner::AttemptRunner(asio::io_context& io, exec::Launcher& launcher, RunnerOptions options,
+                             RunnerEvents& events)
     : io_(io),
       launcher_(launcher),
       options_(std::move(options)),
@@ -135,49 +154,53 @@ void AttemptRunner::prepare(Attempt& a) {
   a.plan = std::move(*plan);
   const AttemptPlan& p = *a.plan;
   if (a.assignment.multi_instance && a.assignment.multi_instance->subtask_id != 0) {
-    if (auto st = make_task_dir(p.paths.dir.parent_path(), p.owner); !st) return fail(a, st.error());
+    if (auto st = make_task_dir(p.paths.dir.parent_path(), p.owner); !st)
+      return fail(a, st.error());
   }
   if (auto st = make_task_dir(p.paths.dir, p.owner); !st) return fail(a, st.error());
   if (auto st = make_working_dir(p.paths.working_dir, p.owner); !st) return fail(a, st.error());
   if (a.multi()) {
-    if (auto st = write_task_file(p.hostfile, p.hostfile_text, p.owner); !st) return fail(a, st.error());
-    if (auto st = write_task_file(p.transport_log, p.transport_log_text, p.owner); !st) return fail(a, st.error());
+    if (auto st = write_task_file(p.hostfile, p.hostfile_text, p.owner); !st)
+      return fail(a, st.error());
+    if (auto st = write_task_file(p.transport_log, p.transport_log_text, p.owner); !st)
+      return fail(a, st.error());
   }
   const auto& packages = a.assignment.application_packages;
-  if (p.resource_files.empty() && p.common_resource_files.empty() && packages.empty()) return launch(a);
+  if (p.resource_files.empty() && p.common_resource_files.empty() && packages.empty())
+    return launch(a);
 
   // Packages and downloads block: a worker does them and posts the outcome back to the event
   // loop. Packages first: Azure installs them before the task's resource files; a
   // multi-instance task's common resource files go to the shared task directory first.
-  asio::post(downloads_, [this, alive = std::weak_ptr<bool>(alive_), id = a.id, packages,
-                          install = options_.install_packages, files = p.resource_files,
-                          common = p.common_resource_files, shared = p.shared_dir,
-                          wd = p.paths.working_dir, owner = p.owner,
-                          timeout = options_.download_timeout] {
-    Status status;
-    if (!packages.empty()) {
-      if (!install) {
-        status = Error(500, std::string(kPackageInstallFailed),
-                       "this node cannot install application packages");
-      } else if (auto installed = install(packages); !installed) {
-        status = Error(500, std::string(kPackageInstallFailed), installed.error().message);
-      }
-    }
-    for (const auto& f : common) {
-      if (!status) break;
-      status = download_resource_file(f, shared, owner, timeout);
-    }
-    for (const auto& f : files) {
-      if (!status) break;
-      status = download_resource_file(f, wd, owner, timeout);
-    }
-    auto token = alive.lock();
-    if (!token || !*token) return;
-    asio::post(io_, [this, alive, id, status] {
-      auto t = alive.lock();
-      if (t && *t) on_downloaded(id, status);
-    });
-  });
+  asio::post(
+      downloads_, [this, alive = std::weak_ptr<bool>(alive_), id = a.id, packages,
+                   install = options_.install_packages, files = p.resource_files,
+                   common = p.common_resource_files, shared = p.shared_dir,
+                   wd = p.paths.working_dir, owner = p.owner, timeout = options_.download_timeout] {
+        Status status;
+        if (!packages.empty()) {
+          if (!install) {
+            status = Error(500, std::string(kPackageInstallFailed),
+                           "this node cannot install application packages");
+          } else if (auto installed = install(packages); !installed) {
+            status = Error(500, std::string(kPackageInstallFailed), installed.error().message);
+          }
+        }
+        for (const auto& f : common) {
+          if (!status) break;
+          status = download_resource_file(f, shared, owner, timeout);
+        }
+        for (const auto& f : files) {
+          if (!status) break;
+          status = download_resource_file(f, wd, owner, timeout);
+        }
+        auto token = alive.lock();
+        if (!token || !*token) return;
+        asio::post(io_, [this, alive, id, status] {
+          auto t = alive.lock();
+          if (t && *t) on_downloaded(id, status);
+        });
+      });
 }
 
 void AttemptRunner::on_downloaded(const std::string& attempt_id, Status status) {
@@ -202,13 +225,21 @@ void AttemptRunner::launch(Attempt& a) {
 // (the attempt is then reported failed and gone).
 bool AttemptRunner::start_process(Attempt& a, const exec::LaunchSpec& spec) {
   const std::string start_time = now_text();
-  const bool shimmed = options_.shim && a.kind == AttemptKind::Task && !a.multi();
-  auto child = shimmed ? start_under_shim(a, spec, start_time) : launcher_.launch(spec);
+  const bool shimmed = options_.shim && a.kind == AttemptKind::Task && !a.multi() &&
+                       shim::escape_attempt_id(a.id);  // else no directory can be named after it
+  if (shimmed) return start_under_shim(a, spec, start_time);
+  auto child = launcher_.launch(spec);
   if (!child) {
     fail(a, child.error());
     return false;
   }
-  a.child = *child;
+  running(a, *child, start_time);
+  return true;
+}
+
+// The attempt's process runs: journal it, arm its timers.
+void AttemptRunner::running(Attempt& a, exec::Child child, const std::string& start_time) {
+  a.child = child;
   by_pid_[a.child.pid] = &a;
   if (a.start_time.empty()) {
     a.start_time = start_time;
@@ -216,10 +247,10 @@ bool AttemptRunner::start_process(Attempt& a, const exec::LaunchSpec& spec) {
   }
   events_.attempt_started(a.id, a.child.pid, a.child.pgid, a.start_time);
   if (a.plan->max_wall_clock && !a.wall_timer) {
-    arm_wall_timer(a, std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock));
+    arm_wall_timer(a,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock));
   }
   arm_running_reports();
-  return true;
 }
 
 void AttemptRunner::arm_wall_timer(Attempt& a, std::chrono::milliseconds after) {
@@ -236,26 +267,111 @@ void AttemptRunner::arm_wall_timer(Attempt& a, std::chrono::milliseconds after) 
   });
 }
 
-// The attempt's shim directory (attempt.json first: a restarted agent needs it), then the shim.
-Result<exec::Child> AttemptRunner::start_under_shim(Attempt& a, const exec::LaunchSpec& spec,
-                                                    const std::string& start_time) {
-  auto name = shim::escape_attempt_id(a.id);
-  if (!name) return launcher_.launch(spec);  // no directory can be named after it: no shim
-  const auto dir = options_.shim->dir / *name;
+// The attempt's shim directory (attempt.json first: a restarted agent needs it), then the shim;
+// its answer is read on the event loop (read_shim_answer), so launches do not wait for each
+// other. False when it could not start (the attempt is then reported failed and gone).
+bool AttemptRunner::start_under_shim(Attempt& a, const exec::LaunchSpec& spec,
+                                     const std::string& start_time) {
+  const auto dir = options_.shim->dir / *shim::escape_attempt_id(a.id);
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   nlohmann::json attempt = {
       {"assignment", a.assignment},
       {"taskUser", a.task_user ? nlohmann::json(*a.task_user) : nlohmann::json(nullptr)},
       {"startTime", start_time},
       {"startedAtMs", std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count()}};
-  if (auto st = shim::make_attempt_dir(dir, attempt); !st) return st.error();
-  auto child = shim::launch_under_shim(launcher_, spec, *options_.shim, dir);
-  if (!child) {
+  if (auto st = shim::make_attempt_dir(dir, attempt); !st) {
+    fail(a, st.error());
+    return false;
+  }
+  auto starting = shim::spawn_shim(launcher_, spec, *options_.shim, dir);
+  if (!starting) {
     shim::remove_attempt_dir(dir);
-    return child.error();
+    fail(a, starting.error());
+    return false;
   }
   a.shim_dir = dir;
-  return child;
+  auto launch = std::make_unique<Attempt::ShimLaunch>();
+  launch->shim = starting->shim;
+  launch->start_time = start_time;
+  launch->socket =
+      std::make_unique<asio::posix::stream_descriptor>(io_, starting->socket.release());
+  launch->timeout = std::make_unique<asio::steady_timer>(io_);
+  launch->timeout->expires_after(kShimAnswerTimeout);
+  launch->timeout->async_wait([this, id = a.id](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = attempts_.find(id);
+    if (it == attempts_.end() || !it->second->shim_launch) return;
+    auto& l = *it->second->shim_launch;
+    // Reaped, but its socket stays open (something else holds it): what it wrote is all.
+    if (l.exit_status) return shim_answered(*it->second);
+    spdlog::warn("attempt {}: its shim (pid {}) did not answer in {} s; killing it", id, l.shim.pid,
+                 kShimAnswerTimeout.count());
+    (void)launcher_.kill_group(l.shim, SIGKILL);  // its socket closes: no answer
+  });
+  by_pid_[launch->shim.pid] = &a;
+  a.shim_launch = std::move(launch);
+  read_shim_answer(a.id);
+  return true;
+}
+
+void AttemptRunner::read_shim_answer(const std::string& attempt_id) {
+  auto& l = *attempts_.at(attempt_id)->shim_launch;
+  l.socket->async_read_some(
+      asio::buffer(l.buffer),
+      [this, id = attempt_id](const boost::system::error_code& ec, std::size_t n) {
+        if (ec == asio::error::operation_aborted) return;  // the attempt (or runner) is gone
+        auto it = attempts_.find(id);
+        if (it == attempts_.end() || !it->second->shim_launch) return;
+        auto& launch = *it->second->shim_launch;
+        if (!ec) {
+          launch.reply.append(launch.buffer.data(), n);
+          if (launch.reply.size() <= kMaxShimAnswer) return read_shim_answer(id);
+        }
+        shim_answered(*it->second);  // end of file (the shim closed it), or an error
+      });
+}
+
+// The shim's socket closed: it answered, or died without answering.
+void AttemptRunner::shim_answered(Attempt& a) {
+  auto& l = *a.shim_launch;
+  l.timeout.reset();
+  l.socket.reset();
+  auto task = shim::read_shim_answer(l.reply);
+  if (!task) {
+    if (l.exit_status) return shim_launch_failed(a, task.error());
+    // It exits right after answering; make sure, and fail the attempt once it is reaped.
+    l.failure = task.error();
+    (void)launcher_.kill_group(l.shim, SIGKILL);
+    return;
+  }
+  const exec::Child shim = l.shim;
+  const std::string start_time = l.start_time;
+  const std::optional<int> exit_status = l.exit_status;
+  a.shim_launch.reset();
+  running(a, exec::Child{shim.pid, *task}, start_time);
+  if (exit_status) {  // already over (a short task): report it
+    by_pid_.erase(shim.pid);
+    return ended(a, *exit_status);
+  }
+  if (a.kill != KillReason::None) begin_kill(a, a.kill);  // held while the shim started it
+}
+
+// The shim could not start the task (and is reaped): as a direct launch's failure.
+void AttemptRunner::shim_launch_failed(Attempt& a, const Error& error) {
+  by_pid_.erase(a.shim_launch->shim.pid);
+  a.shim_launch.reset();
+  shim::remove_attempt_dir(a.shim_dir);
+  a.shim_dir.clear();
+  if (a.kill == KillReason::Shutdown) {
+    abandoned_.push_back(a.id);
+    finish(a.id);
+    return maybe_stopped();
+  }
+  if (a.kill == KillReason::Cancel && a.cancel_reason) {
+    events_.attempt_report(cancelled_before_start_report(a.id, *a.cancel_reason, now_text()));
+    return finish(a.id);
+  }
+  fail(a, error);
 }
 
 void AttemptRunner::adopt(AdoptedAttempt adopted) {
@@ -274,7 +390,8 @@ void AttemptRunner::adopt(AdoptedAttempt adopted) {
   a.shim_dir = adopted.dir;
   a.start_time = adopted.attempt.value("startTime", now_text());
   std::string task_scope_user;
-  if (auto u = adopted.attempt.find("taskUser"); u != adopted.attempt.end() && u->is_number_unsigned()) {
+  if (auto u = adopted.attempt.find("taskUser");
+      u != adopted.attempt.end() && u->is_number_unsigned()) {
     const auto n = u->get<std::size_t>();
     if (n < 4096) {  // a lease slot, as prepare() hands them out
       if (task_users_leased_.size() <= n) task_users_leased_.resize(n + 1, false);
@@ -283,11 +400,13 @@ void AttemptRunner::adopt(AdoptedAttempt adopted) {
       task_scope_user = options_.facts.task_scope_user_prefix + std::to_string(n);
     }
   }
-  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup, AttemptKind::Task, task_scope_user);
+  auto plan = plan_attempt(a.assignment, options_.facts, options_.lookup, AttemptKind::Task,
+                           task_scope_user);
   if (plan) {
     a.plan = std::move(*plan);
   } else {
-    spdlog::warn("attempt {}: adopted, but its plan fails now ({}): no wall-clock limit", a.id, plan.error().message);
+    spdlog::warn("attempt {}: adopted, but its plan fails now ({}): no wall-clock limit", a.id,
+                 plan.error().message);
     a.plan.emplace();
   }
   a.child = exec::Child{adopted.status.shim_pid, adopted.status.task_pid};
@@ -305,7 +424,8 @@ void AttemptRunner::adopt(AdoptedAttempt adopted) {
   const auto ran = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - started_ms));
   a.started_at = SteadyClock::now() - ran;
   if (a.plan->max_wall_clock) {
-    const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock);
+    const auto limit =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*a.plan->max_wall_clock);
     arm_wall_timer(a, std::max(std::chrono::milliseconds(0), limit - ran));
   }
   by_pid_[a.child.pid] = &a;
@@ -342,7 +462,8 @@ void AttemptRunner::launch_coordination(Attempt& a) {
   exec::LaunchSpec spec = a.plan->spec;
   spec.argv = a.plan->coordination_argv;
   spdlog::info("attempt {}: instance {} of {}: coordination command", a.id,
-               a.assignment.multi_instance->subtask_id, a.assignment.multi_instance->number_of_instances);
+               a.assignment.multi_instance->subtask_id,
+               a.assignment.multi_instance->number_of_instances);
   start_process(a, spec);
 }
 
@@ -364,14 +485,15 @@ void AttemptRunner::launch_application(Attempt& a) {
   spec.stdout_file->mode = exec::OutputMode::Append;
   spec.stderr_file->mode = exec::OutputMode::Append;
   const auto& mi = *a.assignment.multi_instance;
-  spdlog::info("attempt {}: all {} instances coordinated; application command (MPI transport {})", a.id,
-               mi.number_of_instances, mi.transport.empty() ? "not chosen" : mi.transport);
+  spdlog::info("attempt {}: all {} instances coordinated; application command (MPI transport {})",
+               a.id, mi.number_of_instances, mi.transport.empty() ? "not chosen" : mi.transport);
   start_process(a, spec);
 }
 
 void AttemptRunner::start_application(const std::string& attempt_id) {
   auto it = attempts_.find(attempt_id);
-  if (it == attempts_.end() || !it->second->primary() || it->second->kill != KillReason::None) return;
+  if (it == attempts_.end() || !it->second->primary() || it->second->kill != KillReason::None)
+    return;
   Attempt& a = *it->second;
   if (a.phase == Attempt::Phase::Waiting) return launch_application(a);
   if (a.phase != Attempt::Phase::Application) a.application_requested = true;
@@ -389,7 +511,8 @@ void AttemptRunner::end_waiting(Attempt& a) {
   finish(a.id);
 }
 
-Result<InstanceContext> AttemptRunner::instance_for(std::string_view job_id, std::string_view task_id,
+Result<InstanceContext> AttemptRunner::instance_for(std::string_view job_id,
+                                                    std::string_view task_id,
                                                     std::string_view token) const {
   for (const auto& [id, a] : attempts_) {
     if (!a->multi() || a->assignment.job_id != job_id || a->assignment.task_id != task_id) continue;
@@ -398,18 +521,20 @@ Result<InstanceContext> AttemptRunner::instance_for(std::string_view job_id, std
     // Constant time in the token's bytes: no early exit on the first difference.
     unsigned char diff = expected.size() == token.size() ? 0 : 1;
     for (std::size_t i = 0; i < token.size(); ++i) {
-      diff |= static_cast<unsigned char>(token[i] ^ expected[i % std::max<std::size_t>(1, expected.size())]);
+      diff |= static_cast<unsigned char>(token[i] ^
+                                         expected[i % std::max<std::size_t>(1, expected.size())]);
     }
     if (expected.empty() || diff != 0) {
       return Error(403, "ExecTokenRefused",
-                   "the token does not belong to the running instance of task " + std::string(job_id) + "/" +
-                       std::string(task_id) + " on this node");
+                   "the token does not belong to the running instance of task " +
+                       std::string(job_id) + "/" + std::string(task_id) + " on this node");
     }
     const exec::LaunchSpec& spec = a->plan->spec;
     return InstanceContext{id, spec.env, spec.cwd, spec.uid, spec.gid, spec.groups};
   }
   return Error(404, "NoRunningInstance",
-               "no instance of task " + std::string(job_id) + "/" + std::string(task_id) + " runs on this node");
+               "no instance of task " + std::string(job_id) + "/" + std::string(task_id) +
+                   " runs on this node");
 }
 
 void AttemptRunner::begin_kill(Attempt& a, KillReason reason) {
@@ -440,6 +565,16 @@ void AttemptRunner::on_exit(pid_t pid, int wait_status) {
     return;
   }
   Attempt& a = *pit->second;
+  if (a.shim_launch) {  // a shim that has not answered (or whose answer is not read yet)
+    auto& l = *a.shim_launch;
+    if (l.exit_status) {  // another process that got its pid
+      if (foreign_child_) foreign_child_(pid, wait_status);
+      return;
+    }
+    if (l.failure) return shim_launch_failed(a, Error(*l.failure));
+    l.exit_status = wait_status;  // its socket is closed too: shim_answered() goes on
+    return;
+  }
   by_pid_.erase(pit);
   ended(a, wait_status);
 }
@@ -466,8 +601,8 @@ void AttemptRunner::ended(Attempt& a, int wait_status) {
       output_limit = (*status)->output_limit;
     } else {
       // The shim died before its task (killed by hand?): nobody could report the task's end.
-      spdlog::warn("attempt {}: its shim ended without the task's exit status{}; stopping the task", a.id,
-                   status ? "" : ": " + status.error().message);
+      spdlog::warn("attempt {}: its shim ended without the task's exit status{}; stopping the task",
+                   a.id, status ? "" : ": " + status.error().message);
       (void)launcher_.kill_group(a.child, SIGKILL);
       if (a.adopted) exit_code = 128 + SIGKILL;
     }
@@ -479,8 +614,8 @@ void AttemptRunner::ended(Attempt& a, int wait_status) {
     finish(a.id);
     return maybe_stopped();
   }
-  auto report = completed_report(a.id, exit_code, a.start_time, end_time, a.kill, a.plan->max_wall_clock_text,
-                                 a.cancel_reason);
+  auto report = completed_report(a.id, exit_code, a.start_time, end_time, a.kill,
+                                 a.plan->max_wall_clock_text, a.cancel_reason);
   if (output_limit && a.kill == KillReason::None) {
     // The cap's verdict names the cause; a disk that is full as well is a consequence.
     report.failure_info = output_limit_failure(output_limit->file, output_limit->cap_bytes);
@@ -549,6 +684,8 @@ void AttemptRunner::stop_all(std::function<void(std::vector<std::string>)> done)
   for (auto& [id, a] : attempts_) {
     if (a->child.pid > 0) {
       begin_kill(*a, KillReason::Shutdown);
+    } else if (a->shim_launch) {
+      a->kill = KillReason::Shutdown;  // stopped (or abandoned) once its shim answers
     } else {
       not_running.push_back(id);
     }
@@ -598,7 +735,7 @@ void AttemptRunner::send_running_reports() {
   const auto due = SteadyClock::now() - options_.running_report_delay;
   bool waiting = false;
   for (auto& [pid, a] : by_pid_) {
-    if (a->running_reported || a->kill != KillReason::None) continue;
+    if (a->running_reported || a->kill != KillReason::None || a->shim_launch) continue;
     if (a->started_at > due) {
       waiting = true;
       continue;

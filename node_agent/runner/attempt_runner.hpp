@@ -5,7 +5,8 @@
 //   accept(a)   counts the attempt (preparing) from now on: hello, heartbeat slots
 //   start(id)   after the accepted record is durable: plan (pure, attempt_plan.hpp), make the
 //               task directory, fetch resource files (on a worker thread, rare), clone/exec
-//               with PosixLauncher; RunnerEvents::attempt_started(pid) once it runs
+//               with PosixLauncher; RunnerEvents::attempt_started(pid) once it runs (under a
+//               shim: once the shim's answer, read asynchronously, says the task runs)
 //   exit        SIGCHLD (ChildReaper) -> attempt_report(completed, exit code)
 // Shims: with RunnerOptions::shim set, a plain task (not a multi-instance instance, not a start
 // task) runs under its own supervisor process (shim/shim_main.hpp), which survives the agent
@@ -25,6 +26,7 @@
 // touches its own copies and posts back).
 #pragma once
 
+#include "common/posix/unique_fd.hpp"
 #include "common/protocol/agent_protocol.hpp"
 #include "node_agent/exec/launcher.hpp"
 #include "node_agent/runner/attempt_plan.hpp"
@@ -32,7 +34,6 @@
 #include "node_agent/runner/child_reaper.hpp"
 #include "node_agent/shim/shim_launch.hpp"
 #include "node_agent/shim/shim_status.hpp"
-#include "common/posix/unique_fd.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -43,8 +44,8 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -164,7 +165,11 @@ class AttemptRunner {
   void end_waiting(Attempt& a);
   void on_exit(pid_t pid, int wait_status);
   void ended(Attempt& a, int wait_status);
-  Result<exec::Child> start_under_shim(Attempt& a, const exec::LaunchSpec& spec, const std::string& start_time);
+  void running(Attempt& a, exec::Child child, const std::string& start_time);
+  bool start_under_shim(Attempt& a, const exec::LaunchSpec& spec, const std::string& start_time);
+  void read_shim_answer(const std::string& attempt_id);
+  void shim_answered(Attempt& a);
+  void shim_launch_failed(Attempt& a, const Error& error);
   void watch_adopted(Attempt& a, posix::UniqueFd pidfd);
   void arm_wall_timer(Attempt& a, std::chrono::milliseconds after);
   void on_downloaded(const std::string& attempt_id, Status status);
@@ -185,7 +190,7 @@ class AttemptRunner {
   std::unordered_map<std::string, std::unique_ptr<Attempt>> attempts_;
   std::unordered_map<pid_t, Attempt*> by_pid_;
   int used_slots_ = 0;
-  int start_tasks_ = 0;  // start-task attempts in attempts_
+  int start_tasks_ = 0;                  // start-task attempts in attempts_
   std::vector<bool> task_users_leased_;  // task-scope auto-user n is running a task
   boost::asio::steady_timer running_timer_;
   bool running_timer_armed_ = false;

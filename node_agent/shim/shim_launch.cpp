@@ -6,11 +6,8 @@
 
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <fcntl.h>
 #include <fstream>
-#include <poll.h>
-#include <signal.h>
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,9 +17,6 @@ namespace openbatch::agent::shim {
 namespace {
 
 using posix::UniqueFd;
-
-// How long the shim may take to start the task and answer (it execs this binary first).
-constexpr int kAnswerTimeoutMs = 30000;
 
 Error shim_failed(std::string message) { return Error(500, "ShimFailed", std::move(message)); }
 
@@ -106,8 +100,8 @@ void remove_attempt_dir(const std::filesystem::path& dir) {
   std::filesystem::remove_all(dir, ec);
 }
 
-Result<exec::Child> launch_under_shim(exec::Launcher& launcher, const exec::LaunchSpec& spec,
-                                      const ShimConfig& config, const std::filesystem::path& dir) {
+Result<StartingShim> spawn_shim(exec::Launcher& launcher, const exec::LaunchSpec& spec,
+                                const ShimConfig& config, const std::filesystem::path& dir) {
   std::array<int, 2> pair{};
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) != 0) {
     return shim_failed("socketpair: " + posix::errno_text(errno));
@@ -140,40 +134,24 @@ Result<exec::Child> launch_under_shim(exec::Launcher& launcher, const exec::Laun
   if (!child) return child.error();
   theirs.reset();
 
+  // The request is small and the shim reads it first thing: this does not wait long.
   const std::string text = encode_request(request);
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::send(ours.get(), text.data() + done, text.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;  // the shim died: its answer (none) says so below
+    if (n < 0) break;  // the shim died: its answer (none) says so
     done += static_cast<std::size_t>(n);
   }
   ::shutdown(ours.get(), SHUT_WR);
+  return StartingShim{*child, std::move(ours)};
+}
 
-  std::string reply;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kAnswerTimeoutMs);
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{ours.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buffer[4096];
-    const ssize_t n = ::read(ours.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    reply.append(buffer, static_cast<std::size_t>(n));
-  }
+Result<pid_t> read_shim_answer(std::string_view reply) {
   auto answer = decode_answer(reply);
-  if (!answer || answer->error) {
-    // It exits right after answering: reap it here, so that no SIGCHLD handler sees it.
-    (void)launcher.kill_group(*child, SIGKILL);
-    (void)launcher.wait(*child, std::chrono::seconds(10));
-    if (!answer) return answer.error();
-    return *answer->error;
-  }
-  return exec::Child{child->pid, answer->task_pid};
+  if (!answer) return answer.error();
+  if (answer->error) return *answer->error;
+  return answer->task_pid;
 }
 
 }  // namespace openbatch::agent::shim

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "common/posix/unique_fd.hpp"
 #include "node_agent/exec/launcher.hpp"
 
 #include <nlohmann/json.hpp>
@@ -49,13 +50,22 @@ std::optional<std::string> unescape_attempt_id(std::string_view name);
 [[nodiscard]] Result<nlohmann::json> read_attempt_file(const std::filesystem::path& dir);
 void remove_attempt_dir(const std::filesystem::path& dir);
 
-// Starts `spec` under a shim that keeps its state in `dir`: the shim runs as root in a session
-// of its own, with the spec's outputs as its stdout and stderr, and starts the task as the
-// spec says. Returns once the task runs (or could not start: the launch Error, as
-// PosixLauncher would give it): Child{the shim's pid, the task's process group}.
-[[nodiscard]] Result<exec::Child> launch_under_shim(exec::Launcher& launcher,
-                                                    const exec::LaunchSpec& spec,
-                                                    const ShimConfig& config,
-                                                    const std::filesystem::path& dir);
+// A shim that is starting its task: the agent reads its answer on `socket` (the shim closes
+// its end right after answering), without blocking its event loop (attempt_runner.cpp).
+struct StartingShim {
+  exec::Child shim;  // the shim's pid; its process group is its own
+  posix::UniqueFd socket;
+};
+
+// Starts a shim for `spec` that keeps its state in `dir` and sends it the request: the shim
+// runs as root in a session of its own, with the spec's outputs as its stdout and stderr, and
+// starts the task as the spec says, then answers (read_shim_answer).
+[[nodiscard]] Result<StartingShim> spawn_shim(exec::Launcher& launcher,
+                                              const exec::LaunchSpec& spec,
+                                              const ShimConfig& config,
+                                              const std::filesystem::path& dir);
+// What the shim wrote before closing its socket -> the task's pid (its process group), or
+// the launch Error as PosixLauncher would give it (500 "ShimFailed" when there is no answer).
+[[nodiscard]] Result<pid_t> read_shim_answer(std::string_view reply);
 
 }  // namespace openbatch::agent::shim
