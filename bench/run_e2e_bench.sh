@@ -15,7 +15,8 @@
 #   STANDARD_D2S_V3, which allows S <= 8) TASKS=5000 LAT_TASKS=100 CLIENTS=4
 #   POLL_MS=100 SKIP_SLURM=1 SLURM_DIR=/work/shared/bench/slurm SLURM_N=$TASKS SLURM_REPS=1
 #   SLURM_LAT_JOBS=50 PHASE_TIMEOUT=600 (seconds per e2e_bench run) QUIET_WAIT=120 (seconds to
-#   wait for >= 80% idle cores before each system's run)
+#   wait for >= 80% idle cores before each system's run) SCHED_ARGS="..." (extra scheduler
+#   arguments, e.g. "--agent-arg=--task-shims --agent-arg=off" to run tasks without shims)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,7 @@ SLURM_N=${SLURM_N:-$TASKS}
 SLURM_REPS=${SLURM_REPS:-1}
 SLURM_LAT_JOBS=${SLURM_LAT_JOBS:-50}
 ACCOUNT=benchaccount
+read -r -a SCHED_ARGS_ARRAY <<<"${SCHED_ARGS:-}"
 
 [[ $EUID -eq 0 ]] || { echo "run_e2e_bench: must run as root (Slurm's daemons, task users)" >&2; exit 2; }
 for exe in "$SCHEDULER" "$AGENT" "$BENCH"; do
@@ -118,7 +120,7 @@ start_scheduler() {
   rm -f "$WORK/ready"
   DATA=$WORK/$name
   OPENBATCH_ACCOUNT_KEY="$KEY" "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$DATA" --account "$ACCOUNT" \
-    --ready-file "$WORK/ready" --agent-binary "$AGENT" --log-level warn >>"$WORK/$name.log" 2>&1 &
+    --ready-file "$WORK/ready" --agent-binary "$AGENT" --log-level warn "${SCHED_ARGS_ARRAY[@]+"${SCHED_ARGS_ARRAY[@]}"}" >>"$WORK/$name.log" 2>&1 &
   PID=$!
   for _ in $(seq 200); do
     [[ -s $WORK/ready ]] && break
