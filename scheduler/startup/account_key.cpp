@@ -1,4 +1,5 @@
 #include "scheduler/startup/account_key.hpp"
+#include "scheduler/startup/file_mode.hpp"
 
 #include "common/encoding.hpp"
 #include "common/posix/unique_fd.hpp"
@@ -19,12 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 Error invalid(std::string message) { return Error(400, "InvalidArgument", std::move(message)); }
-
-std::string octal_mode(mode_t mode) {
-  std::array<char, 8> text{};
-  std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777));
-  return text.data();
-}
 
 // The first line of an open file, without trailing whitespace.
 Result<std::string> read_first_line(int fd, const fs::path& path) {

@@ -1,4 +1,5 @@
 #include "scheduler/startup/data_dirs.hpp"
+#include "scheduler/startup/file_mode.hpp"
 
 #include "common/posix/unique_fd.hpp"
 
@@ -15,12 +16,6 @@ namespace fs = std::filesystem;
 namespace {
 
 Error refused(std::string message) { return Error(400, "InvalidArgument", std::move(message)); }
-
-std::string octal_mode(mode_t mode) {
-  std::array<char, 8> text{};
-  std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777));
-  return text.data();
-}
 
 fs::path normal_absolute(const fs::path& p) {
   fs::path out = fs::absolute(p).lexically_normal();
