@@ -1,8 +1,8 @@
 #include "scheduler/startup/account_key.hpp"
-#include "scheduler/startup/file_mode.hpp"
 
 #include "common/encoding.hpp"
 #include "common/posix/unique_fd.hpp"
+#include "scheduler/startup/file_mode.hpp"
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>

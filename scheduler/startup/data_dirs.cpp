@@ -1,7 +1,7 @@
 #include "scheduler/startup/data_dirs.hpp"
-#include "scheduler/startup/file_mode.hpp"
 
 #include "common/posix/unique_fd.hpp"
+#include "scheduler/startup/file_mode.hpp"
 
 #include <spdlog/spdlog.h>
 

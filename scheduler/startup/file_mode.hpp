@@ -1,11 +1,10 @@
 // The permission bits of a file as people write them ("0600"), for the start-up checks' messages.
 #pragma once
 
-#include <sys/types.h>
-
 #include <array>
 #include <cstdio>
 #include <string>
+#include <sys/types.h>
 
 namespace openbatch::startup {
 
