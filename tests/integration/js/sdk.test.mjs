@@ -146,6 +146,10 @@ describe('official @azure/batch SDK against openbatch-scheduler', () => {
     const pool = await client.pool.get('example-gpu-pool');
     assert.equal(pool.targetDedicatedNodes, example.targetDedicatedNodes);
     assert.equal(pool.startTask.commandLine, example.startTask.commandLine);
+    // Its node is being started (targetDedicatedNodes 1): let the resize settle, so the pool's
+    // eTag no longer moves under the snapshots of the tests below.
+    await until(async () => (await client.pool.get('example-gpu-pool')).allocationState === 'steady',
+      { timeoutMs: 20000, what: 'example-gpu-pool steady' });
   });
 
   test('an unknown application package is refused with 409', { timeout: TEST_TIMEOUT }, async () => {
