@@ -96,6 +96,8 @@ void DiskGuard::look(bool force_release) {
     d.next.reserve_held = false;
     d.next.low = true;
   }
+  // Refuse growth before the reserve is freed, so no add slips into the room meant for deletes.
+  if (d.next.low) low_->store(true, std::memory_order_release);
   if (d.release_reserve) {
     if (::unlink(reserve_path_.c_str()) != 0 && errno != ENOENT) {
       spdlog::error("disk: cannot release the reserve file {}: {}", reserve_path_.string(),
