@@ -98,7 +98,7 @@ awk -v s="$start" -v e="$end" -v n="$tasks" 'BEGIN { printf "%d tasks submitted 
 "$cli" node list cpu-pool
 
 echo "== a sample of outputs (openbatch file get demo-job TASK stdout.txt)"
-for t in task-0001 task-0500 "task-$(printf %04d "$tasks")"; do
+for t in task-0001 "task-$(printf %04d $(((tasks + 1) / 2)))" "task-$(printf %04d "$tasks")"; do
   "$cli" file get demo-job "$t" stdout.txt
 done
 
