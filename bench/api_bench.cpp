@@ -1,9 +1,10 @@
 // openbatch-bench-api_bench: measures the task API of a running scheduler end to end -- K
 // keep-alive clients adding tasks in collections of 100, then reading them back page by page,
 // and (optionally) probing list pages and single-task GETs deep inside one large job.
-#include <sys/resource.h>
-#include <unistd.h>
+#include "common/http/client.hpp"
 
+#include "bench/command_line.hpp"
+#include "bench/machine_cpu.hpp"
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,12 +20,10 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
-
-#include "bench/command_line.hpp"
-#include "bench/machine_cpu.hpp"
-#include "common/http/client.hpp"
 
 namespace {
 
@@ -42,11 +41,11 @@ struct Options {
   unsigned clients = 8;
   std::uint64_t tasks = 200000;
   std::string job_prefix;
-  bool single_job = false;    // all clients add to one job (the 1M-task fill)
-  bool readback = true;       // list every job back after the fill
-  bool probe_only = false;    // skip creating and adding; probe an existing job
-  unsigned deep_pages = 0;    // >0: probe job 0 following this many nextLinks
-  int scheduler_pid = 0;      // >0: split the scheduler's CPU per phase and thread
+  bool single_job = false;  // all clients add to one job (the 1M-task fill)
+  bool readback = true;     // list every job back after the fill
+  bool probe_only = false;  // skip creating and adding; probe an existing job
+  unsigned deep_pages = 0;  // >0: probe job 0 following this many nextLinks
+  int scheduler_pid = 0;    // >0: split the scheduler's CPU per phase and thread
 };
 
 double ms_since(SteadyClock::time_point start) {
@@ -124,16 +123,18 @@ void print_cpu_split(const char* phase, const CpuSnapshot& a, const CpuSnapshot&
   }
   const double busy = b.machine_busy - a.machine_busy;
   const double self = b.self - a.self;
-  std::printf("cpu during %s: %.2f s wall x %.0f cores = %.2f core-s; scheduler %.2f (%.2f cores:%s)",
-              phase, wall_s, cores, wall_s * cores, scheduler, scheduler / wall_s, threads.c_str());
+  std::printf(
+      "cpu during %s: %.2f s wall x %.0f cores = %.2f core-s; scheduler %.2f (%.2f cores:%s)",
+      phase, wall_s, cores, wall_s * cores, scheduler, scheduler / wall_s, threads.c_str());
   if (tasks) std::printf(" = %.1f us/task", scheduler * 1e6 / double(tasks));
   std::printf("; bench %.2f; others %.2f; idle %.2f (iowait %.2f)\n", self,
               std::max(0.0, busy - scheduler - self), b.machine_idle - a.machine_idle,
               b.machine_iowait - a.machine_iowait);
-  std::printf("CPU phase=%s wall_s=%.2f scheduler_core_s=%.2f scheduler_cores=%.2f bench_core_s=%.2f "
-              "others_core_s=%.2f idle_core_s=%.2f\n",
-              phase, wall_s, scheduler, scheduler / wall_s, self, std::max(0.0, busy - scheduler - self),
-              b.machine_idle - a.machine_idle);
+  std::printf(
+      "CPU phase=%s wall_s=%.2f scheduler_core_s=%.2f scheduler_cores=%.2f bench_core_s=%.2f "
+      "others_core_s=%.2f idle_core_s=%.2f\n",
+      phase, wall_s, scheduler, scheduler / wall_s, self, std::max(0.0, busy - scheduler - self),
+      b.machine_idle - a.machine_idle);
 }
 
 // Nearest-rank percentiles of a latency sample, in milliseconds.
@@ -166,14 +167,17 @@ void print_latency(const char* what, const Percentiles& p) {
               what, p.count, p.p50, p.p90, p.p99, p.max, p.mean);
 }
 
-std::string job_id(const Options& opt, unsigned k) { return opt.job_prefix + "-" + std::to_string(k); }
+std::string job_id(const Options& opt, unsigned k) {
+  return opt.job_prefix + "-" + std::to_string(k);
+}
 std::string task_id(std::uint64_t n) { return "task-" + std::to_string(n); }
 
 // A realistic TaskAddParameter: every task has a shell command line; every 10th downloads a
 // resource file and every 7th carries environment settings.
 void append_task(std::string& out, std::uint64_t n) {
   const std::string index = std::to_string(n);
-  out += R"({"id":")" + task_id(n) + R"(","commandLine":"/bin/sh -c \"echo task )" + index + R"(\"")";
+  out +=
+      R"({"id":")" + task_id(n) + R"(","commandLine":"/bin/sh -c \"echo task )" + index + R"(\"")";
   if (n % 10 == 0) {
     out += R"(,"resourceFiles":[{"httpUrl":"https://example.blob.core.windows.net/inputs/input-)" +
            index + R"(.txt","filePath":"inputs/input-)" + index + R"(.txt"}])";
@@ -217,8 +221,8 @@ std::string describe(const openbatch::Result<HttpResponse>& res) {
 }
 
 // Adds tasks [first, first+count) to `job` in collections of 100, verifying every result.
-void add_tasks(BatchClient& client, const std::string& job, std::uint64_t first, std::uint64_t count,
-               ClientResult& out) {
+void add_tasks(BatchClient& client, const std::string& job, std::uint64_t first,
+               std::uint64_t count, ClientResult& out) {
   const std::string target = "/jobs/" + job + "/addtaskcollection";
   out.add_ms.reserve(count / kCollectionSize + 1);
   for (std::uint64_t n = first; n < first + count; n += kCollectionSize) {
@@ -253,8 +257,8 @@ void add_tasks(BatchClient& client, const std::string& job, std::uint64_t first,
 
 // Lists `job` with maxresults=1000 following odata.nextLink; checks every expected id
 // (task-first .. task-first+count-1) appears exactly once.
-void read_back(BatchClient& client, const std::string& job, std::uint64_t first, std::uint64_t count,
-               ClientResult& out) {
+void read_back(BatchClient& client, const std::string& job, std::uint64_t first,
+               std::uint64_t count, ClientResult& out) {
   std::vector<std::uint8_t> seen(count, 0);
   std::string target = "/jobs/" + job + "/tasks?maxresults=" + std::to_string(kPageSize);
   std::uint64_t duplicates = 0, strangers = 0;
@@ -351,7 +355,8 @@ std::uint64_t run_fill(const Options& opt) {
       read_start.arrive_and_wait();
       // With one shared job only client 0 reads it back (all of it).
       if (opt.readback && (!opt.single_job || k == 0)) {
-        read_back(client, job, opt.single_job ? 0 : first, opt.single_job ? opt.tasks : count, results[k]);
+        read_back(client, job, opt.single_job ? 0 : first, opt.single_job ? opt.tasks : count,
+                  results[k]);
       }
       results[k].connections = client.http().connections_opened();
     });
@@ -382,37 +387,43 @@ std::uint64_t run_fill(const Options& opt) {
   }
   const double tasks_per_s = double(all.accepted) / (add_ms / 1000.0);
   const auto add_p = percentiles(all.add_ms);
-  std::printf("add: %llu accepted, %llu failed in %.2f s = %.0f tasks/s (%.0f collections/s); "
-              "bench client CPU %.2f s\n",
-              static_cast<unsigned long long>(all.accepted), static_cast<unsigned long long>(all.failed),
-              add_ms / 1000.0, tasks_per_s, double(add_p.count) / (add_ms / 1000.0), add_cpu);
+  std::printf(
+      "add: %llu accepted, %llu failed in %.2f s = %.0f tasks/s (%.0f collections/s); "
+      "bench client CPU %.2f s\n",
+      static_cast<unsigned long long>(all.accepted), static_cast<unsigned long long>(all.failed),
+      add_ms / 1000.0, tasks_per_s, double(add_p.count) / (add_ms / 1000.0), add_cpu);
   print_latency("POST addtaskcollection (100 tasks)", add_p);
   Percentiles page_p;
   if (opt.readback) {
     page_p = percentiles(all.page_ms);
     std::printf("read back: %llu tasks in %zu pages, %.2f s = %.0f tasks/s, %llu errors\n",
                 static_cast<unsigned long long>(all.read_back), page_p.count, read_ms / 1000.0,
-                double(all.read_back) / (read_ms / 1000.0), static_cast<unsigned long long>(all.read_errors));
+                double(all.read_back) / (read_ms / 1000.0),
+                static_cast<unsigned long long>(all.read_errors));
     print_latency("GET tasks page (maxresults=1000)", page_p);
   }
-  std::printf("connections opened: %zu for %u clients (keep-alive)\n", all.connections, opt.clients);
+  std::printf("connections opened: %zu for %u clients (keep-alive)\n", all.connections,
+              opt.clients);
   if (opt.scheduler_pid > 0) {
     print_cpu_split("add", cpu0, cpu1, add_ms / 1000.0, opt.tasks, opt.scheduler_pid);
-    if (opt.readback) print_cpu_split("readback", cpu1, cpu2, read_ms / 1000.0, all.read_back, opt.scheduler_pid);
+    if (opt.readback)
+      print_cpu_split("readback", cpu1, cpu2, read_ms / 1000.0, all.read_back, opt.scheduler_pid);
   }
   if (!all.first_error.empty()) std::printf("first error: %s\n", all.first_error.c_str());
-  std::printf("SUMMARY tasks=%llu accepted=%llu failed=%llu tasks_per_s=%.0f add_p50_ms=%.2f "
-              "add_p90_ms=%.2f add_p99_ms=%.2f add_max_ms=%.2f read_back=%llu read_errors=%llu "
-              "page_p50_ms=%.2f page_p99_ms=%.2f\n",
-              static_cast<unsigned long long>(opt.tasks), static_cast<unsigned long long>(all.accepted),
-              static_cast<unsigned long long>(all.failed), tasks_per_s, add_p.p50, add_p.p90, add_p.p99,
-              add_p.max, static_cast<unsigned long long>(all.read_back),
-              static_cast<unsigned long long>(all.read_errors), page_p.p50, page_p.p99);
+  std::printf(
+      "SUMMARY tasks=%llu accepted=%llu failed=%llu tasks_per_s=%.0f add_p50_ms=%.2f "
+      "add_p90_ms=%.2f add_p99_ms=%.2f add_max_ms=%.2f read_back=%llu read_errors=%llu "
+      "page_p50_ms=%.2f page_p99_ms=%.2f\n",
+      static_cast<unsigned long long>(opt.tasks), static_cast<unsigned long long>(all.accepted),
+      static_cast<unsigned long long>(all.failed), tasks_per_s, add_p.p50, add_p.p90, add_p.p99,
+      add_p.max, static_cast<unsigned long long>(all.read_back),
+      static_cast<unsigned long long>(all.read_errors), page_p.p50, page_p.p99);
   return all.failed + all.read_errors;
 }
 
 // Times `repeat` GETs of `target`; nullopt-equivalent (empty sample) on any failure.
-std::vector<double> time_gets(BatchClient& client, const std::string& target, int repeat, std::string& error) {
+std::vector<double> time_gets(BatchClient& client, const std::string& target, int repeat,
+                              std::string& error) {
   std::vector<double> ms;
   for (int i = 0; i < repeat; ++i) {
     const auto start = SteadyClock::now();
@@ -491,41 +502,51 @@ int run_probe(const Options& opt) {
   std::printf("  first page, first request (cold)     %.2f ms\n", cold[0]);
   print_latency("first page x20", percentiles(first));
   print_latency("walk: every page 1..N+1", percentiles(walk_ms));
-  std::printf("  page %u (after %u nextLinks, %llu tasks in): first fetch %.2f ms\n", opt.deep_pages + 1,
-              opt.deep_pages, static_cast<unsigned long long>(tasks_seen - kPageSize), deep_first);
+  std::printf("  page %u (after %u nextLinks, %llu tasks in): first fetch %.2f ms\n",
+              opt.deep_pages + 1, opt.deep_pages,
+              static_cast<unsigned long long>(tasks_seen - kPageSize), deep_first);
   print_latency("same deep page x20", percentiles(deep));
   print_latency("GET /jobs/j/tasks/{random id}", percentiles(get_ms));
   print_latency("first page $filter=state eq active", percentiles(filtered));
   const auto f = percentiles(first), d = percentiles(deep), g = percentiles(get_ms);
-  std::printf("PROBE cold_first_ms=%.2f first_p50_ms=%.2f deep_first_ms=%.2f deep_p50_ms=%.2f "
-              "walk_p50_ms=%.2f walk_p99_ms=%.2f get_p50_ms=%.2f get_p99_ms=%.2f filtered_p50_ms=%.2f\n",
-              cold[0], f.p50, deep_first, d.p50, percentiles(walk_ms).p50, percentiles(walk_ms).p99, g.p50,
-              g.p99, percentiles(filtered).p50);
+  std::printf(
+      "PROBE cold_first_ms=%.2f first_p50_ms=%.2f deep_first_ms=%.2f deep_p50_ms=%.2f "
+      "walk_p50_ms=%.2f walk_p99_ms=%.2f get_p50_ms=%.2f get_p99_ms=%.2f filtered_p50_ms=%.2f\n",
+      cold[0], f.p50, deep_first, d.p50, percentiles(walk_ms).p50, percentiles(walk_ms).p99, g.p50,
+      g.p99, percentiles(filtered).p50);
   return 0;
 }
-
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options opt;
   opt.job_prefix = "bench" + std::to_string(std::time(nullptr));
-  CLI::App app{"openbatch-bench-api_bench: task add/list throughput and latency against a scheduler"};
+  CLI::App app{
+      "openbatch-bench-api_bench: task add/list throughput and latency against a scheduler"};
   app.add_option("--url", opt.url, "scheduler base URL, http://HOST:PORT")->required();
   app.add_option("--account", opt.account, "account name")->capture_default_str();
-  app.add_option("--key", opt.key, "account key (base64); better in $OPENBATCH_ACCOUNT_KEY, out of argv")
+  app.add_option("--key", opt.key,
+                 "account key (base64); better in $OPENBATCH_ACCOUNT_KEY, out of argv")
       ->envname("OPENBATCH_ACCOUNT_KEY")
       ->required();
-  app.add_option("--clients", opt.clients, "concurrent clients (threads), each with its own connection")
-      ->capture_default_str()->check(CLI::Range(1u, 256u));
-  app.add_option("--tasks", opt.tasks, "tasks in all")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--job-prefix", opt.job_prefix, "jobs are PREFIX-0 .. PREFIX-(K-1) (default bench<unix time>)");
+  app.add_option("--clients", opt.clients,
+                 "concurrent clients (threads), each with its own connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--tasks", opt.tasks, "tasks in all")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--job-prefix", opt.job_prefix,
+                 "jobs are PREFIX-0 .. PREFIX-(K-1) (default bench<unix time>)");
   app.add_flag("--single-job", opt.single_job, "every client adds to the one job PREFIX-0");
   app.add_flag("!--no-readback", opt.readback, "skip listing the tasks back");
-  app.add_option("--deep-pages", opt.deep_pages, "after the fill, probe PREFIX-0 following N nextLinks");
+  app.add_option("--deep-pages", opt.deep_pages,
+                 "after the fill, probe PREFIX-0 following N nextLinks");
   app.add_option("--scheduler-pid", opt.scheduler_pid,
                  "the scheduler's pid (same machine): print its CPU per phase and thread");
-  app.add_flag("--probe-only", opt.probe_only, "skip the fill; probe an existing PREFIX-0 of --tasks tasks");
+  app.add_flag("--probe-only", opt.probe_only,
+               "skip the fill; probe an existing PREFIX-0 of --tasks tasks");
   CLI11_PARSE(app, argc, argv);
   if (opt.probe_only && opt.deep_pages == 0) opt.deep_pages = 500;
 

@@ -9,17 +9,18 @@
 //      start), split into its steps, and the client-observed add -> completed.
 // CPU comes from /proc/<pid>/stat (utime+stime, cutime+cstime) of the scheduler and of the
 // agents (pids from <data-dir>/agents/<pool>/<node>/agent.pid) and /proc/stat for the machine.
-#include <sys/resource.h>
-#include <unistd.h>
+#include "common/http/client.hpp"
 
+#include "bench/command_line.hpp"
+#include "bench/machine_cpu.hpp"
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -29,12 +30,10 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
-
-#include "bench/command_line.hpp"
-#include "bench/machine_cpu.hpp"
-#include "common/http/client.hpp"
 
 namespace {
 
@@ -58,7 +57,7 @@ struct Options {
   unsigned clients = 4;
   unsigned latency_tasks = 100;
   unsigned latency_gap_ms = 0;  // random pause of U(0, gap) before each latency task
-  unsigned poll_ms = 100;        // taskcounts poll interval in the throughput phase
+  unsigned poll_ms = 100;       // taskcounts poll interval in the throughput phase
   double latency_poll_ms = 1;   // GET task poll interval in the latency phase
   double idle_seconds = 2;      // CPU of the idle pool (heartbeats) over this long; 0: skip
   unsigned timeout_s = 300;
@@ -137,7 +136,8 @@ Snapshot snapshot(int scheduler_pid, const std::vector<int>& agent_pids) {
     s.scheduler = proc_cpu(dir + "/stat");
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir + "/task", ec)) {
-      s.scheduler_threads[std::stoi(e.path().filename().string())] = proc_cpu(e.path().string() + "/stat").own;
+      s.scheduler_threads[std::stoi(e.path().filename().string())] =
+          proc_cpu(e.path().string() + "/stat").own;
     }
   }
   for (int pid : agent_pids) s.agents[pid] = proc_cpu("/proc/" + std::to_string(pid) + "/stat");
@@ -160,7 +160,8 @@ struct CpuDelta {
   std::vector<double> per_agent_own, per_agent_children;
   std::string scheduler_threads;  // "tid:name=s ..."
   double others() const {
-    return std::max(0.0, machine_busy - scheduler_own - scheduler_children - agents_own - agents_children - self);
+    return std::max(0.0, machine_busy - scheduler_own - scheduler_children - agents_own -
+                             agents_children - self);
   }
 };
 
@@ -185,7 +186,8 @@ CpuDelta delta(const Snapshot& a, const Snapshot& b, int scheduler_pid) {
     auto before = a.scheduler_threads.find(tid);
     const double used = sec - (before == a.scheduler_threads.end() ? 0.0 : before->second);
     char part[96];
-    std::snprintf(part, sizeof part, " %s(%d)=%.2f", thread_name(scheduler_pid, tid).c_str(), tid, used);
+    std::snprintf(part, sizeof part, " %s(%d)=%.2f", thread_name(scheduler_pid, tid).c_str(), tid,
+                  used);
     d.scheduler_threads += part;
   }
   return d;
@@ -194,9 +196,10 @@ CpuDelta delta(const Snapshot& a, const Snapshot& b, int scheduler_pid) {
 // Prints the CPU of a phase; `per` > 0 adds "per 1,000 tasks" figures.
 void print_cpu(const char* phase, const CpuDelta& d, std::uint64_t tasks) {
   const double k = tasks ? 1000.0 / double(tasks) : 0.0;
-  std::printf("cpu %s: %.2f s wall x %ld cores = %.2f core-s; machine busy %.2f (iowait %.2f, idle %.2f)\n", phase,
-              d.wall, sysconf(_SC_NPROCESSORS_ONLN), d.wall * double(sysconf(_SC_NPROCESSORS_ONLN)),
-              d.machine_busy, d.machine_iowait, d.machine_idle);
+  std::printf(
+      "cpu %s: %.2f s wall x %ld cores = %.2f core-s; machine busy %.2f (iowait %.2f, idle %.2f)\n",
+      phase, d.wall, sysconf(_SC_NPROCESSORS_ONLN), d.wall * double(sysconf(_SC_NPROCESSORS_ONLN)),
+      d.machine_busy, d.machine_iowait, d.machine_idle);
   std::printf("  scheduler own %.3f s (threads:%s); reaped children %.3f s\n", d.scheduler_own,
               d.scheduler_threads.c_str(), d.scheduler_children);
   std::string agents;
@@ -205,25 +208,33 @@ void print_cpu(const char* phase, const CpuDelta& d, std::uint64_t tasks) {
     std::snprintf(part, sizeof part, " %.2f+%.2f", d.per_agent_own[i], d.per_agent_children[i]);
     agents += part;
   }
-  std::printf("  agents (%zu) own %.3f s + reaped children (the task processes) %.3f s; per agent own+children:%s\n",
-              d.per_agent_own.size(), d.agents_own, d.agents_children, agents.c_str());
-  std::printf("  bench client %.3f s; others (machine busy - all the above) %.3f s\n", d.self, d.others());
+  std::printf(
+      "  agents (%zu) own %.3f s + reaped children (the task processes) %.3f s; per agent "
+      "own+children:%s\n",
+      d.per_agent_own.size(), d.agents_own, d.agents_children, agents.c_str());
+  std::printf("  bench client %.3f s; others (machine busy - all the above) %.3f s\n", d.self,
+              d.others());
   if (tasks) {
-    std::printf("  per 1,000 tasks: scheduler+agents own %.3f s | + task processes %.3f s | scheduler %.3f, agents %.3f, "
-                "tasks %.3f, bench %.3f, others %.3f, machine busy %.3f core-s\n",
-                k * (d.scheduler_own + d.agents_own),
-                k * (d.scheduler_own + d.agents_own + d.scheduler_children + d.agents_children), k * d.scheduler_own,
-                k * d.agents_own, k * (d.agents_children + d.scheduler_children), k * d.self, k * d.others(),
-                k * d.machine_busy);
+    std::printf(
+        "  per 1,000 tasks: scheduler+agents own %.3f s | + task processes %.3f s | scheduler "
+        "%.3f, agents %.3f, "
+        "tasks %.3f, bench %.3f, others %.3f, machine busy %.3f core-s\n",
+        k * (d.scheduler_own + d.agents_own),
+        k * (d.scheduler_own + d.agents_own + d.scheduler_children + d.agents_children),
+        k * d.scheduler_own, k * d.agents_own, k * (d.agents_children + d.scheduler_children),
+        k * d.self, k * d.others(), k * d.machine_busy);
   }
-  std::printf("CPU phase=%s wall_s=%.3f tasks=%llu sched_own_s=%.3f sched_children_s=%.3f agents_own_s=%.3f "
-              "agents_children_s=%.3f bench_s=%.3f others_s=%.3f machine_busy_s=%.3f machine_idle_s=%.3f",
-              phase, d.wall, static_cast<unsigned long long>(tasks), d.scheduler_own, d.scheduler_children,
-              d.agents_own, d.agents_children, d.self, d.others(), d.machine_busy, d.machine_idle);
+  std::printf(
+      "CPU phase=%s wall_s=%.3f tasks=%llu sched_own_s=%.3f sched_children_s=%.3f "
+      "agents_own_s=%.3f "
+      "agents_children_s=%.3f bench_s=%.3f others_s=%.3f machine_busy_s=%.3f machine_idle_s=%.3f",
+      phase, d.wall, static_cast<unsigned long long>(tasks), d.scheduler_own, d.scheduler_children,
+      d.agents_own, d.agents_children, d.self, d.others(), d.machine_busy, d.machine_idle);
   if (tasks) {
     std::printf(" own_per_1000_s=%.3f with_children_per_1000_s=%.3f machine_per_1000_s=%.3f",
                 k * (d.scheduler_own + d.agents_own),
-                k * (d.scheduler_own + d.agents_own + d.scheduler_children + d.agents_children), k * d.machine_busy);
+                k * (d.scheduler_own + d.agents_own + d.scheduler_children + d.agents_children),
+                k * d.machine_busy);
   }
   std::printf("\n");
 }
@@ -256,15 +267,16 @@ Percentiles percentiles(std::vector<double> v) {
 }
 
 void print_latency(const char* what, const Percentiles& p) {
-  std::printf("  %-36s n=%zu  min=%.2f  p50=%.2f  p90=%.2f  p99=%.2f  max=%.2f  mean=%.2f ms\n", what, p.n, p.min,
-              p.p50, p.p90, p.p99, p.max, p.mean);
+  std::printf("  %-36s n=%zu  min=%.2f  p50=%.2f  p90=%.2f  p99=%.2f  max=%.2f  mean=%.2f ms\n",
+              what, p.n, p.min, p.p50, p.p90, p.p99, p.max, p.mean);
 }
 
 // "2026-11-21T03:47:00.1234567Z" -> seconds since the epoch (fraction kept); <0 when unparsable.
 double parse_time(const std::string& text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6) return -1;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6)
+    return -1;
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -276,7 +288,8 @@ double parse_time(const std::string& text) {
   std::size_t i = static_cast<std::size_t>(consumed);
   if (i < text.size() && text[i] == '.') {
     double scale = 0.1;
-    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i, scale /= 10) {
+    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]));
+         ++i, scale /= 10) {
       t += scale * (text[i] - '0');
     }
   }
@@ -316,7 +329,8 @@ bool create_pool(BatchClient& client, const Options& opt, const std::string& poo
                {"taskSlotsPerNode", opt.slots}};
   auto res = client.request("POST", "/pools", body.dump());
   if (!res || res->status != 201) {
-    std::fprintf(stderr, "e2e_bench: creating pool %s failed: %s\n", pool.c_str(), describe(res).c_str());
+    std::fprintf(stderr, "e2e_bench: creating pool %s failed: %s\n", pool.c_str(),
+                 describe(res).c_str());
     return false;
   }
   return true;
@@ -347,8 +361,8 @@ double wait_idle_nodes(BatchClient& client, const Options& opt, const std::strin
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  std::fprintf(stderr, "e2e_bench: pool %s has not %u idle nodes after 120 s (%s)\n", pool.c_str(), opt.nodes,
-               last.c_str());
+  std::fprintf(stderr, "e2e_bench: pool %s has not %u idle nodes after 120 s (%s)\n", pool.c_str(),
+               opt.nodes, last.c_str());
   return -1;
 }
 
@@ -356,7 +370,8 @@ bool create_job(BatchClient& client, const std::string& job, const std::string& 
   json body = {{"id", job}, {"poolInfo", {{"poolId", pool}}}};
   auto res = client.request("POST", "/jobs", body.dump());
   if (!res || res->status != 201) {
-    std::fprintf(stderr, "e2e_bench: creating job %s failed: %s\n", job.c_str(), describe(res).c_str());
+    std::fprintf(stderr, "e2e_bench: creating job %s failed: %s\n", job.c_str(),
+                 describe(res).c_str());
     return false;
   }
   return true;
@@ -391,7 +406,8 @@ struct AddResult {
   std::string first_error;
 };
 
-void add_share(const Options& opt, const std::string& job, std::uint64_t first, std::uint64_t count, AddResult& out) {
+void add_share(const Options& opt, const std::string& job, std::uint64_t first, std::uint64_t count,
+               AddResult& out) {
   BatchClient client(opt.url, opt.account, opt.key);
   const std::string target = "/jobs/" + job + "/addtaskcollection";
   // the command line as a JSON string
@@ -437,7 +453,8 @@ struct ThroughputFigures {
   bool ok = false;
 };
 
-ThroughputFigures run_throughput(const Options& opt, const std::string& pool, const std::vector<int>& agents) {
+ThroughputFigures run_throughput(const Options& opt, const std::string& pool,
+                                 const std::vector<int>& agents) {
   ThroughputFigures fig;
   BatchClient client(opt.url, opt.account, opt.key);
   const std::string job = opt.prefix + "-tp";
@@ -453,7 +470,8 @@ ThroughputFigures run_throughput(const Options& opt, const std::string& pool, co
   for (unsigned k = 0; k < opt.clients; ++k) {
     // shares in whole collections so that every request carries 100 tasks
     const std::uint64_t collections = (opt.tasks + kCollectionSize - 1) / kCollectionSize;
-    const std::uint64_t c0 = collections * k / opt.clients, c1 = collections * (k + 1) / opt.clients;
+    const std::uint64_t c0 = collections * k / opt.clients,
+                        c1 = collections * (k + 1) / opt.clients;
     const std::uint64_t first = std::min(opt.tasks, c0 * kCollectionSize);
     const std::uint64_t last = std::min(opt.tasks, c1 * kCollectionSize);
     threads.emplace_back([&, k, first, last] {
@@ -521,17 +539,21 @@ ThroughputFigures run_throughput(const Options& opt, const std::string& pool, co
     return -1.0;
   }();
 
-  std::printf("  added: %llu accepted, %llu failed in %.3f s (%.0f tasks/s submitted while running)\n",
-              static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(failed), fig.submit_s,
-              double(accepted) / fig.submit_s);
+  std::printf(
+      "  added: %llu accepted, %llu failed in %.3f s (%.0f tasks/s submitted while running)\n",
+      static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(failed),
+      fig.submit_s, double(accepted) / fig.submit_s);
   print_latency("POST addtaskcollection (100 tasks)", percentiles(add_ms));
-  std::printf("  completed: %lld (succeeded %lld, failed %lld), still active %lld, running %lld%s\n",
-              static_cast<long long>(c.completed), static_cast<long long>(c.succeeded),
-              static_cast<long long>(c.failed), static_cast<long long>(c.active), static_cast<long long>(c.running),
-              timed_out ? "  ** TIMED OUT **" : "");
-  std::printf("  submit -> all completed: %.3f s = %.0f tasks/s; first completion seen at %.3f s; steady rate "
-              "(10%%..90%% completed) %.0f tasks/s; %zu taskcounts polls\n",
-              fig.e2e_s, fig.tasks_per_s, first_done, fig.steady_tasks_per_s, curve.size());
+  std::printf(
+      "  completed: %lld (succeeded %lld, failed %lld), still active %lld, running %lld%s\n",
+      static_cast<long long>(c.completed), static_cast<long long>(c.succeeded),
+      static_cast<long long>(c.failed), static_cast<long long>(c.active),
+      static_cast<long long>(c.running), timed_out ? "  ** TIMED OUT **" : "");
+  std::printf(
+      "  submit -> all completed: %.3f s = %.0f tasks/s; first completion seen at %.3f s; steady "
+      "rate "
+      "(10%%..90%% completed) %.0f tasks/s; %zu taskcounts polls\n",
+      fig.e2e_s, fig.tasks_per_s, first_done, fig.steady_tasks_per_s, curve.size());
   // a coarse completion curve: completed count at each tenth of the run
   std::string points;
   for (int i = 1; i <= 10; ++i) {
@@ -544,7 +566,8 @@ ThroughputFigures run_throughput(const Options& opt, const std::string& pool, co
   }
   std::printf("  completed at each tenth of the run:%s\n", points.c_str());
   if (!first_error.empty()) std::printf("  first error: %s\n", first_error.c_str());
-  print_cpu("throughput", fig.cpu, static_cast<std::uint64_t>(std::max<std::int64_t>(1, c.completed)));
+  print_cpu("throughput", fig.cpu,
+            static_cast<std::uint64_t>(std::max<std::int64_t>(1, c.completed)));
   // What the polling cost: taskcounts reads every completed task's body (to count failures),
   // so a poll costs more as the job fills. Price 20 polls of the full job.
   if (opt.scheduler_pid > 0 && !curve.empty()) {
@@ -556,11 +579,16 @@ ThroughputFigures run_throughput(const Options& opt, const std::string& pool, co
     const double per_poll = pd.scheduler_own / 20;
     // the polls' cost grows with completed tasks: about half the full-job cost on average
     fig.poll_cpu_estimate = per_poll * double(curve.size()) / 2;
-    std::printf("  taskcounts on the full job (%lld completed): %.2f ms a call, %.2f ms of scheduler CPU a call; "
-                "the %zu polls of this phase cost about %.3f s of scheduler CPU (half the full-job price each)\n",
-                static_cast<long long>(c.completed), call_ms, per_poll * 1000, curve.size(), fig.poll_cpu_estimate);
+    std::printf(
+        "  taskcounts on the full job (%lld completed): %.2f ms a call, %.2f ms of scheduler CPU a "
+        "call; "
+        "the %zu polls of this phase cost about %.3f s of scheduler CPU (half the full-job price "
+        "each)\n",
+        static_cast<long long>(c.completed), call_ms, per_poll * 1000, curve.size(),
+        fig.poll_cpu_estimate);
   }
-  fig.ok = !timed_out && failed == 0 && c.completed == static_cast<std::int64_t>(opt.tasks) && c.failed == 0;
+  fig.ok = !timed_out && failed == 0 && c.completed == static_cast<std::int64_t>(opt.tasks) &&
+           c.failed == 0;
   return fig;
 }
 
@@ -572,7 +600,8 @@ struct LatencyFigures {
   unsigned failures = 0;
 };
 
-LatencyFigures run_latency(const Options& opt, const std::string& pool, const std::vector<int>& agents) {
+LatencyFigures run_latency(const Options& opt, const std::string& pool,
+                           const std::vector<int>& agents) {
   LatencyFigures fig;
   BatchClient client(opt.url, opt.account, opt.key);
   const std::string job = opt.prefix + "-lat";
@@ -580,8 +609,9 @@ LatencyFigures run_latency(const Options& opt, const std::string& pool, const st
     fig.failures = opt.latency_tasks;
     return fig;
   }
-  std::printf("latency: %u single tasks one at a time on the idle pool, job %s (poll every %.1f ms)\n",
-              opt.latency_tasks, job.c_str(), opt.latency_poll_ms);
+  std::printf(
+      "latency: %u single tasks one at a time on the idle pool, job %s (poll every %.1f ms)\n",
+      opt.latency_tasks, job.c_str(), opt.latency_poll_ms);
   std::mt19937 rng(7);
   std::vector<double> start_ms, done_ms, c2d, d2s, run_ms, e2c, add_ms;
   const auto poll = std::chrono::microseconds(static_cast<long>(opt.latency_poll_ms * 1000));
@@ -593,7 +623,8 @@ LatencyFigures run_latency(const Options& opt, const std::string& pool, const st
     }
     const std::string id = "l-" + std::to_string(i);
     const auto t0 = SteadyClock::now();
-    auto res = client.request("POST", "/jobs/" + job + "/tasks", R"({"id":")" + id + R"(","commandLine":)" + command + "}");
+    auto res = client.request("POST", "/jobs/" + job + "/tasks",
+                              R"({"id":")" + id + R"(","commandLine":)" + command + "}");
     add_ms.push_back(ms_since(t0));
     if (!res || res->status != 201) {
       std::fprintf(stderr, "e2e_bench: adding %s failed: %s\n", id.c_str(), describe(res).c_str());
@@ -626,7 +657,8 @@ LatencyFigures run_latency(const Options& opt, const std::string& pool, const st
     const double ended = parse_time(json_string(info, "endTime"));
     const double completed = parse_time(json_string(task, "stateTransitionTime"));
     if (created < 0 || started < 0 || json_string(info, "result") != "success") {
-      std::fprintf(stderr, "e2e_bench: task %s: unexpected body %s\n", id.c_str(), task.dump().substr(0, 400).c_str());
+      std::fprintf(stderr, "e2e_bench: task %s: unexpected body %s\n", id.c_str(),
+                   task.dump().substr(0, 400).c_str());
       ++fig.failures;
       continue;
     }
@@ -660,33 +692,56 @@ LatencyFigures run_latency(const Options& opt, const std::string& pool, const st
   return fig;
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Options opt;
   opt.prefix = "e2e" + std::to_string(std::time(nullptr));
-  CLI::App app{"openbatch-bench-e2e_bench: trivial tasks end to end through the scheduler and its local agents"};
+  CLI::App app{
+      "openbatch-bench-e2e_bench: trivial tasks end to end through the scheduler and its local "
+      "agents"};
   app.add_option("--url", opt.url, "scheduler base URL, http://HOST:PORT")->required();
   app.add_option("--account", opt.account, "account name")->capture_default_str();
-  app.add_option("--key", opt.key, "account key (base64); better in $OPENBATCH_ACCOUNT_KEY, out of argv")
+  app.add_option("--key", opt.key,
+                 "account key (base64); better in $OPENBATCH_ACCOUNT_KEY, out of argv")
       ->envname("OPENBATCH_ACCOUNT_KEY")
       ->required();
-  app.add_option("--data-dir", opt.data_dir, "the scheduler's --data-dir (agents' pids: agents/<pool>/<node>/agent.pid)");
-  app.add_option("--scheduler-pid", opt.scheduler_pid, "the scheduler's pid (same machine), for its CPU");
-  app.add_option("--nodes", opt.nodes, "K: targetDedicatedNodes")->capture_default_str()->check(CLI::Range(1u, 256u));
-  app.add_option("--slots", opt.slots, "S: taskSlotsPerNode")->capture_default_str()->check(CLI::Range(1u, 256u));
-  app.add_option("--tasks", opt.tasks, "N: tasks in the throughput phase (0: skip it)")->capture_default_str();
-  app.add_option("--clients", opt.clients, "client threads adding tasks")->capture_default_str()->check(CLI::Range(1u, 64u));
-  app.add_option("--latency-tasks", opt.latency_tasks, "L: single tasks in the latency phase (0: skip it)")->capture_default_str();
-  app.add_option("--latency-gap-ms", opt.latency_gap_ms, "random pause U(0,G) ms before each latency task")->capture_default_str();
-  app.add_option("--latency-poll-ms", opt.latency_poll_ms, "GET task poll interval, latency phase")->capture_default_str();
-  app.add_option("--poll-ms", opt.poll_ms, "taskcounts poll interval, throughput phase")->capture_default_str()->check(CLI::Range(1u, 10000u));
-  app.add_option("--idle-seconds", opt.idle_seconds, "measure the idle pool's CPU this long (0: skip)")->capture_default_str();
-  app.add_option("--timeout", opt.timeout_s, "seconds to wait for the throughput phase")->capture_default_str();
+  app.add_option("--data-dir", opt.data_dir,
+                 "the scheduler's --data-dir (agents' pids: agents/<pool>/<node>/agent.pid)");
+  app.add_option("--scheduler-pid", opt.scheduler_pid,
+                 "the scheduler's pid (same machine), for its CPU");
+  app.add_option("--nodes", opt.nodes, "K: targetDedicatedNodes")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--slots", opt.slots, "S: taskSlotsPerNode")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--tasks", opt.tasks, "N: tasks in the throughput phase (0: skip it)")
+      ->capture_default_str();
+  app.add_option("--clients", opt.clients, "client threads adding tasks")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--latency-tasks", opt.latency_tasks,
+                 "L: single tasks in the latency phase (0: skip it)")
+      ->capture_default_str();
+  app.add_option("--latency-gap-ms", opt.latency_gap_ms,
+                 "random pause U(0,G) ms before each latency task")
+      ->capture_default_str();
+  app.add_option("--latency-poll-ms", opt.latency_poll_ms, "GET task poll interval, latency phase")
+      ->capture_default_str();
+  app.add_option("--poll-ms", opt.poll_ms, "taskcounts poll interval, throughput phase")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10000u));
+  app.add_option("--idle-seconds", opt.idle_seconds,
+                 "measure the idle pool's CPU this long (0: skip)")
+      ->capture_default_str();
+  app.add_option("--timeout", opt.timeout_s, "seconds to wait for the throughput phase")
+      ->capture_default_str();
   app.add_option("--prefix", opt.prefix, "pool and job id prefix (default e2e<unix time>)");
-  app.add_option("--vm-size", opt.vm_size, "the pool's vmSize (taskSlotsPerNode <= 4 x its vCPUs)")->capture_default_str();
-  app.add_option("--command-line", opt.command_line, "the tasks' commandLine")->capture_default_str();
+  app.add_option("--vm-size", opt.vm_size, "the pool's vmSize (taskSlotsPerNode <= 4 x its vCPUs)")
+      ->capture_default_str();
+  app.add_option("--command-line", opt.command_line, "the tasks' commandLine")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::printf("command: %s\n", openbatch::bench::printable_command_line(argc, argv).c_str());
@@ -701,13 +756,16 @@ int main(int argc, char** argv) {
   const double ready_s = wait_idle_nodes(client, opt, pool);
   if (ready_s < 0) return 1;
   std::vector<int> agents = opt.data_dir.empty() ? std::vector<int>{} : agent_pids(opt, pool);
-  std::printf("pool %s (%s): %u nodes x %u slots idle %.3f s after the add (%.3f s incl. the add); agent pids:", pool.c_str(),
-              opt.vm_size.c_str(), opt.nodes, opt.slots, ready_s, seconds_between(pool_start, SteadyClock::now()));
+  std::printf(
+      "pool %s (%s): %u nodes x %u slots idle %.3f s after the add (%.3f s incl. the add); agent "
+      "pids:",
+      pool.c_str(), opt.vm_size.c_str(), opt.nodes, opt.slots, ready_s,
+      seconds_between(pool_start, SteadyClock::now()));
   for (int pid : agents) std::printf(" %d", pid);
   std::printf("\n");
   if (!opt.data_dir.empty() && agents.size() != opt.nodes) {
-    std::fprintf(stderr, "e2e_bench: found %zu agent pids under %s/agents/%s, expected %u\n", agents.size(),
-                 opt.data_dir.c_str(), pool.c_str(), opt.nodes);
+    std::fprintf(stderr, "e2e_bench: found %zu agent pids under %s/agents/%s, expected %u\n",
+                 agents.size(), opt.data_dir.c_str(), pool.c_str(), opt.nodes);
   }
   std::fflush(stdout);
 
@@ -729,20 +787,27 @@ int main(int argc, char** argv) {
     failures += static_cast<int>(lat.failures);
   }
   const double k = opt.tasks ? 1000.0 / double(opt.tasks) : 0;
-  std::printf("SUMMARY nodes=%u slots=%u tasks=%llu clients=%u tasks_per_s=%.1f steady_tasks_per_s=%.1f e2e_s=%.3f "
-              "submit_s=%.3f succeeded=%lld failed=%lld own_cpu_per_1000=%.3f sched_cpu_per_1000=%.3f "
-              "agents_cpu_per_1000=%.3f with_children_per_1000=%.3f machine_cpu_per_1000=%.3f others_per_1000=%.3f "
-              "bench_cpu_per_1000=%.3f poll_cpu_per_1000=%.3f lat_n=%zu start_p50_ms=%.2f start_p99_ms=%.2f start_max_ms=%.2f "
-              "done_p50_ms=%.2f done_p99_ms=%.2f dispatch_p50_ms=%.2f dispatch_p99_ms=%.2f launch_p50_ms=%.2f "
-              "launch_p99_ms=%.2f failures=%d\n",
-              opt.nodes, opt.slots, static_cast<unsigned long long>(opt.tasks), opt.clients, tp.tasks_per_s,
-              tp.steady_tasks_per_s, tp.e2e_s, tp.submit_s, static_cast<long long>(tp.succeeded),
-              static_cast<long long>(tp.failed), k * (tp.cpu.scheduler_own + tp.cpu.agents_own),
-              k * tp.cpu.scheduler_own, k * tp.cpu.agents_own,
-              k * (tp.cpu.scheduler_own + tp.cpu.agents_own + tp.cpu.scheduler_children + tp.cpu.agents_children),
-              k * tp.cpu.machine_busy, k * tp.cpu.others(), k * tp.cpu.self, k * tp.poll_cpu_estimate, lat.start.n, lat.start.p50,
-              lat.start.p99, lat.start.max, lat.done.p50, lat.done.p99, lat.create_dispatch.p50,
-              lat.create_dispatch.p99, lat.dispatch_start.p50, lat.dispatch_start.p99, failures);
+  std::printf(
+      "SUMMARY nodes=%u slots=%u tasks=%llu clients=%u tasks_per_s=%.1f steady_tasks_per_s=%.1f "
+      "e2e_s=%.3f "
+      "submit_s=%.3f succeeded=%lld failed=%lld own_cpu_per_1000=%.3f sched_cpu_per_1000=%.3f "
+      "agents_cpu_per_1000=%.3f with_children_per_1000=%.3f machine_cpu_per_1000=%.3f "
+      "others_per_1000=%.3f "
+      "bench_cpu_per_1000=%.3f poll_cpu_per_1000=%.3f lat_n=%zu start_p50_ms=%.2f "
+      "start_p99_ms=%.2f start_max_ms=%.2f "
+      "done_p50_ms=%.2f done_p99_ms=%.2f dispatch_p50_ms=%.2f dispatch_p99_ms=%.2f "
+      "launch_p50_ms=%.2f "
+      "launch_p99_ms=%.2f failures=%d\n",
+      opt.nodes, opt.slots, static_cast<unsigned long long>(opt.tasks), opt.clients, tp.tasks_per_s,
+      tp.steady_tasks_per_s, tp.e2e_s, tp.submit_s, static_cast<long long>(tp.succeeded),
+      static_cast<long long>(tp.failed), k * (tp.cpu.scheduler_own + tp.cpu.agents_own),
+      k * tp.cpu.scheduler_own, k * tp.cpu.agents_own,
+      k * (tp.cpu.scheduler_own + tp.cpu.agents_own + tp.cpu.scheduler_children +
+           tp.cpu.agents_children),
+      k * tp.cpu.machine_busy, k * tp.cpu.others(), k * tp.cpu.self, k * tp.poll_cpu_estimate,
+      lat.start.n, lat.start.p50, lat.start.p99, lat.start.max, lat.done.p50, lat.done.p99,
+      lat.create_dispatch.p50, lat.create_dispatch.p99, lat.dispatch_start.p50,
+      lat.dispatch_start.p99, failures);
   std::fflush(stdout);
   return failures == 0 ? 0 : 1;
 }

@@ -2,10 +2,9 @@
 // processes' CPU so noise from other processes is visible.
 #pragma once
 
-#include <unistd.h>
-
 #include <fstream>
 #include <string>
+#include <unistd.h>
 
 namespace openbatch::bench {
 

@@ -1,7 +1,7 @@
 // openbatch-bench-store_bench: measures the SQLite store alone -- T threads submitting write ops
 // of 100 task inserts (~300-byte bodies) through group commit, then keyset pages deep inside
 // the job; reports inserts/s, groups committed and the process's peak RSS.
-#include <sys/resource.h>
+#include "scheduler/store/sqlite_store.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -16,10 +16,9 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
-
-#include "scheduler/store/sqlite_store.hpp"
 
 namespace {
 
@@ -31,10 +30,10 @@ struct Options {
   unsigned threads = 8;
   std::uint64_t tasks = 1000000;
   unsigned per_op = 100;
-  unsigned window = 16;        // ops each thread keeps in flight (an API thread's open requests)
+  unsigned window = 16;  // ops each thread keeps in flight (an API thread's open requests)
   std::size_t body_bytes = 300;
   bool sync_full = true;
-  std::string dir;             // default: a fresh directory under the temp dir, removed after
+  std::string dir;  // default: a fresh directory under the temp dir, removed after
 };
 
 double ms_since(SteadyClock::time_point start) {
@@ -45,7 +44,8 @@ std::string proc_status(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.starts_with(field)) return line.substr(line.find_first_not_of(" \t", std::string(field).size()));
+    if (line.starts_with(field))
+      return line.substr(line.find_first_not_of(" \t", std::string(field).size()));
   }
   return "?";
 }
@@ -98,13 +98,23 @@ class Window {
 int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"openbatch-bench-store_bench: group-commit insert throughput of the SQLite store"};
-  app.add_option("--threads", opt.threads, "submitting threads")->capture_default_str()->check(CLI::Range(1u, 256u));
-  app.add_option("--tasks", opt.tasks, "task records in all")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--per-op", opt.per_op, "inserts per write op")->capture_default_str()->check(CLI::Range(1u, 100000u));
-  app.add_option("--window", opt.window, "ops in flight per thread")->capture_default_str()->check(CLI::Range(1u, 4096u));
-  app.add_option("--body-bytes", opt.body_bytes, "bytes of each record body")->capture_default_str();
+  app.add_option("--threads", opt.threads, "submitting threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--tasks", opt.tasks, "task records in all")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--per-op", opt.per_op, "inserts per write op")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  app.add_option("--window", opt.window, "ops in flight per thread")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--body-bytes", opt.body_bytes, "bytes of each record body")
+      ->capture_default_str();
   app.add_flag("!--no-fsync-full", opt.sync_full, "synchronous=NORMAL instead of FULL");
-  app.add_option("--dir", opt.dir, "directory for the database (default: a temp dir, removed after)");
+  app.add_option("--dir", opt.dir,
+                 "directory for the database (default: a temp dir, removed after)");
   CLI11_PARSE(app, argc, argv);
 
   std::string command;
@@ -176,22 +186,27 @@ int main(int argc, char** argv) {
   const auto stats = store.stats();
 
   std::sort(op_ms.begin(), op_ms.end());
-  auto rank = [&](double q) { return op_ms[std::min(op_ms.size() - 1, std::size_t(q * double(op_ms.size())))]; };
+  auto rank = [&](double q) {
+    return op_ms[std::min(op_ms.size() - 1, std::size_t(q * double(op_ms.size())))];
+  };
   const double per_s = double(inserted.load()) / (total_ms / 1000.0);
   std::printf("store: %llu inserts (%llu ops of %u) by %u threads x window %u, synchronous=%s\n",
-              static_cast<unsigned long long>(inserted.load()), static_cast<unsigned long long>(ops), opt.per_op,
-              opt.threads, opt.window, opt.sync_full ? "FULL" : "NORMAL");
-  std::printf("  %.2f s = %.0f inserts/s; failed ops %llu, rolled back %llu\n", total_ms / 1000.0, per_s,
-              static_cast<unsigned long long>(failed_ops.load()),
+              static_cast<unsigned long long>(inserted.load()),
+              static_cast<unsigned long long>(ops), opt.per_op, opt.threads, opt.window,
+              opt.sync_full ? "FULL" : "NORMAL");
+  std::printf("  %.2f s = %.0f inserts/s; failed ops %llu, rolled back %llu\n", total_ms / 1000.0,
+              per_s, static_cast<unsigned long long>(failed_ops.load()),
               static_cast<unsigned long long>(stats.ops_rolled_back));
-  std::printf("  process CPU %.2f s (%.2f cores) = %.2f us/insert, record building included\n", cpu_used,
-              cpu_used / (total_ms / 1000.0), cpu_used * 1e6 / double(std::max<std::uint64_t>(1, inserted.load())));
+  std::printf("  process CPU %.2f s (%.2f cores) = %.2f us/insert, record building included\n",
+              cpu_used, cpu_used / (total_ms / 1000.0),
+              cpu_used * 1e6 / double(std::max<std::uint64_t>(1, inserted.load())));
   std::printf("  groups committed %llu, %.1f ops (%.0f inserts) per group, largest %llu ops\n",
               static_cast<unsigned long long>(stats.groups_committed),
               double(stats.ops_committed) / double(std::max<uint64_t>(1, stats.groups_committed)),
               double(inserted.load()) / double(std::max<uint64_t>(1, stats.groups_committed)),
               static_cast<unsigned long long>(stats.largest_group));
-  std::printf("  op submit->durable: p50=%.2f ms p99=%.2f ms max=%.2f ms\n", rank(0.5), rank(0.99), op_ms.back());
+  std::printf("  op submit->durable: p50=%.2f ms p99=%.2f ms max=%.2f ms\n", rank(0.5), rank(0.99),
+              op_ms.back());
 
   // Keyset pages: the first, and one half-way through the job.
   auto reader = store.reader();
@@ -211,19 +226,22 @@ int main(int argc, char** argv) {
   const auto counted = reader->count(store::Table::Tasks, "bigjob", std::nullopt);
   const double count_ms = ms_since(t0);
   reader.reset();
-  std::printf("  page of 1001 rows: first %.2f ms (%zu rows), after seq %llu %.2f ms (%zu rows); count %lld in %.0f ms\n",
-              first_ms, first_rows, static_cast<unsigned long long>(opt.tasks / 2), deep_ms, deep_rows,
-              static_cast<long long>(counted), count_ms);
+  std::printf(
+      "  page of 1001 rows: first %.2f ms (%zu rows), after seq %llu %.2f ms (%zu rows); count "
+      "%lld in %.0f ms\n",
+      first_ms, first_rows, static_cast<unsigned long long>(opt.tasks / 2), deep_ms, deep_rows,
+      static_cast<long long>(counted), count_ms);
   store.close();
   std::error_code ec;
   const auto bytes = fs::file_size(path, ec);
   std::printf("  process VmHWM %s, VmRSS %s, database %.0f MB\n", proc_status("VmHWM:").c_str(),
               proc_status("VmRSS:").c_str(), ec ? 0.0 : double(bytes) / 1e6);
-  std::printf("SUMMARY inserts=%llu inserts_per_s=%.0f groups=%llu ops_per_group=%.1f failed_ops=%llu\n",
-              static_cast<unsigned long long>(inserted.load()), per_s,
-              static_cast<unsigned long long>(stats.groups_committed),
-              double(stats.ops_committed) / double(std::max<uint64_t>(1, stats.groups_committed)),
-              static_cast<unsigned long long>(failed_ops.load()));
+  std::printf(
+      "SUMMARY inserts=%llu inserts_per_s=%.0f groups=%llu ops_per_group=%.1f failed_ops=%llu\n",
+      static_cast<unsigned long long>(inserted.load()), per_s,
+      static_cast<unsigned long long>(stats.groups_committed),
+      double(stats.ops_committed) / double(std::max<uint64_t>(1, stats.groups_committed)),
+      static_cast<unsigned long long>(failed_ops.load()));
   opened->reset();
   if (remove_dir) fs::remove_all(opt.dir, ec);
   return failed_ops.load() == 0 && inserted.load() == opt.tasks ? 0 : 1;

@@ -21,8 +21,8 @@ Result<http::HttpResponse> Api::send_file(std::string_view method, std::string_v
   return client_.request_file(method, target, file, std::move(headers));
 }
 
-Result<http::HttpResponse> Api::call(std::string_view method, std::string_view target,
-                                     int expected, std::string body, http::HeaderList headers) {
+Result<http::HttpResponse> Api::call(std::string_view method, std::string_view target, int expected,
+                                     std::string body, http::HeaderList headers) {
   auto res = send(method, target, std::move(body), std::move(headers));
   if (!res) return res.error();
   if (res->status != expected) return error_from_reply(res->status, res->body);
@@ -34,8 +34,8 @@ Result<json> Api::get_json(std::string_view target) {
   if (!res) return res.error();
   json parsed = json::parse(res->body, nullptr, false);
   if (parsed.is_discarded()) {
-    return Error(res->status, "InvalidResponse", "the reply to GET " + std::string(target) +
-                                                     " is not JSON");
+    return Error(res->status, "InvalidResponse",
+                 "the reply to GET " + std::string(target) + " is not JSON");
   }
   return parsed;
 }
@@ -52,7 +52,8 @@ Result<json> Api::list(std::string_view target) {
     }
     for (auto& item : *value) items.push_back(std::move(item));
     auto link = page->find("odata.nextLink");
-    std::string following = link != page->end() && link->is_string() ? link->get<std::string>() : "";
+    std::string following =
+        link != page->end() && link->is_string() ? link->get<std::string>() : "";
     if (!following.empty() && following == next) {
       return Error(200, "InvalidResponse", "odata.nextLink repeats the page it is on: " + next);
     }
@@ -81,7 +82,6 @@ std::string with_query(std::string target, std::string_view name, std::string_vi
 std::string to_body(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
-
 
 std::string to_body_pretty(const json& value) {
   return value.dump(2, ' ', false, json::error_handler_t::replace);

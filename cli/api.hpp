@@ -6,14 +6,15 @@
 // Threading: an Api owns one connection and is not thread-safe; make one per thread.
 #pragma once
 
-#include <initializer_list>
-#include <nlohmann/json.hpp>
-#include <string>
-#include <string_view>
-
 #include "cli/config.hpp"
 #include "common/error.hpp"
 #include "common/http/client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
 
 namespace openbatch::cli {
 

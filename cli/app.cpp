@@ -1,19 +1,21 @@
 // Builds the CLI11 app, parses, then runs the chosen command (see app.hpp).
 #include "cli/app.hpp"
 
-#include <CLI/CLI.hpp>
-#include <ostream>
-
 #include "cli/commands.hpp"
 #include "cli/context.hpp"
 #include "cli/errors.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <ostream>
 
 namespace openbatch::cli {
 namespace {
 
 constexpr const char* kDescription =
     "openbatch: command-line client for an OpenBatch scheduler (Azure Batch REST API, SharedKey).\n"
-    "Connection: --url/--account/--key-file, else OPENBATCH_URL/OPENBATCH_ACCOUNT/OPENBATCH_ACCOUNT_KEY\n"
+    "Connection: --url/--account/--key-file, else "
+    "OPENBATCH_URL/OPENBATCH_ACCOUNT/OPENBATCH_ACCOUNT_KEY\n"
     "(or AZURE_BATCH_ENDPOINT/AZURE_BATCH_ACCOUNT/AZURE_BATCH_ACCESS_KEY), else the config file\n"
     "(--config, default ~/.config/openbatch/config; keys url, account, key).";
 
@@ -23,7 +25,8 @@ void add_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_option("--key-file", o.key_file, "file (mode 0600) holding the account key (base64)");
   // Refused when used (kKeyFlagRefused): a key in argv is readable by every local user.
   app.add_option_function<std::string>(
-         "--key", [&o](const std::string&) { o.key_on_command_line = true; }, "refused: use --key-file")
+         "--key", [&o](const std::string&) { o.key_on_command_line = true; },
+         "refused: use --key-file")
       ->group("");
   app.add_option("--config", o.config, "config file (TOML/INI: url, account, key)");
   app.add_flag("--json", o.json, "print the raw JSON (lists: the array of items)");

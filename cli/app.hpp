@@ -3,11 +3,11 @@
 // run() may be called from tests with captured streams and a fake environment.
 #pragma once
 
+#include "cli/config.hpp"
+
 #include <iosfwd>
 #include <string>
 #include <vector>
-
-#include "cli/config.hpp"
 
 namespace openbatch::cli {
 

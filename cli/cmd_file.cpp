@@ -1,14 +1,14 @@
 // `openbatch file get JOB TASK PATH [-o FILE] [--tail N]` and `openbatch file list JOB TASK
 // [--recursive]`: a task's files (batch-api.md section 5.1). Downloads read the size with
 // HEAD, then GET in ocp-range chunks (file_ranges.hpp).
+#include "cli/commands.hpp"
+#include "cli/errors.hpp"
+#include "cli/file_ranges.hpp"
+
 #include <charconv>
 #include <fstream>
 #include <iostream>
 #include <memory>
-
-#include "cli/commands.hpp"
-#include "cli/errors.hpp"
-#include "cli/file_ranges.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -60,7 +60,9 @@ int get(Context& ctx, const FileOptions& o) {
     sink.write(res->body.data(), static_cast<std::streamsize>(res->body.size()));
   }
   sink.flush();
-  if (!sink) return ctx.fail(Error(0, "WriteFailed", "cannot write " + (o.output.empty() ? std::string("stdout") : o.output)));
+  if (!sink)
+    return ctx.fail(Error(0, "WriteFailed",
+                          "cannot write " + (o.output.empty() ? std::string("stdout") : o.output)));
   return kExitOk;
 }
 
@@ -82,7 +84,8 @@ void add_file_commands(CLI::App& root, Context& ctx) {
   file->require_subcommand(1);
   auto o = std::make_shared<FileOptions>();
 
-  auto* get_cmd = file->add_subcommand("get", "Download a task file (stdout.txt, stderr.txt, wd/...)");
+  auto* get_cmd =
+      file->add_subcommand("get", "Download a task file (stdout.txt, stderr.txt, wd/...)");
   get_cmd->add_option("job", o->job, "job id")->required();
   get_cmd->add_option("task", o->task, "task id")->required();
   get_cmd->add_option("path", o->path, "path relative to the task directory")->required();

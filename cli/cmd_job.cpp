@@ -1,11 +1,11 @@
 // `openbatch job create|list|show|terminate|delete` (batch-api.md section 4); `job wait` is
 // in cmd_wait.cpp.
-#include <memory>
-
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
 #include "cli/input_file.hpp"
 #include "cli/json_fields.hpp"
+
+#include <memory>
 
 namespace openbatch::cli {
 namespace {
@@ -23,7 +23,8 @@ struct JobOptions {
 
 Result<json> job_body(const JobOptions& o) {
   if (!o.file.empty()) return read_json_object(o.file);
-  if (o.id.empty() || o.pool.empty()) return usage_error("job create needs -f FILE, or --id and --pool");
+  if (o.id.empty() || o.pool.empty())
+    return usage_error("job create needs -f FILE, or --id and --pool");
   json body = {{"id", o.id}, {"poolInfo", {{"poolId", o.pool}}}};
   if (o.priority) body["priority"] = *o.priority;
   return body;
@@ -63,7 +64,8 @@ int show(Context& ctx, const JobOptions& o) {
 int terminate(Context& ctx, const JobOptions& o) {
   auto api = ctx.api();
   if (!api) return ctx.fail(api.error());
-  const std::string body = o.reason.empty() ? std::string() : to_body({{"terminateReason", o.reason}});
+  const std::string body =
+      o.reason.empty() ? std::string() : to_body({{"terminateReason", o.reason}});
   auto res = (*api)->call("POST", path_of({"jobs", o.id, "terminate"}), 202, body);
   if (!res) return ctx.fail(res.error());
   ctx.out() << "job " << o.id << " is terminating\n";
@@ -92,12 +94,14 @@ void add_job_commands(CLI::App& root, Context& ctx) {
   job->require_subcommand(1);
   auto o = std::make_shared<JobOptions>();
 
-  auto* create_cmd = job->add_subcommand("create", "Add a job from a JobAddParameter JSON file, or by --id and --pool");
+  auto* create_cmd = job->add_subcommand(
+      "create", "Add a job from a JobAddParameter JSON file, or by --id and --pool");
   auto* file = create_cmd->add_option("-f,--file", o->file, "job JSON file (- for stdin)");
   auto* id = create_cmd->add_option("--id", o->id, "job id")->excludes(file);
   create_cmd->add_option("--pool", o->pool, "pool id the job runs on")->excludes(file)->needs(id);
   create_cmd->add_option("--priority", o->priority, "-1000..1000 (default 0)")
-      ->excludes(file)->check(CLI::Range(-1000, 1000));
+      ->excludes(file)
+      ->check(CLI::Range(-1000, 1000));
   on_parsed(create_cmd, ctx, [&ctx, o] { return create(ctx, *o); });
 
   auto* list_cmd = job->add_subcommand("list", "List jobs");
@@ -108,7 +112,8 @@ void add_job_commands(CLI::App& root, Context& ctx) {
   show_cmd->add_option("id", o->id, "job id")->required();
   on_parsed(show_cmd, ctx, [&ctx, o] { return show(ctx, *o); });
 
-  auto* terminate_cmd = job->add_subcommand("terminate", "Terminate a job: running tasks are killed, active ones never run");
+  auto* terminate_cmd = job->add_subcommand(
+      "terminate", "Terminate a job: running tasks are killed, active ones never run");
   terminate_cmd->add_option("id", o->id, "job id")->required();
   terminate_cmd->add_option("--reason", o->reason, "terminateReason (default UserTerminate)");
   on_parsed(terminate_cmd, ctx, [&ctx, o] { return terminate(ctx, *o); });

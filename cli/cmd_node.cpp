@@ -1,8 +1,8 @@
 // `openbatch node list POOL` and `openbatch node show POOL NODE` (batch-api.md section 3).
-#include <memory>
-
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
+
+#include <memory>
 
 namespace openbatch::cli {
 namespace {

@@ -1,14 +1,14 @@
 // `openbatch pool create|list|show|delete|resize` (batch-api.md section 2).
+#include "cli/commands.hpp"
+#include "cli/errors.hpp"
+#include "cli/input_file.hpp"
+#include "cli/json_fields.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <thread>
-
-#include "cli/commands.hpp"
-#include "cli/errors.hpp"
-#include "cli/input_file.hpp"
-#include "cli/json_fields.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -106,13 +106,15 @@ int join_token(Context& ctx, const PoolOptions& o) {
   auto res = (*api)->call("POST", path_of({"pools", o.id, "jointoken"}), 200);
   if (!res) return ctx.fail(res.error());
   auto body = json::parse(res->body, nullptr, false);
-  if (!body.is_object()) return ctx.fail(Error(0, "InvalidResponse", "the join token answer is not JSON"));
+  if (!body.is_object())
+    return ctx.fail(Error(0, "InvalidResponse", "the join token answer is not JSON"));
   if (!o.file.empty()) {
     std::ofstream out(o.file, std::ios::trunc);
     out << body.value("joinToken", "") << '\n';
     out.close();
-    std::filesystem::permissions(o.file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                 std::filesystem::perm_options::replace);
+    std::filesystem::permissions(
+        o.file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        std::filesystem::perm_options::replace);
     ctx.out() << "join token for pool " << o.id << " written to " << o.file
               << " (the previous token no longer works)\n";
     return kExitOk;
@@ -143,22 +145,29 @@ void add_pool_commands(CLI::App& root, Context& ctx) {
   auto* delete_cmd = pool->add_subcommand("delete", "Delete a pool");
   delete_cmd->add_option("id", o->id, "pool id")->required();
   delete_cmd->add_flag("--wait", o->wait, "return once the pool is gone");
-  delete_cmd->add_option("--timeout", o->timeout, "with --wait: give up after SECONDS (default: never)")
+  delete_cmd
+      ->add_option("--timeout", o->timeout, "with --wait: give up after SECONDS (default: never)")
       ->check(CLI::NonNegativeNumber);
   on_parsed(delete_cmd, ctx, [&ctx, o] { return remove(ctx, *o); });
 
   auto* resize_cmd = pool->add_subcommand("resize", "Change a pool's target node count");
   resize_cmd->add_option("id", o->id, "pool id")->required();
-  resize_cmd->add_option("--target", o->target, "target dedicated nodes")->required()->check(CLI::NonNegativeNumber);
-  resize_cmd->add_option("--target-low-priority", o->target_low_priority, "target low-priority nodes")
+  resize_cmd->add_option("--target", o->target, "target dedicated nodes")
+      ->required()
       ->check(CLI::NonNegativeNumber);
-  resize_cmd->add_option("--resize-timeout", o->resize_timeout, "ISO 8601 duration (default PT15M)");
+  resize_cmd
+      ->add_option("--target-low-priority", o->target_low_priority, "target low-priority nodes")
+      ->check(CLI::NonNegativeNumber);
+  resize_cmd->add_option("--resize-timeout", o->resize_timeout,
+                         "ISO 8601 duration (default PT15M)");
   on_parsed(resize_cmd, ctx, [&ctx, o] { return resize(ctx, *o); });
 
-  auto* token_cmd = pool->add_subcommand(
-      "join-token", "Issue a new join token for agents on other machines (openbatch-agent run --join-token-file)");
+  auto* token_cmd = pool->add_subcommand("join-token",
+                                         "Issue a new join token for agents on other machines "
+                                         "(openbatch-agent run --join-token-file)");
   token_cmd->add_option("id", o->id, "pool id")->required();
-  token_cmd->add_option("-o,--output", o->file, "write the token to FILE (mode 0600) instead of printing it");
+  token_cmd->add_option("-o,--output", o->file,
+                        "write the token to FILE (mode 0600) instead of printing it");
   on_parsed(token_cmd, ctx, [&ctx, o] { return join_token(ctx, *o); });
 }
 

@@ -1,13 +1,13 @@
 // `openbatch task add|list|show|terminate|delete` (batch-api.md section 5); `task wait` is in
 // cmd_wait.cpp.
-#include <memory>
-
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
 #include "cli/input_file.hpp"
 #include "cli/json_fields.hpp"
 #include "cli/task_file.hpp"
 #include "cli/task_submit.hpp"
+
+#include <memory>
 
 namespace openbatch::cli {
 namespace {
@@ -44,7 +44,8 @@ int add(Context& ctx, const TaskOptions& o) {
   if (!api) return ctx.fail(api.error());
   if (file->single) return add_one(ctx, **api, o.job, file->tasks.front());
   auto connection = ctx.connection();
-  const SubmitReport report = submit_batches(*connection, o.job, file->tasks, *batches, o.connections);
+  const SubmitReport report =
+      submit_batches(*connection, o.job, file->tasks, *batches, o.connections);
   for (std::size_t i = 0; i < report.failures.size() && i < kMaxFailuresShown; ++i) {
     const auto& f = report.failures[i];
     ctx.err() << "task " << f.task_id << ": " << describe_error(f.error) << '\n';
@@ -52,7 +53,8 @@ int add(Context& ctx, const TaskOptions& o) {
   if (report.failures.size() > kMaxFailuresShown) {
     ctx.err() << "... and " << report.failures.size() - kMaxFailuresShown << " more failures\n";
   }
-  ctx.out() << "added " << report.added << " of " << file->tasks.size() << " tasks to job " << o.job;
+  ctx.out() << "added " << report.added << " of " << file->tasks.size() << " tasks to job "
+            << o.job;
   if (!report.failures.empty()) ctx.out() << " (" << report.failures.size() << " failed)";
   ctx.out() << '\n';
   return report.failures.empty() ? kExitOk : kExitFailure;
@@ -116,7 +118,8 @@ void job_and_task(CLI::App* cmd, TaskOptions& o) {
 }  // namespace
 
 void add_task_commands(CLI::App& root, Context& ctx) {
-  auto* task = root.add_subcommand("task", "Tasks: add, list, show, subtasks, terminate, delete, wait");
+  auto* task =
+      root.add_subcommand("task", "Tasks: add, list, show, subtasks, terminate, delete, wait");
   task->require_subcommand(1);
   auto o = std::make_shared<TaskOptions>();
 
@@ -124,7 +127,9 @@ void add_task_commands(CLI::App& root, Context& ctx) {
       "add", "Add tasks from a JSON file: one task, an array, or {\"value\":[...]} of any length");
   add_cmd->add_option("job", o->job, "job id")->required();
   add_cmd->add_option("-f,--file", o->file, "task JSON file (- for stdin)")->required();
-  add_cmd->add_option("--connections", o->connections, "parallel connections for collections (default 4)")
+  add_cmd
+      ->add_option("--connections", o->connections,
+                   "parallel connections for collections (default 4)")
       ->check(CLI::Range(1, 64));
   on_parsed(add_cmd, ctx, [&ctx, o] { return add(ctx, *o); });
 
@@ -132,19 +137,21 @@ void add_task_commands(CLI::App& root, Context& ctx) {
   list_cmd->add_option("job", o->job, "job id")->required();
   list_cmd->add_option("--state", o->state, "only tasks in this state")
       ->check(CLI::IsMember({"active", "preparing", "running", "completed"}, CLI::ignore_case));
-  list_cmd->add_option("--filter", o->filter, "OData $filter, e.g. \"executionInfo/exitCode ne 0\"");
+  list_cmd->add_option("--filter", o->filter,
+                       "OData $filter, e.g. \"executionInfo/exitCode ne 0\"");
   on_parsed(list_cmd, ctx, [&ctx, o] { return list(ctx, *o); });
 
   auto* show_cmd = task->add_subcommand("show", "Show one task");
   job_and_task(show_cmd, *o);
   on_parsed(show_cmd, ctx, [&ctx, o] { return show(ctx, *o); });
 
-  auto* subtasks_cmd =
-      task->add_subcommand("subtasks", "List the subtasks (instances 1..N-1) of a multi-instance task");
+  auto* subtasks_cmd = task->add_subcommand(
+      "subtasks", "List the subtasks (instances 1..N-1) of a multi-instance task");
   job_and_task(subtasks_cmd, *o);
   on_parsed(subtasks_cmd, ctx, [&ctx, o] { return subtasks(ctx, *o); });
 
-  auto* terminate_cmd = task->add_subcommand("terminate", "Terminate a task (it completes as failed)");
+  auto* terminate_cmd =
+      task->add_subcommand("terminate", "Terminate a task (it completes as failed)");
   job_and_task(terminate_cmd, *o);
   on_parsed(terminate_cmd, ctx, [&ctx, o] { return terminate(ctx, *o); });
 

@@ -1,15 +1,14 @@
 // `openbatch job wait JOB` and `openbatch task wait JOB [TASK...]`: poll until every task
 // (of the job, or the ones named) has completed, showing done/running/failed, rate and ETA on
 // stderr, then print a summary on stdout. Exit 0 when all succeeded, else 1.
-#include <sys/ioctl.h>
-#include <unistd.h>
-
-#include <memory>
-
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
 #include "cli/wait_sources.hpp"
 #include "cli/waiter.hpp"
+
+#include <memory>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 namespace openbatch::cli {
 namespace {
@@ -42,7 +41,8 @@ int report(Context& ctx, const WaitState& state, const std::vector<std::string>&
   ctx.out() << '\n';
   if (!failed.empty()) {
     ctx.out() << "failed:";
-    for (std::size_t i = 0; i < failed.size() && i < kMaxFailedShown; ++i) ctx.out() << ' ' << failed[i];
+    for (std::size_t i = 0; i < failed.size() && i < kMaxFailedShown; ++i)
+      ctx.out() << ' ' << failed[i];
     if (static_cast<std::int64_t>(failed.size()) < c.failed || failed.size() > kMaxFailedShown) {
       ctx.out() << " ...";
     }
@@ -93,7 +93,8 @@ void add_wait_commands(CLI::App& job, CLI::App& task, Context& ctx) {
   timing_options(job_wait, *o);
   on_parsed(job_wait, ctx, [&ctx, o] { return wait_job(ctx, *o); });
 
-  auto* task_wait = task.add_subcommand("wait", "Wait until the given tasks (default: all of the job's) have completed");
+  auto* task_wait = task.add_subcommand(
+      "wait", "Wait until the given tasks (default: all of the job's) have completed");
   task_wait->add_option("job", o->job, "job id")->required();
   task_wait->add_option("tasks", o->tasks, "task ids (default: every task of the job)");
   timing_options(task_wait, *o);

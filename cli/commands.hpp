@@ -3,11 +3,12 @@
 // after parsing. Each command returns the process exit code (errors.hpp).
 #pragma once
 
+#include "cli/context.hpp"
+
 #include <CLI/CLI.hpp>
+
 #include <functional>
 #include <utility>
-
-#include "cli/context.hpp"
 
 namespace openbatch::cli {
 

@@ -2,6 +2,7 @@
 #include "cli/config.hpp"
 
 #include <CLI/CLI.hpp>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -9,7 +10,8 @@ namespace openbatch::cli {
 namespace {
 
 // The first of `names` that is set.
-std::optional<std::string> first_set(const EnvLookup& env, std::initializer_list<const char*> names) {
+std::optional<std::string> first_set(const EnvLookup& env,
+                                     std::initializer_list<const char*> names) {
   for (const char* name : names) {
     if (auto v = env(name)) return v;
   }
@@ -27,7 +29,8 @@ const std::optional<T>& pick(const std::optional<T>& a, const std::optional<T>& 
 }  // namespace
 
 std::optional<std::string> process_env(const char* name) {
-  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
+  const char* v =
+      std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }
@@ -88,16 +91,19 @@ Result<Connection> resolve_connection(const ConnectionSettings& flags,
   const auto& account = pick(flags.account, env.account, file.account);
   const auto& key = pick(flags.key, env.key, file.key);
   if (!url) {
-    return usage_error("no scheduler URL: pass --url, set OPENBATCH_URL (or AZURE_BATCH_ENDPOINT), "
-                       "or put url = \"http://host:port\" in the config file");
+    return usage_error(
+        "no scheduler URL: pass --url, set OPENBATCH_URL (or AZURE_BATCH_ENDPOINT), "
+        "or put url = \"http://host:port\" in the config file");
   }
   if (!account) {
-    return usage_error("no account name: pass --account, set OPENBATCH_ACCOUNT (or "
-                       "AZURE_BATCH_ACCOUNT), or put account = \"NAME\" in the config file");
+    return usage_error(
+        "no account name: pass --account, set OPENBATCH_ACCOUNT (or "
+        "AZURE_BATCH_ACCOUNT), or put account = \"NAME\" in the config file");
   }
   if (!key) {
-    return usage_error("no account key: pass --key-file FILE, set OPENBATCH_ACCOUNT_KEY (or "
-                       "AZURE_BATCH_ACCESS_KEY), or put key = \"BASE64\" in the config file");
+    return usage_error(
+        "no account key: pass --key-file FILE, set OPENBATCH_ACCOUNT_KEY (or "
+        "AZURE_BATCH_ACCESS_KEY), or put key = \"BASE64\" in the config file");
   }
   return Connection{normalize_url(*url), *account, *key};
 }

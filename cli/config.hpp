@@ -9,13 +9,13 @@
 // as its text); thread-safe.
 #pragma once
 
+#include "cli/errors.hpp"
+#include "common/error.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "cli/errors.hpp"
-#include "common/error.hpp"
 
 namespace openbatch::cli {
 
@@ -28,9 +28,9 @@ struct ConnectionSettings {
 
 // The resolved settings.
 struct Connection {
-  std::string url;      // normalized: "http://" added when no scheme, no trailing '/'
+  std::string url;  // normalized: "http://" added when no scheme, no trailing '/'
   std::string account;
-  std::string key;      // base64, as the portal shows it
+  std::string key;  // base64, as the portal shows it
 };
 
 // Returns the value of an environment variable, or nullopt when it is unset or empty.

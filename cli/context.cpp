@@ -2,16 +2,16 @@
 // (see context.hpp).
 #include "cli/context.hpp"
 
-#include <sys/stat.h>
+#include "cli/errors.hpp"
+#include "cli/table.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
-
-#include "cli/errors.hpp"
-#include "cli/table.hpp"
+#include <sys/stat.h>
 
 namespace openbatch::cli {
 namespace {
@@ -38,7 +38,8 @@ Result<std::string> key_file_text(const std::string& path) {
   struct stat st {};
   if (!in || ::stat(path.c_str(), &st) != 0) return usage_error("cannot read the key file " + path);
   if ((st.st_mode & 077) != 0) {
-    return usage_error("the key file " + path + " may be read by group or others: chmod 600 " + path);
+    return usage_error("the key file " + path + " may be read by group or others: chmod 600 " +
+                       path);
   }
   std::string key;
   std::getline(in, key);

@@ -7,17 +7,18 @@
 // own Api.
 #pragma once
 
-#include <functional>
-#include <iosfwd>
-#include <memory>
-#include <nlohmann/json_fwd.hpp>
-#include <optional>
-#include <string>
-
 #include "cli/api.hpp"
 #include "cli/config.hpp"
 #include "cli/views.hpp"
 #include "common/error.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
 
 namespace openbatch::cli {
 
@@ -28,11 +29,11 @@ inline constexpr const char* kKeyFlagRefused =
     "config file's key setting";
 
 struct GlobalOptions {
-  ConnectionSettings flags;           // --url, --account; key: from --key-file
+  ConnectionSettings flags;             // --url, --account; key: from --key-file
   std::optional<std::string> key_file;  // --key-file FILE
   bool key_on_command_line = false;     // --key given: refused (kKeyFlagRefused)
-  std::optional<std::string> config;  // --config FILE
-  bool json = false;                  // --json
+  std::optional<std::string> config;    // --config FILE
+  bool json = false;                    // --json
 };
 
 class Context {

@@ -1,8 +1,9 @@
 // Error replies and error text for the CLI (see errors.hpp).
 #include "cli/errors.hpp"
 
-#include <array>
 #include <nlohmann/json.hpp>
+
+#include <array>
 #include <utility>
 
 namespace openbatch::cli {
@@ -85,12 +86,14 @@ Error error_from_reply(int status, std::string_view body) {
   if (parsed.is_object() && parsed.contains("code") && parsed["code"].is_string()) {
     Error error(status, parsed["code"].get<std::string>(), {});
     if (auto m = parsed.find("message"); m != parsed.end()) {
-      error.message = first_line(m->is_object() ? json_text(m->value("value", json())) : json_text(*m));
+      error.message =
+          first_line(m->is_object() ? json_text(m->value("value", json())) : json_text(*m));
     }
     if (auto v = parsed.find("values"); v != parsed.end() && v->is_array()) {
       for (const auto& d : *v) {
         if (!d.is_object()) continue;
-        error.values.push_back({json_text(d.value("key", json())), json_text(d.value("value", json()))});
+        error.values.push_back(
+            {json_text(d.value("key", json())), json_text(d.value("value", json()))});
       }
     }
     return error;

@@ -3,10 +3,10 @@
 // Pure functions over values; thread-safe.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <string>
 #include <string_view>
-
-#include "common/error.hpp"
 
 namespace openbatch::cli {
 

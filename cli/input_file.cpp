@@ -1,11 +1,11 @@
 // Input files for commands (see input_file.hpp).
 #include "cli/input_file.hpp"
 
+#include "cli/errors.hpp"
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include "cli/errors.hpp"
 
 namespace openbatch::cli {
 

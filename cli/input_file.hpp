@@ -3,10 +3,11 @@
 // usage errors naming the file.
 #pragma once
 
-#include <nlohmann/json.hpp>
-#include <string>
-
 #include "common/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
 
 namespace openbatch::cli {
 

@@ -3,8 +3,9 @@
 // instead of throwing. Pure functions; thread-safe.
 #pragma once
 
-#include <cstdint>
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 

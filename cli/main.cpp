@@ -1,11 +1,11 @@
 // Entry point of `openbatch`, the command-line client: wiring only (see app.hpp).
+#include "cli/app.hpp"
+#include "cli/errors.hpp"
+
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include "cli/app.hpp"
-#include "cli/errors.hpp"
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);

@@ -57,7 +57,8 @@ std::string render_progress(const TaskCounts& counts, std::optional<double> rate
   std::string out;
   if (bar_width > 0) {
     const auto bar = static_cast<std::size_t>(std::clamp(filled, 0, bar_width));
-    out = "[" + std::string(bar, '#') + std::string(static_cast<std::size_t>(bar_width) - bar, '-') + "] ";
+    out = "[" + std::string(bar, '#') +
+          std::string(static_cast<std::size_t>(bar_width) - bar, '-') + "] ";
   }
   out += std::to_string(counts.completed) + "/" + std::to_string(total) + " done (" +
          std::to_string(percent) + "%)";
@@ -81,7 +82,8 @@ std::string fit_progress(const TaskCounts& counts, std::optional<double> rate, i
 
 std::string ProgressPrinter::update(double now, const TaskCounts& counts, bool final) {
   rate_.add(now, counts.completed);
-  if (tty_) return "\r" + fit_progress(counts, rate_.rate(), columns_) + "\x1b[K" + (final ? "\n" : "");
+  if (tty_)
+    return "\r" + fit_progress(counts, rate_.rate(), columns_) + "\x1b[K" + (final ? "\n" : "");
   const std::string line = render_progress(counts, rate_.rate());
   if (!final && last_print_ && now - *last_print_ < every_) return {};
   last_print_ = now;

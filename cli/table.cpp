@@ -55,7 +55,8 @@ std::string Table::render() const {
   std::vector<std::size_t> widths;
   for (const auto& h : headers_) widths.push_back(display_width(h));
   for (const auto& row : rows_) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
   }
   std::string out;
   auto emit = [&](const std::vector<std::string>& cells) {

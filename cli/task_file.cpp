@@ -1,12 +1,12 @@
 // Task files and addtaskcollection batches (see task_file.hpp).
 #include "cli/task_file.hpp"
 
+#include "cli/errors.hpp"
+#include "cli/json_fields.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <unordered_set>
-
-#include "cli/errors.hpp"
-#include "cli/json_fields.hpp"
 
 namespace openbatch::cli {
 namespace {

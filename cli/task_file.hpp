@@ -4,13 +4,14 @@
 // (batch-api.md section 5). Pure functions over values; thread-safe.
 #pragma once
 
-#include <cstddef>
+#include "common/error.hpp"
+
 #include <nlohmann/json.hpp>
+
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "common/error.hpp"
 
 namespace openbatch::cli {
 

@@ -1,16 +1,16 @@
 // Parallel addtaskcollection and TaskAddResult handling (see task_submit.hpp).
 #include "cli/task_submit.hpp"
 
+#include "cli/api.hpp"
+#include "cli/errors.hpp"
+#include "cli/json_fields.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-
-#include "cli/api.hpp"
-#include "cli/errors.hpp"
-#include "cli/json_fields.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -47,8 +47,8 @@ SubmitReport batch_outcome(const std::vector<std::string>& ids, std::string_view
   for (const auto& id : ids) {
     auto it = by_id.find(lower(id));
     if (it == by_id.end()) {
-      report.failures.push_back({id, Error(0, "MissingTaskAddResult",
-                                           "the reply has no result for this task")});
+      report.failures.push_back(
+          {id, Error(0, "MissingTaskAddResult", "the reply has no result for this task")});
     } else if (text_at(*it->second, "status") == "success") {
       ++report.added;
     } else {
@@ -80,7 +80,8 @@ SubmitReport submit_batches(const Connection& connection, const std::string& job
       }
     }
   };
-  const std::size_t n = std::clamp<std::size_t>(connections, 1, std::max<std::size_t>(batches.size(), 1));
+  const std::size_t n =
+      std::clamp<std::size_t>(connections, 1, std::max<std::size_t>(batches.size(), 1));
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < n; ++i) threads.emplace_back(worker);
   worker();

@@ -6,13 +6,13 @@
 // and shares nothing else. batch_outcome is pure.
 #pragma once
 
-#include <cstddef>
-#include <string>
-#include <vector>
-
 #include "cli/config.hpp"
 #include "cli/task_file.hpp"
 #include "common/error.hpp"
+
+#include <cstddef>
+#include <string>
+#include <vector>
 
 namespace openbatch::cli {
 

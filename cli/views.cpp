@@ -72,22 +72,37 @@ std::string size_cell(const json& file) {
 
 const EntityView& pool_view() {
   static const EntityView kView{
-      {at("ID", "id"), at("STATE", "state"), at("ALLOCATION", "allocationState"),
+      {at("ID", "id"),
+       at("STATE", "state"),
+       at("ALLOCATION", "allocationState"),
        at("VM SIZE", "vmSize"),
-       {"NODES", [](const json& p) { return nodes_cell(p, "currentDedicatedNodes", "targetDedicatedNodes"); }},
+       {"NODES",
+        [](const json& p) {
+          return nodes_cell(p, "currentDedicatedNodes", "targetDedicatedNodes");
+        }},
        at("SLOTS", "taskSlotsPerNode")},
-      {at("ID", "id"), at("Display name", "displayName"), at("State", "state"),
-       at("Allocation state", "allocationState"), at("VM size", "vmSize"),
+      {at("ID", "id"),
+       at("Display name", "displayName"),
+       at("State", "state"),
+       at("Allocation state", "allocationState"),
+       at("VM size", "vmSize"),
        {"Image", image_cell},
        at("Node agent SKU", "virtualMachineConfiguration/nodeAgentSKUId"),
-       {"Dedicated nodes", [](const json& p) { return nodes_cell(p, "currentDedicatedNodes", "targetDedicatedNodes"); }},
-       {"Low-priority nodes", [](const json& p) { return nodes_cell(p, "currentLowPriorityNodes", "targetLowPriorityNodes"); }},
+       {"Dedicated nodes",
+        [](const json& p) {
+          return nodes_cell(p, "currentDedicatedNodes", "targetDedicatedNodes");
+        }},
+       {"Low-priority nodes",
+        [](const json& p) {
+          return nodes_cell(p, "currentLowPriorityNodes", "targetLowPriorityNodes");
+        }},
        at("Task slots per node", "taskSlotsPerNode"),
        at("Node fill type", "taskSchedulingPolicy/nodeFillType"),
        at("Inter-node communication", "enableInterNodeCommunication"),
        at("Start task", "startTask/commandLine"),
        {"Resize errors", [](const json& p) { return coded_list(p, "resizeErrors"); }},
-       at("Created", "creationTime"), at("Last modified", "lastModified")}};
+       at("Created", "creationTime"),
+       at("Last modified", "lastModified")}};
   return kView;
 }
 
@@ -95,37 +110,51 @@ const EntityView& job_view() {
   static const EntityView kView{
       {at("ID", "id"), at("STATE", "state"), at("POOL", "poolInfo/poolId"),
        at("PRIORITY", "priority"), at("CREATED", "creationTime")},
-      {at("ID", "id"), at("Display name", "displayName"), at("State", "state"),
-       at("Pool", "poolInfo/poolId"), at("Priority", "priority"),
+      {at("ID", "id"),
+       at("Display name", "displayName"),
+       at("State", "state"),
+       at("Pool", "poolInfo/poolId"),
+       at("Priority", "priority"),
        at("Max parallel tasks", "maxParallelTasks"),
        at("On all tasks complete", "onAllTasksComplete"),
        at("On task failure", "onTaskFailure"),
        at("Terminate reason", "executionInfo/terminateReason"),
-       {"Scheduling error", [](const json& j) { return failure_cell(j, "executionInfo/schedulingError"); }},
-       at("Created", "creationTime"), at("Started", "executionInfo/startTime"),
+       {"Scheduling error",
+        [](const json& j) { return failure_cell(j, "executionInfo/schedulingError"); }},
+       at("Created", "creationTime"),
+       at("Started", "executionInfo/startTime"),
        at("Ended", "executionInfo/endTime")}};
   return kView;
 }
 
 const EntityView& task_view() {
   static const EntityView kView{
-      {at("ID", "id"), at("STATE", "state"), at("RESULT", "executionInfo/result"),
-       at("EXIT", "executionInfo/exitCode"), at("RETRIES", "executionInfo/retryCount"),
+      {at("ID", "id"),
+       at("STATE", "state"),
+       at("RESULT", "executionInfo/result"),
+       at("EXIT", "executionInfo/exitCode"),
+       at("RETRIES", "executionInfo/retryCount"),
        at("NODE", "nodeInfo/nodeId"),
        {"COMMAND", [](const json& t) { return truncate(text_at(t, "commandLine"), 60); }}},
-      {at("ID", "id"), at("Display name", "displayName"), at("State", "state"),
-       at("Command line", "commandLine"), at("Result", "executionInfo/result"),
+      {at("ID", "id"),
+       at("Display name", "displayName"),
+       at("State", "state"),
+       at("Command line", "commandLine"),
+       at("Result", "executionInfo/result"),
        at("Exit code", "executionInfo/exitCode"),
        {"Failure", [](const json& t) { return failure_cell(t, "executionInfo/failureInfo"); }},
-       at("Retries", "executionInfo/retryCount"), at("Requeues", "executionInfo/requeueCount"),
-       at("Required slots", "requiredSlots"), at("Pool", "nodeInfo/poolId"),
-       at("Node", "nodeInfo/nodeId"), at("Task directory", "nodeInfo/taskRootDirectory"),
-       at("Created", "creationTime"), at("Started", "executionInfo/startTime"),
+       at("Retries", "executionInfo/retryCount"),
+       at("Requeues", "executionInfo/requeueCount"),
+       at("Required slots", "requiredSlots"),
+       at("Pool", "nodeInfo/poolId"),
+       at("Node", "nodeInfo/nodeId"),
+       at("Task directory", "nodeInfo/taskRootDirectory"),
+       at("Created", "creationTime"),
+       at("Started", "executionInfo/startTime"),
        at("Ended", "executionInfo/endTime"),
        at("Instances", "multiInstanceSettings/numberOfInstances"),
        at("Pending reason", "openbatch/pendingReason/message"),
-       {"MPI transport",
-        [](const json& t) {
+       {"MPI transport", [](const json& t) {
           const std::string kind = text_at(t, "openbatch/mpiTransport/kind");
           const std::string reason = text_at(t, "openbatch/mpiTransport/reason");
           return kind.empty() ? kind : kind + (reason.empty() ? "" : " (" + reason + ")");
@@ -135,8 +164,12 @@ const EntityView& task_view() {
 
 const EntityView& subtask_view() {
   static const EntityView kView{
-      {at("ID", "id"), at("STATE", "state"), at("RESULT", "result"), at("EXIT", "exitCode"),
-       at("NODE", "nodeInfo/nodeId"), at("DIRECTORY", "nodeInfo/taskRootDirectory"),
+      {at("ID", "id"),
+       at("STATE", "state"),
+       at("RESULT", "result"),
+       at("EXIT", "exitCode"),
+       at("NODE", "nodeInfo/nodeId"),
+       at("DIRECTORY", "nodeInfo/taskRootDirectory"),
        {"FAILURE", [](const json& s) { return failure_cell(s, "failureInfo"); }}},
       {}};
   return kView;
@@ -147,15 +180,22 @@ const EntityView& node_view() {
       {at("ID", "id"), at("STATE", "state"), at("SCHEDULING", "schedulingState"),
        at("IP", "ipAddress"), at("VM SIZE", "vmSize"), at("RUNNING", "runningTasksCount"),
        at("TOTAL RUN", "totalTasksRun")},
-      {at("ID", "id"), at("State", "state"), at("Scheduling", "schedulingState"),
-       at("IP address", "ipAddress"), at("VM size", "vmSize"),
-       at("Running tasks", "runningTasksCount"), at("Running slots", "runningTaskSlotsCount"),
-       at("Tasks run", "totalTasksRun"), at("Tasks succeeded", "totalTasksSucceeded"),
+      {at("ID", "id"),
+       at("State", "state"),
+       at("Scheduling", "schedulingState"),
+       at("IP address", "ipAddress"),
+       at("VM size", "vmSize"),
+       at("Running tasks", "runningTasksCount"),
+       at("Running slots", "runningTaskSlotsCount"),
+       at("Tasks run", "totalTasksRun"),
+       at("Tasks succeeded", "totalTasksSucceeded"),
        at("Start task state", "startTaskInfo/state"),
        at("Start task exit code", "startTaskInfo/exitCode"),
-       {"Start task failure", [](const json& n) { return failure_cell(n, "startTaskInfo/failureInfo"); }},
+       {"Start task failure",
+        [](const json& n) { return failure_cell(n, "startTaskInfo/failureInfo"); }},
        {"Errors", [](const json& n) { return coded_list(n, "errors"); }},
-       at("Agent version", "nodeAgentInfo/version"), at("Allocated", "allocationTime"),
+       at("Agent version", "nodeAgentInfo/version"),
+       at("Allocated", "allocationTime"),
        at("Last boot", "lastBootTime")}};
   return kView;
 }
@@ -163,8 +203,10 @@ const EntityView& node_view() {
 const EntityView& file_view() {
   static const EntityView kView{
       {at("NAME", "name"),
-       {"TYPE", [](const json& f) { return std::string(bool_at(f, "isDirectory") ? "dir" : "file"); }},
-       {"SIZE", size_cell}, at("MODIFIED", "properties/lastModified")},
+       {"TYPE",
+        [](const json& f) { return std::string(bool_at(f, "isDirectory") ? "dir" : "file"); }},
+       {"SIZE", size_cell},
+       at("MODIFIED", "properties/lastModified")},
       {}};
   return kView;
 }

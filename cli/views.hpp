@@ -2,13 +2,14 @@
 // `show`, as functions of the entity's wire JSON. Pure; thread-safe.
 #pragma once
 
-#include <functional>
+#include "cli/table.hpp"
+
 #include <nlohmann/json.hpp>
+
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "cli/table.hpp"
 
 namespace openbatch::cli {
 

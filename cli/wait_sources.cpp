@@ -1,10 +1,10 @@
 // Poll sources for job/task waits (see wait_sources.hpp).
 #include "cli/wait_sources.hpp"
 
+#include "cli/json_fields.hpp"
+
 #include <algorithm>
 #include <cctype>
-
-#include "cli/json_fields.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -42,7 +42,7 @@ TaskPhase task_phase(const json& task) {
   const std::string state = lower(text_at(task, "state"));
   if (state == "completed") {
     return lower(text_at(task, "executionInfo/result")) == "failure" ? TaskPhase::Failed
-                                                                       : TaskPhase::Succeeded;
+                                                                     : TaskPhase::Succeeded;
   }
   if (state == "running" || state == "preparing") return TaskPhase::Running;
   return TaskPhase::Active;
@@ -50,10 +50,19 @@ TaskPhase task_phase(const json& task) {
 
 void tally(TaskPhase phase, TaskCounts& counts) {
   switch (phase) {
-    case TaskPhase::Active: ++counts.active; break;
-    case TaskPhase::Running: ++counts.running; break;
-    case TaskPhase::Succeeded: ++counts.completed; break;
-    case TaskPhase::Failed: ++counts.completed; ++counts.failed; break;
+    case TaskPhase::Active:
+      ++counts.active;
+      break;
+    case TaskPhase::Running:
+      ++counts.running;
+      break;
+    case TaskPhase::Succeeded:
+      ++counts.completed;
+      break;
+    case TaskPhase::Failed:
+      ++counts.completed;
+      ++counts.failed;
+      break;
   }
 }
 
@@ -97,7 +106,8 @@ Result<void> TaskSetWaitSource::poll_each() {
   for (const auto& id : ids_) {
     TaskPhase& phase = phases_[lower(id)];
     if (is_done(phase)) continue;
-    auto task = api_.get_json(with_query(path_of({"jobs", job_, "tasks", id}), "$select", kTaskSelect));
+    auto task =
+        api_.get_json(with_query(path_of({"jobs", job_, "tasks", id}), "$select", kTaskSelect));
     if (!task) return task.error();
     phase = task_phase(*task);
   }

@@ -7,13 +7,14 @@
 // must outlive them. Not thread-safe.
 #pragma once
 
+#include "cli/api.hpp"
+#include "cli/waiter.hpp"
+
 #include <nlohmann/json.hpp>
+
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include "cli/api.hpp"
-#include "cli/waiter.hpp"
 
 namespace openbatch::cli {
 
@@ -60,8 +61,8 @@ class TaskSetWaitSource {
 
   Api& api_;
   std::string job_;
-  std::vector<std::string> ids_;                        // as given, duplicates removed
-  std::unordered_map<std::string, TaskPhase> phases_;   // lowercase id -> last phase seen
+  std::vector<std::string> ids_;                       // as given, duplicates removed
+  std::unordered_map<std::string, TaskPhase> phases_;  // lowercase id -> last phase seen
 };
 
 }  // namespace openbatch::cli

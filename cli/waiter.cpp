@@ -24,7 +24,8 @@ Result<WaitState> wait_until_settled(const WaitPoll& poll, const WaitOptions& op
     }
     const bool settled = state->finished || state->counts.remaining() == 0;
     const double now = elapsed();
-    const bool timed_out = !settled && options.timeout_seconds > 0 && now >= options.timeout_seconds;
+    const bool timed_out =
+        !settled && options.timeout_seconds > 0 && now >= options.timeout_seconds;
     progress << printer.update(now, state->counts, settled || timed_out) << std::flush;
     drawn = options.tty && !(settled || timed_out);
     if (settled) return state;

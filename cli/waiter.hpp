@@ -5,12 +5,12 @@
 // Blocking; runs on the calling thread and sleeps between polls.
 #pragma once
 
+#include "cli/progress.hpp"
+#include "common/error.hpp"
+
 #include <functional>
 #include <iosfwd>
 #include <string>
-
-#include "cli/progress.hpp"
-#include "common/error.hpp"
 
 namespace openbatch::cli {
 

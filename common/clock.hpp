@@ -12,6 +12,10 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
+  // Monotonic time, for intervals (liveness): never jumps with the wall clock.
+  virtual std::chrono::steady_clock::time_point steady_now() const {
+    return std::chrono::steady_clock::now();
+  }
 };
 
 class SystemClock final : public Clock {

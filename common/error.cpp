@@ -35,8 +35,7 @@ Error unsupported_property(std::string_view property, std::string_view reason) {
 }
 
 Error invalid_body(std::string_view reason) {
-  return Error(400, "InvalidRequestBody",
-               "The specified Request Body is not syntactically valid.",
+  return Error(400, "InvalidRequestBody", "The specified Request Body is not syntactically valid.",
                {{"Reason", std::string(reason)}});
 }
 

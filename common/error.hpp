@@ -8,6 +8,7 @@
 
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,9 +23,9 @@ struct ErrorDetail {
 };
 
 struct Error {
-  int status = 500;         // HTTP status the API answers with
-  std::string code;         // Azure error code, e.g. "MissingRequiredProperty"
-  std::string message;      // human-readable sentence
+  int status = 500;                 // HTTP status the API answers with
+  std::string code;                 // Azure error code, e.g. "MissingRequiredProperty"
+  std::string message;              // human-readable sentence
   std::vector<ErrorDetail> values;  // e.g. {PropertyName, vmSize}
 
   Error() = default;

@@ -6,34 +6,13 @@
 // Secrets: the account key never comes from the command line (startup/account_key.hpp), and
 // everything the scheduler creates is private (umask 077; the data directory 0700, see
 // startup/data_dirs.hpp); local node roots live in their own --nodes-dir.
-#include <spdlog/spdlog.h>
-
-#include <sys/stat.h>
-
-#include <CLI/CLI.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <thread>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "common/encoding.hpp"
 #include "scheduler/api/packages.hpp"
 #include "scheduler/api/router.hpp"
 #include "scheduler/api/services.hpp"
 #include "scheduler/catalog/catalog.hpp"
 #include "scheduler/lifecycle/sweeper.hpp"
-#include "scheduler/nodes/agent_endpoint.hpp"
+#include "scheduler/server/agent_endpoint.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/server/http_server.hpp"
@@ -44,6 +23,24 @@
 #include "scheduler/store/disk_guard.hpp"
 #include "scheduler/store/sqlite_store.hpp"
 #include "scheduler/store/store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -85,8 +82,9 @@ std::string default_agent_binary() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "openbatch-agent";
-  for (const fs::path& candidate : {self.parent_path() / "openbatch-agent",
-                                    self.parent_path().parent_path() / "node_agent" / "openbatch-agent"}) {
+  for (const fs::path& candidate :
+       {self.parent_path() / "openbatch-agent",
+        self.parent_path().parent_path() / "node_agent" / "openbatch-agent"}) {
     if (fs::exists(candidate, ec)) return candidate.string();
   }
   return "openbatch-agent";
@@ -94,7 +92,8 @@ std::string default_agent_binary() {
 
 Result<asio::ip::tcp::endpoint> parse_listen(const std::string& text) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos) return Error(400, "InvalidArgument", "--listen must be HOST:PORT");
+  if (colon == std::string::npos)
+    return Error(400, "InvalidArgument", "--listen must be HOST:PORT");
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
@@ -126,7 +125,8 @@ bool write_ready_file(const std::string& path, const std::string& url) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   bool ok = fd >= 0 && ::write(fd, url.data(), url.size()) == static_cast<ssize_t>(url.size()) &&
-            ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;  // readable by whoever waits for it (umask is 077)
+            ::fchmod(fd, 0644) == 0 &&
+            ::fsync(fd) == 0;  // readable by whoever waits for it (umask is 077)
   const int saved = errno;
   if (fd >= 0) ok = ::close(fd) == 0 && ok;
   if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) return true;
@@ -141,33 +141,50 @@ int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"openbatch-scheduler: the OpenBatch scheduler (Azure Batch data-plane API)"};
   app.set_config("--config", "", "TOML/INI file with the same keys as the long flags");
-  app.add_option("--listen", opt.listen, "HOST:PORT to listen on (port 0 picks one)")->capture_default_str();
-  app.add_option("--data-dir", opt.data_dir, "directory for the database, blobs and keys (made 0700)")->capture_default_str();
-  app.add_option("--nodes-dir", opt.nodes_dir, "local agents' node roots, reachable by tasks (default: DATA-DIR.nodes)");
+  app.add_option("--listen", opt.listen, "HOST:PORT to listen on (port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--data-dir", opt.data_dir,
+                 "directory for the database, blobs and keys (made 0700)")
+      ->capture_default_str();
+  app.add_option("--nodes-dir", opt.nodes_dir,
+                 "local agents' node roots, reachable by tasks (default: DATA-DIR.nodes)");
   app.add_option("--account", opt.account, "account name clients sign with")->capture_default_str();
-  app.add_option("--key-file", opt.key_file,
-                 "file (mode 0600) holding the account key, base64 (default: $OPENBATCH_ACCOUNT_KEY, else "
-                 "DATA-DIR/account.key, generated)");
+  app.add_option(
+      "--key-file", opt.key_file,
+      "file (mode 0600) holding the account key, base64 (default: $OPENBATCH_ACCOUNT_KEY, else "
+      "DATA-DIR/account.key, generated)");
   // Refused with the reason (account_key.hpp); kept so that the refusal can say why.
-  app.add_option("--key", opt.key, "refused: a key on the command line is readable by every local user")
+  app.add_option("--key", opt.key,
+                 "refused: a key on the command line is readable by every local user")
       ->group("");
-  app.add_option("--public-url", opt.public_url, "base URL written into entity urls (default: http://LISTEN)");
-  app.add_option("--images-dir", opt.images_dir, "catalog directory (vm_sizes.json, supported_images.json)")->capture_default_str();
+  app.add_option("--public-url", opt.public_url,
+                 "base URL written into entity urls (default: http://LISTEN)");
+  app.add_option("--images-dir", opt.images_dir,
+                 "catalog directory (vm_sizes.json, supported_images.json)")
+      ->capture_default_str();
   app.add_option("--ready-file", opt.ready_file, "write the base URL here once listening");
-  app.add_option("--log-level", opt.log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.add_option("--log-level", opt.log_level, "trace|debug|info|warn|error")
+      ->capture_default_str();
   app.add_option("--threads", opt.threads, "I/O threads (default: number of cores)");
-  app.add_flag("!--no-fsync-full", opt.synchronous_full, "synchronous=NORMAL (survives a process crash, not power loss)");
-  app.add_option("--provisioner", opt.provisioner, "default for pools: local (agents on this machine) or static (agents join)")
+  app.add_flag("!--no-fsync-full", opt.synchronous_full,
+               "synchronous=NORMAL (survives a process crash, not power loss)");
+  app.add_option("--provisioner", opt.provisioner,
+                 "default for pools: local (agents on this machine) or static (agents join)")
       ->check(CLI::IsMember({"local", "static"}))
       ->capture_default_str();
-  app.add_option("--agent-binary", opt.agent_binary, "openbatch-agent for the local provisioner (default: next to this program)");
-  app.add_option("--agent-arg", opt.agent_args, "extra argument for every local agent (repeatable)")->allow_extra_args(false);
-  app.add_option("--heartbeat-seconds", opt.heartbeat_seconds, "agent heartbeat interval")->check(CLI::Range(1, 3600))->capture_default_str();
+  app.add_option("--agent-binary", opt.agent_binary,
+                 "openbatch-agent for the local provisioner (default: next to this program)");
+  app.add_option("--agent-arg", opt.agent_args, "extra argument for every local agent (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--heartbeat-seconds", opt.heartbeat_seconds, "agent heartbeat interval")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--max-package-bytes", opt.max_package_bytes,
                  "largest application package accepted (bytes)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_flag("--keep-agents", opt.keep_agents, "leave local agents running on shutdown (a restart adopts them)");
+  app.add_flag("--keep-agents", opt.keep_agents,
+               "leave local agents running on shutdown (a restart adopts them)");
   app.add_option(
          "--max-connections", opt.max_connections,
          "open connections at most, agent links included (default 0: the fd limit less a reserve)")
@@ -200,14 +217,16 @@ int main(int argc, char** argv) {
   ::unsetenv(startup::kAccountKeyEnv);
   key_sources.data_dir = opt.data_dir;
   if (key_sources.key_in_argv || key_sources.key_in_config) {
-    std::cerr << "openbatch-scheduler: " << startup::key_option_refusal(key_sources.key_in_argv) << std::endl;
+    std::cerr << "openbatch-scheduler: " << startup::key_option_refusal(key_sources.key_in_argv)
+              << std::endl;
     return 2;
   }
   if (auto prepared = startup::prepare_data_dir(opt.data_dir); !prepared) {
     spdlog::critical("{}", prepared.error().message);
     return 2;
   }
-  const fs::path nodes_dir = opt.nodes_dir.empty() ? startup::default_nodes_dir(opt.data_dir) : fs::path(opt.nodes_dir);
+  const fs::path nodes_dir =
+      opt.nodes_dir.empty() ? startup::default_nodes_dir(opt.data_dir) : fs::path(opt.nodes_dir);
   if (auto prepared = startup::prepare_nodes_dir(nodes_dir, opt.data_dir); !prepared) {
     spdlog::critical("{}", prepared.error().message);
     return 2;
@@ -223,8 +242,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (key->generated) {
-    std::cout << "generated account key (kept in " << (fs::path(opt.data_dir) / startup::kAccountKeyFile).string()
-              << ")" << std::endl;
+    std::cout << "generated account key (kept in "
+              << (fs::path(opt.data_dir) / startup::kAccountKeyFile).string() << ")" << std::endl;
   }
   spdlog::info("account key from {}", key->origin);
   auto catalog = catalog::Catalog::load(opt.images_dir);
@@ -236,7 +255,8 @@ int main(int argc, char** argv) {
   store::DiskGuard disk_guard(opt.data_dir, std::chrono::milliseconds(250));
   auto store = store::SqliteStore::open(
       {(fs::path(opt.data_dir) / "openbatch.db").string(), opt.synchronous_full},
-      {.on_disk_full = [&disk_guard] { disk_guard.disk_full(); }, .disk_low = disk_guard.low_flag()});
+      {.on_disk_full = [&disk_guard] { disk_guard.disk_full(); },
+       .disk_low = disk_guard.low_flag()});
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return 2;
@@ -257,7 +277,7 @@ int main(int argc, char** argv) {
       ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); },
       server_limits);
   std::unique_ptr<nodes::Engine> engine;
-  std::unique_ptr<nodes::AgentEndpoint> agent_endpoint;
+  std::unique_ptr<server::AgentEndpoint> agent_endpoint;
   asio::ip::tcp::endpoint bound;
   try {
     bound = http_server.listen(*endpoint);
@@ -265,8 +285,9 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot listen on {}: {}", opt.listen, e.what());
     return 2;
   }
-  const std::string url = "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                                : bound.address().to_string()) +
+  const std::string url = "http://" +
+                          (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                   : bound.address().to_string()) +
                           ":" + std::to_string(bound.port());
   if (services.account.public_url.empty()) services.account.public_url = url;
 
@@ -282,14 +303,17 @@ int main(int argc, char** argv) {
   engine_config.account_url = services.account.public_url;
   engine_config.default_provisioner = opt.provisioner;
   engine_config.heartbeat_interval_seconds = opt.heartbeat_seconds;
-  engine = std::make_unique<nodes::Engine>(ioc, **store, clock, engine_config, [&services] { return services.etags.next(); },
-                                           std::make_unique<nodes::LocalAgents>(agents_config));
-  agent_endpoint = std::make_unique<nodes::AgentEndpoint>(*engine);
+  engine = std::make_unique<nodes::Engine>(
+      ioc, **store, clock, engine_config, [&services] { return services.etags.next(); },
+      std::make_unique<nodes::LocalAgents>(agents_config));
+  agent_endpoint = std::make_unique<server::AgentEndpoint>(*engine);
   // Node files: local roots directly, the others through their agents (needs the engine).
   services.node_files = std::make_unique<server::RoutedNodeFiles>(agents_config.nodes_dir, *engine);
   http_server.route_prefix(
       "/agent/v1",
-      [&agent_endpoint](api::HttpRequest req, std::string peer) { return agent_endpoint->handle(std::move(req), std::move(peer)); },
+      [&agent_endpoint](api::HttpRequest req, std::string peer) {
+        return agent_endpoint->handle(std::move(req), std::move(peer));
+      },
       [&agent_endpoint](boost::beast::tcp_stream stream, api::HttpRequest req) {
         return agent_endpoint->upgrade(std::move(stream), std::move(req));
       });
@@ -302,7 +326,7 @@ int main(int argc, char** argv) {
   });
   http_server.route_stream(
       [](const server::HeaderParser::value_type& h) {
-        return nodes::AgentEndpoint::serves_package(
+        return server::AgentEndpoint::serves_package(
             std::string_view(h.target().data(), h.target().size()));
       },
       [&agent_endpoint](boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
@@ -314,7 +338,8 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stopping{false};
   lifecycle::Sweeper sweeper(**store, clock, [&services] { return services.etags.next(); });
-  asio::co_spawn(ioc, sweeper.run(std::chrono::milliseconds(250), [&] { return stopping.load(); }), asio::detached);
+  asio::co_spawn(ioc, sweeper.run(std::chrono::milliseconds(250), [&] { return stopping.load(); }),
+                 asio::detached);
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(ioc);

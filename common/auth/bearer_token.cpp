@@ -1,5 +1,7 @@
 #include "common/auth/bearer_token.hpp"
 
+#include "common/encoding.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -7,14 +9,13 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "common/encoding.hpp"
-
 namespace openbatch::auth {
 
 std::string new_bearer_token(std::string_view prefix) {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("no randomness for a token");
-  std::string body = encoding::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  std::string body =
+      encoding::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
   // base64url without padding: tokens travel in headers and file names.
   std::string out(prefix);
   out += '.';
@@ -28,7 +29,8 @@ std::string new_bearer_token(std::string_view prefix) {
 std::string token_digest(std::string_view token) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return encoding::hex_encode(
+      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 bool token_matches(std::string_view token, std::string_view digest) {
@@ -41,7 +43,8 @@ std::optional<std::string_view> bearer_token_of(std::string_view authorization) 
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size()) return std::nullopt;
   for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return std::nullopt;
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i])
+      return std::nullopt;
   }
   auto token = authorization.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);

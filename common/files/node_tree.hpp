@@ -5,21 +5,21 @@
 //
 // Every path is relative to the root, '/'-separated, and resolved beneath a descriptor of the
 // root (common/files/beneath.hpp): a '..' that leaves the root and any symlink read as "not
-// found", never as a file elsewhere, even while a task swaps its directories for links. Errors are the
-// API's own (404 FileNotFound, 409 DirectoryNotEmpty, 416 InvalidRange, 409
+// found", never as a file elsewhere, even while a task swaps its directories for links. Errors are
+// the API's own (404 FileNotFound, 409 DirectoryNotEmpty, 416 InvalidRange, 409
 // NodeFilesUnavailable when the root itself is missing), so callers pass them through.
 //
 // Thread-safety: const methods on plain paths; blocking file I/O.
 #pragma once
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "common/clock.hpp"
-#include "common/error.hpp"
 
 namespace openbatch::files {
 
@@ -55,7 +55,8 @@ Error invalid_range(std::string message = "The byte range specified is invalid o
 // The bytes [first, end) that `range` selects in a file of `size` bytes, or 416 InvalidRange
 // when it starts past the end (an empty file may still be read from 0) or spans more than
 // kMaxFileReadBytes.
-Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size, const std::optional<ByteRange>& range);
+Result<std::pair<uint64_t, uint64_t>> select_bytes(uint64_t size,
+                                                   const std::optional<ByteRange>& range);
 
 class NodeTree {
  public:
@@ -63,7 +64,8 @@ class NodeTree {
 
   Result<FileInfo> stat(const std::string& path) const;
   // Entries under `dir` (names relative to it), sorted by name; at most `limit` of them.
-  Result<std::vector<FileInfo>> list(const std::string& dir, bool recursive, std::size_t limit) const;
+  Result<std::vector<FileInfo>> list(const std::string& dir, bool recursive,
+                                     std::size_t limit) const;
   // The bytes `range` selects (select_bytes), at once.
   Result<std::string> read(const std::string& path, const std::optional<ByteRange>& range) const;
   // At most `max_bytes` of what `range` selects, from its start; the chunk's info.size says

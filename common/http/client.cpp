@@ -153,8 +153,8 @@ struct HttpClient::Impl {
   asio::io_context ioc{1};
   Tcp::resolver resolver{ioc};
   beast::tcp_stream stream{ioc};
-  beast::flat_buffer buffer;  // kept across requests: its capacity is reused
-  BeastRequest req;           // likewise
+  beast::flat_buffer buffer;        // kept across requests: its capacity is reused
+  BeastRequest req;                 // likewise
   std::filesystem::path body_file;  // non-empty: the body is this file (request_file)
   std::uint64_t body_file_size = 0;
   std::vector<auth::HeaderField> signed_fields;

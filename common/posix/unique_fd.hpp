@@ -3,10 +3,9 @@
 // and by discovery's helper-program runner.
 #pragma once
 
-#include <unistd.h>
-
 #include <string>
 #include <system_error>
+#include <unistd.h>
 #include <utility>
 
 namespace openbatch::posix {
@@ -39,6 +38,8 @@ class UniqueFd {
 };
 
 // strerror without its thread-safety problem.
-inline std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+inline std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 }  // namespace openbatch::posix

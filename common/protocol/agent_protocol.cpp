@@ -296,8 +296,7 @@ void read(FieldReader& r, PackageRef& out) {
   out.application_id = r.string("applicationId");
   out.version = r.string("version");
   out.sha256 = r.string("sha256");
-  out.size = static_cast<std::uint64_t>(
-      r.integer("size", 0, static_cast<std::int64_t>(kMaxSeq)));
+  out.size = static_cast<std::uint64_t>(r.integer("size", 0, static_cast<std::int64_t>(kMaxSeq)));
   out.default_version = r.boolean("defaultVersion", false);
   if (r.ok() && !is_sha256_hex(out.sha256)) {
     r.fail(r.field("sha256"), "must be 64 lowercase hex digits");
@@ -394,8 +393,8 @@ void read(FieldReader& r, Hello& out, std::optional<Error>* error) {
 void read(FieldReader& r, StartApplication& out) { out.attempt_id = r.string("attemptId"); }
 
 void read(FieldReader& r, NodeSetup& out, std::optional<Error>* error) {
-  out.generation = static_cast<std::uint64_t>(
-      r.integer("generation", 1, static_cast<std::int64_t>(kMaxSeq)));
+  out.generation =
+      static_cast<std::uint64_t>(r.integer("generation", 1, static_cast<std::int64_t>(kMaxSeq)));
   if (const json* st = r.find("startTask", false); st != nullptr && !st->is_null()) {
     if (!st->is_object()) {
       r.fail(r.field("startTask"), "must be a JSON object or null");
@@ -408,8 +407,8 @@ void read(FieldReader& r, NodeSetup& out, std::optional<Error>* error) {
 }
 
 void read(FieldReader& r, NodeStatus& out) {
-  out.generation = static_cast<std::uint64_t>(
-      r.integer("generation", 0, static_cast<std::int64_t>(kMaxSeq)));
+  out.generation =
+      static_cast<std::uint64_t>(r.integer("generation", 0, static_cast<std::int64_t>(kMaxSeq)));
   out.state = r.enumeration("state", kSetupStates);
   if (const json* info = r.find("startTaskInfo", false); info != nullptr && !info->is_null()) {
     if (!info->is_object()) {
@@ -615,7 +614,7 @@ void put_completion(json& info, const Report& report) {
 
 std::string_view type_name(const Payload& payload) {
   static constexpr std::array<std::string_view, std::variant_size_v<Payload>> kNames{
-      "hello",  "welcome", "inventory", "heartbeat",   "assignment",  "cancel",
+      "hello",  "welcome", "inventory",   "heartbeat",    "assignment", "cancel",
       "report", "ack",     "fileRequest", "fileResponse", "nodeStatus", "startApplication"};
   return kNames[payload.index()];
 }
@@ -815,9 +814,7 @@ void from_json(const json& j, FileResponse& v) { from_json_or_throw(j, v, "fileR
 void from_json(const json& j, PackageRef& v) { from_json_or_throw(j, v, "packageRef"); }
 void from_json(const json& j, NodeSetup& v) { from_json_or_throw(j, v, "nodeSetup"); }
 void from_json(const json& j, NodeStatus& v) { from_json_or_throw(j, v, "nodeStatus"); }
-void from_json(const json& j, StartApplication& v) {
-  from_json_or_throw(j, v, "startApplication");
-}
+void from_json(const json& j, StartApplication& v) { from_json_or_throw(j, v, "startApplication"); }
 
 void from_json(const json& j, Message& v) {
   Result<Message> r = decode(j.dump());

@@ -217,10 +217,10 @@ std::string_view to_string(SetupState s);
 // agent -> scheduler: the node's setup state, after every welcome and on every change. Not
 // acked or journaled: the latest one wins, and the next welcome brings the current one again.
 struct NodeStatus {
-  std::uint64_t generation = 0;                // "generation": of the setup it describes
-  SetupState state = SetupState::Starting;     // "state"
-  json start_task_info;                        // "startTaskInfo": Azure StartTaskInformation or null
-  json errors = json::array();                 // "errors": Azure ComputeNodeError[]
+  std::uint64_t generation = 0;             // "generation": of the setup it describes
+  SetupState state = SetupState::Starting;  // "state"
+  json start_task_info;                     // "startTaskInfo": Azure StartTaskInformation or null
+  json errors = json::array();              // "errors": Azure ComputeNodeError[]
   // "execPort": where the agent's remote-launch server listens now (it may start only after
   // welcome says the pool has inter-node communication); absent = none (yet).
   std::optional<int> exec_port;
@@ -282,11 +282,11 @@ struct FileRequest {
 
 // agent -> scheduler: the answer to one fileRequest.
 struct FileResponse {
-  std::string request_id;                           // "requestId"
-  int status = 200;                                 // "status": HTTP-like (200, 404, 409, 416, 500)
-  std::optional<std::string> code;                  // "code": the Azure error code when not 200
-  std::optional<std::string> message;               // "message"
-  std::optional<files::FileInfo> file;              // "file": stat and read
+  std::string request_id;               // "requestId"
+  int status = 200;                     // "status": HTTP-like (200, 404, 409, 416, 500)
+  std::optional<std::string> code;      // "code": the Azure error code when not 200
+  std::optional<std::string> message;   // "message"
+  std::optional<files::FileInfo> file;  // "file": stat and read
   std::optional<std::vector<files::FileInfo>> files;  // "files": list
   std::optional<std::string> data;  // "data": read, raw bytes here, base64 on the wire
   bool operator==(const FileResponse&) const = default;
@@ -300,8 +300,8 @@ struct StartApplication {
   bool operator==(const StartApplication&) const = default;
 };
 
-using Payload = std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel,
-                             Report, Ack, FileRequest, FileResponse, NodeStatus, StartApplication>;
+using Payload = std::variant<Hello, Welcome, InventoryUpdate, Heartbeat, Assignment, Cancel, Report,
+                             Ack, FileRequest, FileResponse, NodeStatus, StartApplication>;
 
 struct Message {
   std::uint64_t seq = 0;  // "seq": per sender, increasing from 1; the agent's survives restarts

@@ -2,15 +2,14 @@
 #include "node_agent/daemon/agent.hpp"
 
 #include "node_agent/daemon/file_requests.hpp"
-#include "node_agent/packages/http_fetcher.hpp"
 #include "node_agent/link/inventory_hash.hpp"
+#include "node_agent/packages/http_fetcher.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include <signal.h>
-
 #include <algorithm>
+#include <signal.h>
 
 namespace openbatch::agent::daemon {
 
@@ -143,8 +142,8 @@ void Agent::on_disconnected(std::string_view why) {
 void Agent::on_frame(std::string_view frame) {
   Result<Message> message = protocol::decode(frame);
   if (!message) {
-    const std::string why = message.error().detail("PropertyName") + " " +
-                            message.error().detail("Reason");
+    const std::string why =
+        message.error().detail("PropertyName") + " " + message.error().detail("Reason");
     spdlog::warn("link: invalid frame from the scheduler: {}", why);
     link_.fail_connection(why.substr(0, 120));  // a close reason is at most 123 bytes
     return;
@@ -210,8 +209,8 @@ void Agent::on_assignment(std::uint64_t seq, protocol::Assignment assignment) {
     commit_.after_durable([this, g = link_.generation(), seq] { owe_ack(g, seq); });
     return;
   }
-  journal_.append(state::AcceptedRecord{id, assignment.job_id, assignment.task_id,
-                                        assignment.required_slots});
+  journal_.append(
+      state::AcceptedRecord{id, assignment.job_id, assignment.task_id, assignment.required_slots});
   runner_.accept(std::move(assignment));
   commit_.after_durable([this, g = link_.generation(), seq, id] {
     owe_ack(g, seq);
@@ -264,7 +263,8 @@ void Agent::attempt_report(protocol::Report report) {
   commit_.after_durable([this, s = *seq, r = std::move(report)]() mutable {
     // The journal holds the attempt's result now: its shim's status is no longer needed.
     if (r.state == protocol::AttemptState::Completed && config_.runner.shim) {
-      if (auto name = shim::escape_attempt_id(r.attempt_id)) shim::remove_attempt_dir(config_.runner.shim->dir / *name);
+      if (auto name = shim::escape_attempt_id(r.attempt_id))
+        shim::remove_attempt_dir(config_.runner.shim->dir / *name);
     }
     send_with_seq(s, std::move(r));
   });

@@ -31,8 +31,8 @@
 #include "node_agent/daemon/node_setup.hpp"
 #include "node_agent/daemon/remote_launch.hpp"
 #include "node_agent/exec/launcher.hpp"
-#include "node_agent/packages/package_installer.hpp"
 #include "node_agent/link/websocket_link.hpp"
+#include "node_agent/packages/package_installer.hpp"
 #include "node_agent/remote/exec_listen.hpp"
 #include "node_agent/runner/attempt_runner.hpp"
 #include "node_agent/state/group_commit.hpp"
@@ -135,7 +135,7 @@ class Agent final : public link::LinkHandler, public runner::RunnerEvents {
   boost::asio::steady_timer heartbeat_timer_;
   std::optional<boost::asio::signal_set> signals_;
   std::string inventory_hash_;
-  files::NodeTree node_files_;  // the node root, for fileRequest
+  files::NodeTree node_files_;             // the node root, for fileRequest
   std::uint64_t welcomed_generation_ = 0;  // the link generation that got welcome; 0: none
   std::chrono::seconds heartbeat_interval_{10};
   std::vector<std::pair<std::uint64_t, std::uint64_t>> owed_acks_;  // (generation, seq)

@@ -1,6 +1,5 @@
 // The openbatch-agent command line (see options.hpp): CLI11 parsing only.
 #include "node_agent/daemon/options.hpp"
-
 #include "node_agent/remote/rsh_client.hpp"
 #include "node_agent/shim/shim_main.hpp"
 
@@ -43,34 +42,36 @@ int agent_main(int argc, char** argv) {
   run->add_option("--state-dir", o.state_dir, "agent state (node.json, journal), not under --root")
       ->required();
   run->add_option("--pool", o.pool, "pool to join when <state-dir>/node.json is missing");
-  run->add_option("--join-token-file", o.join_token_file, "file (mode 0600) holding the pool's join token");
+  run->add_option("--join-token-file", o.join_token_file,
+                  "file (mode 0600) holding the pool's join token");
   add_discovery_flags(*run, o.discovery);
-  run->add_option("--task-user", o.task_user, "OS user of nonadmin tasks")
-      ->capture_default_str();
+  run->add_option("--task-user", o.task_user, "OS user of nonadmin tasks")->capture_default_str();
   run->add_option("--kill-grace-seconds", o.kill_grace_seconds,
                   "seconds between SIGTERM and SIGKILL when stopping a task")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
-  run->add_option("--log-level", o.log_level, "trace|debug|info|warn|error")
-      ->capture_default_str();
+  run->add_option("--log-level", o.log_level, "trace|debug|info|warn|error")->capture_default_str();
   run->add_option("--reconnect-min-ms", o.reconnect_min_ms, "first reconnect delay")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
   run->add_option("--reconnect-max-ms", o.reconnect_max_ms, "longest reconnect delay")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
-  run->add_option("--max-task-output", o.max_task_output,
-                  "bytes each of a task's stdout.txt and stderr.txt may reach before the task is stopped "
-                  "(0: no cap)")
+  run->add_option(
+         "--max-task-output", o.max_task_output,
+         "bytes each of a task's stdout.txt and stderr.txt may reach before the task is stopped "
+         "(0: no cap)")
       ->capture_default_str();
   std::string task_shims = "on";
-  run->add_option("--task-shims", task_shims,
-                  "on: each task runs under a supervisor that survives an agent restart (and enforces "
-                  "--max-task-output); off: tasks start directly, and an agent restart requeues them")
+  run->add_option(
+         "--task-shims", task_shims,
+         "on: each task runs under a supervisor that survives an agent restart (and enforces "
+         "--max-task-output); off: tasks start directly, and an agent restart requeues them")
       ->capture_default_str()
       ->check(CLI::IsMember({"on", "off"}));
-  run->add_option("--shim-path", o.shim_path,
-                  "the openbatch-shim program tasks run under (default: the one beside openbatch-agent)");
+  run->add_option(
+      "--shim-path", o.shim_path,
+      "the openbatch-shim program tasks run under (default: the one beside openbatch-agent)");
   run->add_option("--exec-listen", o.exec_listen,
                   "auto[:PORT], ADDRESS[:PORT] or off: the remote-launch server for MPI tasks, on "
                   "inter-node pools only (auto: the node's pool address; port 0: any)")

@@ -34,7 +34,8 @@ void fit_listing(std::vector<files::FileInfo>& list) {
 
 }  // namespace
 
-protocol::FileResponse answer_file_request(const files::NodeTree& tree, const protocol::FileRequest& request) {
+protocol::FileResponse answer_file_request(const files::NodeTree& tree,
+                                           const protocol::FileRequest& request) {
   protocol::FileResponse response;
   response.request_id = request.request_id;
   switch (request.op) {
@@ -45,8 +46,8 @@ protocol::FileResponse answer_file_request(const files::NodeTree& tree, const pr
       break;
     }
     case protocol::FileOp::List: {
-      const std::size_t limit = static_cast<std::size_t>(
-          std::min<std::uint64_t>(request.limit.value_or(protocol::kMaxArrayItems), protocol::kMaxArrayItems));
+      const std::size_t limit = static_cast<std::size_t>(std::min<std::uint64_t>(
+          request.limit.value_or(protocol::kMaxArrayItems), protocol::kMaxArrayItems));
       auto list = tree.list(request.path, request.recursive, limit);
       if (!list) return failed(request.request_id, list.error());
       fit_listing(*list);
@@ -61,7 +62,8 @@ protocol::FileResponse answer_file_request(const files::NodeTree& tree, const pr
       break;
     }
     case protocol::FileOp::Remove: {
-      if (auto st = tree.remove(request.path, request.recursive); !st) return failed(request.request_id, st.error());
+      if (auto st = tree.remove(request.path, request.recursive); !st)
+        return failed(request.request_id, st.error());
       break;
     }
   }

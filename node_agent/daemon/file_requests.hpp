@@ -9,6 +9,7 @@
 
 namespace openbatch::agent::daemon {
 
-protocol::FileResponse answer_file_request(const files::NodeTree& tree, const protocol::FileRequest& request);
+protocol::FileResponse answer_file_request(const files::NodeTree& tree,
+                                           const protocol::FileRequest& request);
 
 }  // namespace openbatch::agent::daemon

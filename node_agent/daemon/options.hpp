@@ -29,10 +29,10 @@ struct DiscoveryFlags {
 };
 
 struct AgentOptions {
-  std::string scheduler;            // --scheduler http://host:port
-  std::filesystem::path root;       // --root: AZ_BATCH_NODE_ROOT_DIR
-  std::filesystem::path state_dir;  // --state-dir: node.json, journal; never under --root
-  std::string pool;                 // --pool: for the first join
+  std::string scheduler;                  // --scheduler http://host:port
+  std::filesystem::path root;             // --root: AZ_BATCH_NODE_ROOT_DIR
+  std::filesystem::path state_dir;        // --state-dir: node.json, journal; never under --root
+  std::string pool;                       // --pool: for the first join
   std::filesystem::path join_token_file;  // --join-token-file: for the first join
   DiscoveryFlags discovery;
   std::string task_user = "_azbatch";  // --task-user

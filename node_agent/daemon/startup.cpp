@@ -15,17 +15,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include <pwd.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <pwd.h>
 #include <set>
+#include <signal.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace openbatch::agent::daemon {
 namespace fs = std::filesystem;
@@ -56,7 +55,8 @@ Status make_dir(const fs::path& dir, mode_t mode) {
   fs::create_directories(dir, ec);
   if (ec) return Error(500, "StateWriteFailed", "creating " + dir.string() + ": " + ec.message());
   if (::chmod(dir.c_str(), mode) != 0) {
-    return Error(500, "StateWriteFailed", "chmod " + dir.string() + ": " + posix::errno_text(errno));
+    return Error(500, "StateWriteFailed",
+                 "chmod " + dir.string() + ": " + posix::errno_text(errno));
   }
   return {};
 }
@@ -78,8 +78,9 @@ std::string read_token(const fs::path& file) {
   // their secrets: it belongs in a file only root reads (the image recipes install it 0600).
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    spdlog::warn("the join token file {} may be read by group or others (mode {:04o}): chmod 600 it", file.string(),
-                 st.st_mode & 07777);
+    spdlog::warn(
+        "the join token file {} may be read by group or others (mode {:04o}): chmod 600 it",
+        file.string(), st.st_mode & 07777);
   }
   std::ifstream in(file);
   std::stringstream text;
@@ -160,8 +161,9 @@ std::filesystem::path shim_executable(const std::filesystem::path& configured) {
     auto beside = self.parent_path() / "openbatch-shim";
     if (::access(beside.c_str(), X_OK) == 0) return beside;
   }
-  spdlog::warn("no openbatch-shim beside {}: tasks start under this binary's `shim` subcommand (slower)",
-               ec ? "/proc/self/exe" : self.string());
+  spdlog::warn(
+      "no openbatch-shim beside {}: tasks start under this binary's `shim` subcommand (slower)",
+      ec ? "/proc/self/exe" : self.string());
   return "/proc/self/exe";
 }
 
@@ -259,14 +261,16 @@ int run_agent(const AgentOptions& o) {
     return kExitStateFailed;
   }
   if (!adopted.empty()) {
-    spdlog::info("recovery: {} attempts of the previous agent are still running or ended under their shims: "
-                 "taking them over",
-                 adopted.size());
+    spdlog::info(
+        "recovery: {} attempts of the previous agent are still running or ended under their shims: "
+        "taking them over",
+        adopted.size());
   }
   if (!recovered->abandoned.empty()) {
-    spdlog::warn("recovery: {} attempts of the previous agent abandoned ({} process groups "
-                 "killed); the scheduler requeues them",
-                 recovered->abandoned.size(), recovered->killed_groups.size());
+    spdlog::warn(
+        "recovery: {} attempts of the previous agent abandoned ({} process groups "
+        "killed); the scheduler requeues them",
+        recovered->abandoned.size(), recovered->killed_groups.size());
   }
 
   AgentConfig config;
@@ -327,8 +331,9 @@ int run_agent(const AgentOptions& o) {
   if (o.task_shims) {
     config.runner.shim = shims;
   } else {
-    spdlog::warn("--task-shims off: tasks start without a shim; an agent restart stops and requeues them, "
-                 "and --max-task-output is not enforced");
+    spdlog::warn(
+        "--task-shims off: tasks start without a shim; an agent restart stops and requeues them, "
+        "and --max-task-output is not enforced");
   }
 
   ::signal(SIGPIPE, SIG_IGN);

@@ -4,7 +4,6 @@
 #include "node_agent/discovery/command.hpp"
 
 #include "common/posix/unique_fd.hpp"
-
 #include "node_agent/discovery/scanner.hpp"
 #include "node_agent/discovery/text.hpp"
 
@@ -34,7 +33,6 @@ struct Pipe {
   Fd read;
   Fd write;
 };
-
 
 Error failed(std::string_view what, int err) {
   return discovery_error(kCommandFailed, std::string(what) + ": " + errno_text(err));

@@ -3,12 +3,11 @@
 // Thread-safe: a value.
 #pragma once
 
-#include <sys/resource.h>
-#include <sys/types.h>
-
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <vector>
 
 namespace openbatch::agent::exec {

@@ -6,17 +6,16 @@
 #include "common/error.hpp"
 #include "node_agent/exec/launch_spec.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <string_view>
+#include <sys/types.h>
 
 namespace openbatch::agent::exec {
 
 // Error codes of the exec module.
-inline constexpr std::string_view kLaunchFailed = "LaunchFailed";      // could not start
+inline constexpr std::string_view kLaunchFailed = "LaunchFailed";        // could not start
 inline constexpr std::string_view kProgramNotFound = "ProgramNotFound";  // exec gave ENOENT
-inline constexpr std::string_view kWaitTimedOut = "WaitTimedOut";      // still running
+inline constexpr std::string_view kWaitTimedOut = "WaitTimedOut";        // still running
 inline constexpr std::string_view kWaitFailed = "WaitFailed";
 inline constexpr std::string_view kKillFailed = "KillFailed";
 inline constexpr std::string_view kUserNotFound = "UserNotFound";

@@ -5,25 +5,25 @@
 #include "common/files/beneath.hpp"
 #include "common/posix/unique_fd.hpp"
 
+#include <climits>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
 #include <fcntl.h>
 #include <grp.h>
+#include <memory>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <string>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <climits>
-#include <cstdint>
-#include <memory>
-#include <string>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 
 namespace openbatch::agent::exec {
@@ -45,14 +45,22 @@ enum class Step : int { Setsid, Dup, Rlimit, Setgroups, Setgid, Setuid, Chdir, E
 
 const char* step_name(Step s) {
   switch (s) {
-    case Step::Setsid: return "setsid";
-    case Step::Dup: return "dup2";
-    case Step::Rlimit: return "setrlimit";
-    case Step::Setgroups: return "setgroups";
-    case Step::Setgid: return "setgid";
-    case Step::Setuid: return "setuid";
-    case Step::Chdir: return "chdir";
-    case Step::Exec: return "execve";
+    case Step::Setsid:
+      return "setsid";
+    case Step::Dup:
+      return "dup2";
+    case Step::Rlimit:
+      return "setrlimit";
+    case Step::Setgroups:
+      return "setgroups";
+    case Step::Setgid:
+      return "setgid";
+    case Step::Setuid:
+      return "setuid";
+    case Step::Chdir:
+      return "chdir";
+    case Step::Exec:
+      return "execve";
   }
   return "child";
 }
@@ -61,7 +69,6 @@ struct ChildReport {
   int step = 0;
   int err = 0;
 };
-
 
 Error exec_error(std::string_view code, std::string message, int err) {
   return Error(500, std::string(code), std::move(message),
@@ -211,8 +218,8 @@ struct ChildPlan {
   // Raw syscalls: glibc's wrappers would signal the parent's other threads to change their
   // credentials too (setxid broadcast), as it believes it is one of them. The arguments go
   // through syscall()'s varargs as longs.
-  if (spec.groups && ::syscall(SYS_setgroups, static_cast<long>(plan.group_count),
-                               plan.groups) != 0) {
+  if (spec.groups &&
+      ::syscall(SYS_setgroups, static_cast<long>(plan.group_count), plan.groups) != 0) {
     child_fail(plan.report_fd, Step::Setgroups, errno);
   }
   if (spec.gid && ::syscall(SYS_setgid, static_cast<long>(*spec.gid)) != 0) {
@@ -239,9 +246,7 @@ struct ChildPlan {
   child_fail(plan.report_fd, Step::Exec, err);
 }
 
-OPENBATCH_CHILD_SIDE int child_main(void* plan) {
-  run_child(*static_cast<const ChildPlan*>(plan));
-}
+OPENBATCH_CHILD_SIDE int child_main(void* plan) { run_child(*static_cast<const ChildPlan*>(plan)); }
 
 // clone(CLONE_VM|CLONE_VFORK) with every signal blocked meanwhile; returns the pid or -errno.
 pid_t spawn(const ChildPlan& plan) {
@@ -253,8 +258,8 @@ pid_t spawn(const ChildPlan& plan) {
   sigset_t old;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &old);
-  const pid_t pid = ::clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                            const_cast<ChildPlan*>(&plan));
+  const pid_t pid =
+      ::clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
   const int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return pid < 0 ? -err : pid;
@@ -311,7 +316,8 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
 
   // Resolve everything the child needs before the clone.
   Fd in_fresh;
-  auto in = spec.stdin_fd ? caller_fd(*spec.stdin_fd, in_fresh) : dev_null(null_read_, O_RDONLY, in_fresh);
+  auto in = spec.stdin_fd ? caller_fd(*spec.stdin_fd, in_fresh)
+                          : dev_null(null_read_, O_RDONLY, in_fresh);
   if (!in) return in.error();
   Fd out_fd;
   Fd err_fd;
@@ -394,10 +400,10 @@ Result<Child> PosixLauncher::launch(const LaunchSpec& spec) {
     return exec_error(code, "cannot execute '" + program + "': " + errno_text(report.err),
                       report.err);
   }
-  return exec_error(kLaunchFailed,
-                    "cannot start '" + program + "': " + step_name(step) + ": " +
-                        errno_text(report.err),
-                    report.err);
+  return exec_error(
+      kLaunchFailed,
+      "cannot start '" + program + "': " + step_name(step) + ": " + errno_text(report.err),
+      report.err);
 }
 
 Result<ExitStatus> PosixLauncher::wait(Child child, std::chrono::milliseconds timeout) {

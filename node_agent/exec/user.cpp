@@ -3,12 +3,11 @@
 
 #include "node_agent/exec/launcher.hpp"
 
+#include <cerrno>
 #include <grp.h>
 #include <pwd.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <system_error>
+#include <unistd.h>
 
 namespace openbatch::agent::exec {
 
@@ -31,7 +30,8 @@ Result<UserIds> lookup_user(std::string_view name) {
                  "looking up user '" + user +
                      "': " + std::error_code(rc, std::generic_category()).message());
   }
-  if (found == nullptr) return Error(404, std::string(kUserNotFound), "no user named '" + user + "'");
+  if (found == nullptr)
+    return Error(404, std::string(kUserNotFound), "no user named '" + user + "'");
 
   UserIds ids{user, pw.pw_uid, pw.pw_gid, {}, pw.pw_dir ? pw.pw_dir : ""};
   int count = 16;

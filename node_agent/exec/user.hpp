@@ -4,10 +4,9 @@
 
 #include "common/error.hpp"
 
-#include <sys/types.h>
-
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace openbatch::agent::exec {

@@ -2,7 +2,6 @@
 #include "node_agent/exec/user_cache.hpp"
 
 #include <sys/stat.h>
-
 #include <utility>
 
 namespace openbatch::agent::exec {

@@ -14,8 +14,6 @@
 #include "common/error.hpp"
 #include "node_agent/exec/user.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -24,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <unordered_map>
 #include <vector>
 

@@ -18,8 +18,9 @@ Result<JoinAnswer> join(const SchedulerUrl& url, const JoinRequest& request,
   options.timeout = timeout;
   options.user_agent = "openbatch-agent/0.1";
   http::HttpClient client(url.base(), options);
-  nlohmann::json body = {
-      {"poolId", request.pool_id}, {"hostname", request.hostname}, {"inventory", request.inventory}};
+  nlohmann::json body = {{"poolId", request.pool_id},
+                         {"hostname", request.hostname},
+                         {"inventory", request.inventory}};
   auto response = client.request(
       "POST", "/agent/v1/join", body.dump(),
       {{"Authorization", "Bearer " + request.join_token}, {"Content-Type", "application/json"}});
@@ -27,8 +28,8 @@ Result<JoinAnswer> join(const SchedulerUrl& url, const JoinRequest& request,
   const int status = response->status;
   if (status == 400 || status == 401 || status == 403 || status == 404) {
     return Error(status, std::string(kJoinRefused),
-                 "the scheduler refused the join (HTTP " + std::to_string(status) + "): " +
-                     response->body.substr(0, 512));
+                 "the scheduler refused the join (HTTP " + std::to_string(status) +
+                     "): " + response->body.substr(0, 512));
   }
   if (status != 200 && status != 201) {
     return unavailable("join: HTTP " + std::to_string(status));

@@ -95,8 +95,8 @@ struct WebSocketLink::Impl : std::enable_shared_from_this<Impl> {
         }));
     stream->read_message_max(protocol::kMaxFrameBytes);
     websocket::response_type response;
-    auto [hec] = co_await stream->async_handshake(
-        response, options.host + ":" + options.port, options.target, kTuple);
+    auto [hec] = co_await stream->async_handshake(response, options.host + ":" + options.port,
+                                                  options.target, kTuple);
     if (hec) {
       const int status = response.result_int();
       if (status == 401 || status == 403) {
@@ -119,12 +119,14 @@ struct WebSocketLink::Impl : std::enable_shared_from_this<Impl> {
         if (ec == websocket::error::closed) {
           const auto& reason = stream->reason();
           co_return "closed with code " + std::to_string(reason.code) +
-              (reason.reason.empty() ? std::string() : " (" + std::string(reason.reason.data(), reason.reason.size()) + ")");
+              (reason.reason.empty()
+                   ? std::string()
+                   : " (" + std::string(reason.reason.data(), reason.reason.size()) + ")");
         }
         co_return "read: " + ec.message();
       }
-      handler.on_frame(std::string_view(static_cast<const char*>(buffer.data().data()),
-                                        buffer.size()));
+      handler.on_frame(
+          std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
       buffer.consume(buffer.size());
     }
   }

@@ -74,7 +74,7 @@ inline constexpr std::string_view kNotAuthorized = "not authorized";
 
 struct ExecServerOptions {
   std::string bind_address = "127.0.0.1";  // the node's pool-network address (exec_listen.hpp)
-  std::uint16_t port = 0;  // 0: an ephemeral port (see port())
+  std::uint16_t port = 0;                  // 0: an ephemeral port (see port())
   std::chrono::milliseconds kill_grace{2000};
   std::string shell = "/bin/sh";
   // How long a client may take to send its request line.

@@ -1,22 +1,21 @@
 // assignment -> AttemptPlan (see attempt_plan.hpp).
 #include "node_agent/runner/attempt_plan.hpp"
 
-#include <unistd.h>
-
 #include "node_agent/exec/command_line.hpp"
 #include "node_agent/runner/user_identity.hpp"
 #include "node_agent/tasks/environment.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <unistd.h>
 
 namespace openbatch::agent::runner {
 namespace {
 
 // A limit this long (or TimeSpan.MaxValue, Azure's "unlimited") is no limit at all, and would
 // overflow a steady_clock deadline.
-constexpr Duration kNoWallClockLimit = std::chrono::duration_cast<Duration>(
-    std::chrono::hours(24 * 365 * 100));
+constexpr Duration kNoWallClockLimit =
+    std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 100));
 
 struct RunAs {
   std::optional<exec::UserIds> user;  // nullopt: the agent's own identity
@@ -30,8 +29,8 @@ Result<RunAs> resolve_identity(const tasks::UserIdentity& identity, const NodeFa
     auto user = lookup(*identity.user_name);
     if (!user) {
       return Error(404, "UserNotFound",
-                   "the task's user '" + *identity.user_name + "' does not exist on this node: " +
-                       user.error().message);
+                   "the task's user '" + *identity.user_name +
+                       "' does not exist on this node: " + user.error().message);
     }
     return RunAs{std::move(*user), *identity.user_name};
   }
@@ -111,15 +110,19 @@ std::vector<tasks::EnvironmentSetting> gang_settings(const protocol::MultiInstan
 }
 
 // What mpi-transport.txt says: the choice, then NAME=VALUE as the process sees each variable.
-std::string transport_log_text(const protocol::MultiInstance& mi, const std::vector<std::string>& env) {
-  std::string text = "MPI transport chosen by the scheduler: " + (mi.transport.empty() ? "none" : mi.transport) +
-                     "\n";
+std::string transport_log_text(const protocol::MultiInstance& mi,
+                               const std::vector<std::string>& env) {
+  std::string text =
+      "MPI transport chosen by the scheduler: " + (mi.transport.empty() ? "none" : mi.transport) +
+      "\n";
   for (const auto& s : mi.transport_environment) {
     const std::string prefix = s.name + "=";
-    auto it = std::find_if(env.rbegin(), env.rend(), [&](const std::string& e) { return e.starts_with(prefix); });
+    auto it = std::find_if(env.rbegin(), env.rend(),
+                           [&](const std::string& e) { return e.starts_with(prefix); });
     const std::string value = it == env.rend() ? std::string() : it->substr(prefix.size());
     text += prefix + value;
-    if (value != s.value) text += "    (the task's own setting; the scheduler chose " + s.value + ")";
+    if (value != s.value)
+      text += "    (the task's own setting; the scheduler chose " + s.value + ")";
     text += "\n";
   }
   return text;
@@ -229,10 +232,9 @@ Result<AttemptPlan> plan_attempt(const protocol::Assignment& a, const NodeFacts&
   }
   if (!a.gpu_uuids.empty()) {
     // CUDA accepts GPU UUIDs here; a task's own setting of the name wins.
-    const bool set_by_task = std::any_of(plan.spec.env.begin(), plan.spec.env.end(),
-                                         [](const std::string& e) {
-                                           return e.starts_with("CUDA_VISIBLE_DEVICES=");
-                                         });
+    const bool set_by_task =
+        std::any_of(plan.spec.env.begin(), plan.spec.env.end(),
+                    [](const std::string& e) { return e.starts_with("CUDA_VISIBLE_DEVICES="); });
     if (!set_by_task) {
       std::string list;
       for (const auto& uuid : a.gpu_uuids) list += (list.empty() ? "" : ",") + uuid;

@@ -50,12 +50,13 @@ protocol::Report completed_report(const std::string& attempt_id, int exit_code,
 }
 
 FailureInfo output_limit_failure(std::string_view file, std::uint64_t cap_bytes) {
-  return FailureInfo{ErrorCategory::UserError, std::string(kOutputLimitExceeded),
-                     "The task's " + std::string(file) + " grew beyond this node's output cap of " +
-                         std::to_string(cap_bytes) +
-                         " bytes, so the task was stopped. Write large results to files in the task's "
-                         "working directory instead, or raise the cap with the node agent's "
-                         "--max-task-output option"};
+  return FailureInfo{
+      ErrorCategory::UserError, std::string(kOutputLimitExceeded),
+      "The task's " + std::string(file) + " grew beyond this node's output cap of " +
+          std::to_string(cap_bytes) +
+          " bytes, so the task was stopped. Write large results to files in the task's "
+          "working directory instead, or raise the cap with the node agent's "
+          "--max-task-output option"};
 }
 
 std::string launch_failure_code(const Error& error) {

@@ -654,7 +654,8 @@ void AttemptRunner::finish(std::string attempt_id) {
     // root with mode 0700, the agent still serves them.
     if (it->second->plan) {
       if (auto st = close_task_dir(it->second->plan->paths.dir); !st) {
-        spdlog::warn("attempt {}: handing its directory to root: {}", attempt_id, st.error().message);
+        spdlog::warn("attempt {}: handing its directory to root: {}", attempt_id,
+                     st.error().message);
       }
     }
     task_users_leased_[*n] = false;

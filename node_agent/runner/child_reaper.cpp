@@ -1,10 +1,9 @@
 // SIGCHLD-driven reaping (see child_reaper.hpp).
 #include "node_agent/runner/child_reaper.hpp"
 
+#include <cerrno>
 #include <signal.h>
 #include <sys/wait.h>
-
-#include <cerrno>
 
 namespace openbatch::agent::runner {
 

@@ -12,9 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <sys/types.h>
-
 #include <functional>
+#include <sys/types.h>
 
 namespace openbatch::agent::runner {
 

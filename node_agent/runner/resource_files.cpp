@@ -7,11 +7,10 @@
 
 #include <boost/url/parse.hpp>
 
+#include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 namespace openbatch::agent::runner {
 namespace {

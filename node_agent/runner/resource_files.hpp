@@ -11,13 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace openbatch::agent::runner {
@@ -25,8 +24,8 @@ namespace openbatch::agent::runner {
 inline constexpr std::string_view kResourceFileDownloadFailed = "ResourceFileDownloadFailed";
 
 struct ResourceFile {
-  std::string url;                         // http://host[:port]/path?query
-  std::filesystem::path relative_path;     // under wd, lexically normal
+  std::string url;                      // http://host[:port]/path?query
+  std::filesystem::path relative_path;  // under wd, lexically normal
   mode_t mode = 0770;
   bool operator==(const ResourceFile&) const = default;
 };

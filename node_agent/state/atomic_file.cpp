@@ -3,12 +3,11 @@
 
 #include "common/posix/unique_fd.hpp"
 
+#include <cerrno>
 #include <fcntl.h>
+#include <string>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <string>
 
 namespace openbatch::agent::state {
 

@@ -5,10 +5,9 @@
 
 #include "common/error.hpp"
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <string_view>
+#include <sys/types.h>
 
 namespace openbatch::agent::state {
 

@@ -26,7 +26,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
-
 #include <functional>
 #include <vector>
 
@@ -40,8 +39,7 @@ class GroupCommit {
   static constexpr std::chrono::milliseconds kDefaultLazyDelay{100};
 
   GroupCommit(boost::asio::any_io_executor executor, Journal& journal, ErrorHandler on_error,
-              Action after_batch = {},
-              std::chrono::milliseconds lazy_delay = kDefaultLazyDelay);
+              Action after_batch = {}, std::chrono::milliseconds lazy_delay = kDefaultLazyDelay);
 
   // Runs `fn` after the next flush (posting one when none is pending).
   void after_durable(Action fn);

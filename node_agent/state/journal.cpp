@@ -3,16 +3,15 @@
 
 #include "node_agent/state/atomic_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 
 namespace openbatch::agent::state {
@@ -54,9 +53,9 @@ Status Journal::replay() {
     if (line.empty()) continue;
     Result<Record> record = parse_record(line);
     if (!record) {
-      return Error(500, "CorruptJournal",
-                   path_.string() + " line " + std::to_string(line_number) + ": " +
-                       record.error().message);
+      return Error(
+          500, "CorruptJournal",
+          path_.string() + " line " + std::to_string(line_number) + ": " + record.error().message);
     }
     apply_record(state_, *record);
   }

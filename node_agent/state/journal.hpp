@@ -52,7 +52,7 @@ class Journal {
  public:
   // Opens (creating when missing) and replays `path`, then compacts it.
   [[nodiscard]] static Result<std::unique_ptr<Journal>> open(const std::filesystem::path& path,
-                                                            JournalOptions options = {});
+                                                             JournalOptions options = {});
 
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;

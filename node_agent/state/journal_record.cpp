@@ -75,8 +75,8 @@ struct Formatter {
             {"slots", r.required_slots}};
   }
   json operator()(const StartedRecord& r) const {
-    return {{"r", "started"}, {"a", r.attempt_id}, {"pid", r.pid},      {"pgid", r.pgid},
-            {"start", r.start_time}, {"boot", r.boot_id}};
+    return {{"r", "started"}, {"a", r.attempt_id},     {"pid", r.pid},
+            {"pgid", r.pgid}, {"start", r.start_time}, {"boot", r.boot_id}};
   }
   json operator()(const ReportRecord& r) const {
     json report;
@@ -88,9 +88,7 @@ struct Formatter {
     return {{"r", "abandoned"}, {"a", r.attempt_id}};
   }
   json operator()(const SeqReserveRecord& r) const { return {{"r", "seqs"}, {"upto", r.upto}}; }
-  json operator()(const RetiredRecord& r) const {
-    return {{"r", "retired"}, {"a", r.attempt_ids}};
-  }
+  json operator()(const RetiredRecord& r) const { return {{"r", "retired"}, {"a", r.attempt_ids}}; }
 };
 
 Error corrupt(std::string_view why) { return Error(500, "CorruptJournal", std::string(why)); }
@@ -145,8 +143,8 @@ std::vector<Record> snapshot_records(const JournalState& state) {
   }
   for (const auto& [id, a] : state.attempts) {
     out.emplace_back(AcceptedRecord{id, a.job_id, a.task_id, a.required_slots});
-    if (a.pid) out.emplace_back(StartedRecord{id, *a.pid, a.pgid.value_or(0), a.start_time,
-                                              a.boot_id});
+    if (a.pid)
+      out.emplace_back(StartedRecord{id, *a.pid, a.pgid.value_or(0), a.start_time, a.boot_id});
   }
   for (const auto& [seq, report] : state.outbox) out.emplace_back(ReportRecord{seq, report});
   return out;

@@ -17,14 +17,13 @@
 #include "common/error.hpp"
 #include "common/protocol/agent_protocol.hpp"
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>

@@ -1,10 +1,9 @@
 // Startup recovery of orphaned attempts (see recovery.hpp).
 #include "node_agent/state/recovery.hpp"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <fstream>
+#include <signal.h>
 #include <sstream>
 
 namespace openbatch::agent::state {
@@ -36,12 +35,13 @@ void ProcProcessProbe::kill_group(pid_t pgid) {
   if (pgid > 1) ::kill(-pgid, SIGKILL);
 }
 
-Result<RecoveryResult> recover(Journal& journal, ProcessProbe& probe, const std::set<std::string>& adopted) {
+Result<RecoveryResult> recover(Journal& journal, ProcessProbe& probe,
+                               const std::set<std::string>& adopted) {
   RecoveryResult result;
   const std::string boot = probe.boot_id();
   std::vector<std::string> orphans;
   for (const auto& [id, attempt] : journal.state().attempts) {
-    if (attempt.completed) continue;  // its result is in the outbox
+    if (attempt.completed) continue;     // its result is in the outbox
     if (adopted.contains(id)) continue;  // its shim runs it or holds its result
     orphans.push_back(id);
     const bool same_boot = !attempt.boot_id.empty() && attempt.boot_id == boot;

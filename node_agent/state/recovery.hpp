@@ -16,10 +16,9 @@
 
 #include "node_agent/state/journal.hpp"
 
-#include <sys/types.h>
-
 #include <set>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace openbatch::agent::state {

@@ -64,8 +64,8 @@ struct InstanceHost {
 
 // What one instance of a multi-instance task knows about the whole gang.
 struct MultiInstanceInfo {
-  std::vector<InstanceHost> hosts;  // all N nodes, primary's node first by convention
-  std::size_t master_index = 0;     // index in `hosts` of the primary's node
+  std::vector<InstanceHost> hosts;   // all N nodes, primary's node first by convention
+  std::size_t master_index = 0;      // index in `hosts` of the primary's node
   std::uint16_t master_port = 6000;  // Batch's port in AZ_BATCH_MASTER_NODE
   bool is_current_node_master = false;
   std::filesystem::path task_shared_dir;  // workitems/<job>/job-1/<task>, same on every node
@@ -91,7 +91,7 @@ struct EnvironmentInput {
   std::uint64_t reserved_ephemeral_disk_space_bytes = 0;
   std::optional<std::string> authentication_token;  // tasks only (not start task)
 
-  std::vector<AppPackage> app_packages;  // pool packages, plus the task's for a task
+  std::vector<AppPackage> app_packages;             // pool packages, plus the task's for a task
   std::optional<MultiInstanceInfo> multi_instance;  // required for TaskKind::MultiInstance
 
   std::string base_path = std::string(kDefaultBasePath);

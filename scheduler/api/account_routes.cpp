@@ -1,9 +1,5 @@
 // Account-level routes: /supportedimages (from the images/ catalog) and /nodecounts (node
 // states per pool), plus the read-only /applications data plane.
-#include <charconv>
-#include <nlohmann/json.hpp>
-#include <optional>
-
 #include "scheduler/api/application_admin.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -12,6 +8,11 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/odata/filter.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <optional>
 
 namespace openbatch::api {
 namespace {
@@ -29,7 +30,8 @@ Result<std::optional<odata::Filter>> filter_of(const RequestContext& ctx, std::s
 Result<std::size_t> skip_of(const RequestContext& ctx) {
   auto token = ctx.query_param("$skiptoken");
   std::size_t skip = 0;
-  if (token && std::from_chars(token->data(), token->data() + token->size(), skip).ec != std::errc()) {
+  if (token &&
+      std::from_chars(token->data(), token->data() + token->size(), skip).ec != std::errc()) {
     return errors::invalid_query("$skiptoken", *token, "The continuation token is not valid.");
   }
   return skip;
@@ -49,18 +51,23 @@ HttpResponse supported_images(const RequestContext& ctx, Services& s) {
     json wire = catalog::to_wire(image);
     if (*filter && !(*filter)->matches(wire)) continue;
     if (index++ < *skip) continue;
-    if (value.size() == *max_results) { more = true; break; }
+    if (value.size() == *max_results) {
+      more = true;
+      break;
+    }
     value.push_back(std::move(wire));
   }
-  json body = {{"odata.metadata", ctx.base_url + "/$metadata#supportedimages"}, {"value", std::move(value)}};
+  json body = {{"odata.metadata", ctx.base_url + "/$metadata#supportedimages"},
+               {"value", std::move(value)}};
   if (more) body["odata.nextLink"] = next_link(ctx, std::to_string(*skip + *max_results));
   return json_response(ctx, http::status::ok, dump_json(body));
 }
 
 json zero_counts() {
   json c;
-  for (const char* k : {"creating", "idle", "offline", "preempted", "rebooting", "reimaging", "running", "starting",
-                        "startTaskFailed", "leavingPool", "unknown", "unusable", "waitingForStartTask", "total"}) {
+  for (const char* k :
+       {"creating", "idle", "offline", "preempted", "rebooting", "reimaging", "running", "starting",
+        "startTaskFailed", "leavingPool", "unknown", "unusable", "waitingForStartTask", "total"}) {
     c[k] = 0;
   }
   return c;
@@ -69,10 +76,19 @@ json zero_counts() {
 // Node states are lowercase on the wire; nodecounts keys are camelCase.
 const char* count_key(const std::string& state) {
   static const std::pair<const char*, const char*> kKeys[] = {
-      {"creating", "creating"}, {"idle", "idle"}, {"offline", "offline"}, {"preempted", "preempted"},
-      {"rebooting", "rebooting"}, {"reimaging", "reimaging"}, {"running", "running"}, {"starting", "starting"},
-      {"starttaskfailed", "startTaskFailed"}, {"leavingpool", "leavingPool"}, {"unknown", "unknown"},
-      {"unusable", "unusable"}, {"waitingforstarttask", "waitingForStartTask"}};
+      {"creating", "creating"},
+      {"idle", "idle"},
+      {"offline", "offline"},
+      {"preempted", "preempted"},
+      {"rebooting", "rebooting"},
+      {"reimaging", "reimaging"},
+      {"running", "running"},
+      {"starting", "starting"},
+      {"starttaskfailed", "startTaskFailed"},
+      {"leavingpool", "leavingPool"},
+      {"unknown", "unknown"},
+      {"unusable", "unusable"},
+      {"waitingforstarttask", "waitingForStartTask"}};
   for (const auto& [state_name, key] : kKeys) {
     if (state == state_name) return key;
   }
@@ -105,7 +121,8 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
   auto after = skip_of(ctx);
   if (!after) return error_response(ctx, after.error());
   auto reader = s.store.reader();
-  store::ListQuery pools_query{store::Table::Pools, std::string(), std::nullopt, static_cast<int64_t>(*after), 1000};
+  store::ListQuery pools_query{store::Table::Pools, std::string(), std::nullopt,
+                               static_cast<int64_t>(*after), 1000};
   if (*filter) {
     if (auto pool_id = (*filter)->string_equals("poolId")) {
       // One pool: no scan of the others.
@@ -114,7 +131,8 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
         json entry = pool_node_counts(*reader, pool->id);
         if ((*filter)->matches(entry)) value.push_back(std::move(entry));
       }
-      json body = {{"odata.metadata", ctx.base_url + "/$metadata#poolnodecounts"}, {"value", std::move(value)}};
+      json body = {{"odata.metadata", ctx.base_url + "/$metadata#poolnodecounts"},
+                   {"value", std::move(value)}};
       return json_response(ctx, http::status::ok, dump_json(body));
     }
   }
@@ -124,7 +142,10 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
   for (;;) {
     auto pools = reader->list(pools_query);
     for (const auto& p : pools) {
-      if (value.size() == *max_results) { more = true; break; }
+      if (value.size() == *max_results) {
+        more = true;
+        break;
+      }
       last = p.seq;
       json entry = pool_node_counts(*reader, p.id);
       if (*filter && !(*filter)->matches(entry)) continue;
@@ -133,7 +154,8 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
     if (more || pools.size() < pools_query.limit) break;
     pools_query.after_seq = last;
   }
-  json body = {{"odata.metadata", ctx.base_url + "/$metadata#poolnodecounts"}, {"value", std::move(value)}};
+  json body = {{"odata.metadata", ctx.base_url + "/$metadata#poolnodecounts"},
+               {"value", std::move(value)}};
   if (more) body["odata.nextLink"] = next_link(ctx, std::to_string(last));
   return json_response(ctx, http::status::ok, dump_json(body));
 }
@@ -170,7 +192,8 @@ RouteResult applications_route(const RequestContext& ctx, Services& s) {
         if (value.size() == *max_results) break;
       }
     }
-    json body = {{"odata.metadata", ctx.base_url + "/$metadata#applications"}, {"value", std::move(value)}};
+    json body = {{"odata.metadata", ctx.base_url + "/$metadata#applications"},
+                 {"value", std::move(value)}};
     co_return json_response(ctx, http::status::ok, dump_json(body));
   }
   auto reader = s.store.reader();
@@ -178,7 +201,8 @@ RouteResult applications_route(const RequestContext& ctx, Services& s) {
   std::optional<json> out;
   if (app) out = application_summary(*app);
   if (!out) {
-    co_return error_response(ctx, errors::not_found("ApplicationNotFound", "The specified application does not exist."));
+    co_return error_response(
+        ctx, errors::not_found("ApplicationNotFound", "The specified application does not exist."));
   }
   (*out)["odata.metadata"] = ctx.base_url + "/$metadata#applications/@Element";
   co_return json_response(ctx, http::status::ok, dump_json(*out));

@@ -1,11 +1,11 @@
 #include "scheduler/api/entity.hpp"
 
+#include "common/http_date.hpp"
+#include "common/time.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-
-#include "common/http_date.hpp"
-#include "common/time.hpp"
 
 namespace openbatch::api {
 
@@ -50,11 +50,13 @@ bool etag_matches(std::string_view header, std::string_view etag) {
   size_t pos = 0;
   while (pos <= header.size()) {
     size_t comma = header.find(',', pos);
-    std::string_view item = header.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        header.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"')
+      item = item.substr(1, item.size() - 2);
     if (item == "*" || item == etag) return true;
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
@@ -63,25 +65,32 @@ bool etag_matches(std::string_view header, std::string_view etag) {
 }
 
 Error condition_failed(bool is_read) {
-  if (is_read) return Error(304, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.");
-  return Error(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.");
+  if (is_read)
+    return Error(304, "ConditionNotMet",
+                 "The condition specified using HTTP conditional header(s) is not met.");
+  return Error(412, "ConditionNotMet",
+               "The condition specified using HTTP conditional header(s) is not met.");
 }
 
 }  // namespace
 
 Status check_preconditions(const RequestContext& ctx, const nlohmann::json& entity, bool is_read) {
   const std::string etag = entity.value("eTag", std::string());
-  if (auto h = ctx.header("If-Match"); h && !etag_matches(*h, etag)) return condition_failed(is_read);
-  if (auto h = ctx.header("If-None-Match"); h && etag_matches(*h, etag)) return condition_failed(is_read);
+  if (auto h = ctx.header("If-Match"); h && !etag_matches(*h, etag))
+    return condition_failed(is_read);
+  if (auto h = ctx.header("If-None-Match"); h && etag_matches(*h, etag))
+    return condition_failed(is_read);
   auto modified = parse_iso8601(entity.value("lastModified", std::string()));
   if (!modified) return {};
   // HTTP dates have one-second resolution: compare at that resolution.
   auto modified_s = std::chrono::floor<std::chrono::seconds>(*modified);
   if (auto h = ctx.header("If-Modified-Since")) {
-    if (auto since = parse_http_date(*h); since && modified_s <= *since) return condition_failed(is_read);
+    if (auto since = parse_http_date(*h); since && modified_s <= *since)
+      return condition_failed(is_read);
   }
   if (auto h = ctx.header("If-Unmodified-Since")) {
-    if (auto since = parse_http_date(*h); since && modified_s > *since) return condition_failed(is_read);
+    if (auto since = parse_http_date(*h); since && modified_s > *since)
+      return condition_failed(is_read);
   }
   return {};
 }
@@ -94,7 +103,8 @@ std::string lower_ascii(std::string_view s) {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 

@@ -3,13 +3,14 @@
 // times) and the conditional-request headers (If-Match & co.) evaluated against them.
 #pragma once
 
-#include <nlohmann/json.hpp>
-#include <string>
-#include <string_view>
-
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "scheduler/api/request_context.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
 
 namespace openbatch::api {
 

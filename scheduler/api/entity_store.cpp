@@ -22,9 +22,17 @@ store::Record make_record(const nlohmann::json& entity, std::string_view parent)
   return r;
 }
 
-Error pool_not_found() { return errors::not_found("PoolNotFound", "The specified pool does not exist."); }
-Error job_not_found() { return errors::not_found("JobNotFound", "The specified job does not exist."); }
-Error task_not_found() { return errors::not_found("TaskNotFound", "The specified task does not exist."); }
-Error node_not_found() { return errors::not_found("NodeNotFound", "The specified node does not exist."); }
+Error pool_not_found() {
+  return errors::not_found("PoolNotFound", "The specified pool does not exist.");
+}
+Error job_not_found() {
+  return errors::not_found("JobNotFound", "The specified job does not exist.");
+}
+Error task_not_found() {
+  return errors::not_found("TaskNotFound", "The specified task does not exist.");
+}
+Error node_not_found() {
+  return errors::not_found("NodeNotFound", "The specified node does not exist.");
+}
 
 }  // namespace openbatch::api

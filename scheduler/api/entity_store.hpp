@@ -2,13 +2,14 @@
 // the not-found errors each entity kind answers with.
 #pragma once
 
+#include "common/error.hpp"
+#include "scheduler/store/store.hpp"
+
 #include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "common/error.hpp"
-#include "scheduler/store/store.hpp"
 
 namespace openbatch::api {
 

@@ -5,10 +5,6 @@
 // change atomic: no other request can slip between them.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <nlohmann/json.hpp>
-#include <string>
-
 #include "common/error.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -16,13 +12,19 @@
 #include "scheduler/api/services.hpp"
 #include "scheduler/store/async_write.hpp"
 
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
 namespace openbatch::api {
 
 // `mutate(store::Writer&, nlohmann::json& entity) -> Status` may refuse with an Error; the
 // result is the saved entity or the first Error.
 template <class Mutate>
 boost::asio::awaitable<Result<nlohmann::json>> update_entity(const RequestContext& ctx, Services& s,
-                                                             store::Table table, const std::string& id,
+                                                             store::Table table,
+                                                             const std::string& id,
                                                              Error (*not_found)(), Mutate mutate) {
   Error error;
   nlohmann::json saved;

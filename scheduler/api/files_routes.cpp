@@ -2,9 +2,6 @@
 // (/pools/{p}/nodes/{n}/files[/{path}]): list, GET (with ocp-range, answered 200 as the SDK
 // requires), HEAD (properties) and DELETE. The path may arrive as one encoded segment
 // (`wd%2Fout.txt`, as the JS SDK sends it) or as several; `\` counts as `/`; `..` is refused.
-#include <charconv>
-#include <nlohmann/json.hpp>
-
 #include "common/http_date.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
@@ -13,6 +10,10 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/odata/filter.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
 
 namespace openbatch::api {
 namespace {
@@ -34,13 +35,16 @@ Result<std::string> relative_path(const std::vector<std::string>& segments, std:
     if (!path.empty()) path += '/';
     path += segments[i];
   }
-  for (auto& c : path) if (c == '\\') c = '/';
+  for (auto& c : path)
+    if (c == '\\') c = '/';
   std::string clean;
   std::size_t pos = 0;
   while (pos <= path.size()) {
     auto slash = path.find('/', pos);
-    std::string part = path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    if (part == "..") return errors::invalid_property("filePath", path, "The file path may not contain '..'.");
+    std::string part =
+        path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    if (part == "..")
+      return errors::invalid_property("filePath", path, "The file path may not contain '..'.");
     if (!part.empty() && part != ".") clean += (clean.empty() ? "" : "/") + part;
     if (slash == std::string::npos) break;
     pos = slash + 1;
@@ -58,17 +62,22 @@ Result<std::optional<ByteRange>> parse_range(const RequestContext& ctx) {
   auto h = ctx.header("ocp-range");
   if (!h) return std::optional<ByteRange>{};
   std::string_view v = *h;
-  auto bad = [&] { return Error(416, "InvalidRange", "The ocp-range header is not a valid byte range (bytes=a-b)."); };
+  auto bad = [&] {
+    return Error(416, "InvalidRange",
+                 "The ocp-range header is not a valid byte range (bytes=a-b).");
+  };
   if (!v.starts_with("bytes=")) return bad();
   v.remove_prefix(6);
   auto dash = v.find('-');
   if (dash == std::string_view::npos) return bad();
   ByteRange r;
   auto first = v.substr(0, dash), last = v.substr(dash + 1);
-  if (std::from_chars(first.data(), first.data() + first.size(), r.first).ec != std::errc()) return bad();
+  if (std::from_chars(first.data(), first.data() + first.size(), r.first).ec != std::errc())
+    return bad();
   if (!last.empty()) {
     uint64_t l = 0;
-    if (std::from_chars(last.data(), last.data() + last.size(), l).ec != std::errc() || l < r.first) return bad();
+    if (std::from_chars(last.data(), last.data() + last.size(), l).ec != std::errc() || l < r.first)
+      return bad();
     r.last = l;
   }
   return std::optional<ByteRange>{r};
@@ -87,7 +96,8 @@ void set_file_headers(HttpResponse& res, const FileInfo& info, const std::string
 
 // The coroutines below take their arguments by reference: files_route awaits each at once,
 // so the request and the scope outlive them.
-RouteResult get_file(const RequestContext& ctx, Services& s, const FileScope& scope, const std::string& rel) {
+RouteResult get_file(const RequestContext& ctx, Services& s, const FileScope& scope,
+                     const std::string& rel) {
   const std::string path = join(scope.root, rel);
   auto info = co_await s.node_files->stat(scope.pool, scope.node, path);
   if (!info) co_return error_response(ctx, info.error());
@@ -98,7 +108,9 @@ RouteResult get_file(const RequestContext& ctx, Services& s, const FileScope& sc
     res.content_length(info->is_directory ? 0 : info->size);
     co_return res;
   }
-  if (info->is_directory) co_return error_response(ctx, errors::not_found("FileNotFound", "The path names a directory, not a file."));
+  if (info->is_directory)
+    co_return error_response(
+        ctx, errors::not_found("FileNotFound", "The path names a directory, not a file."));
   auto range = parse_range(ctx);
   if (!range) co_return error_response(ctx, range.error());
   if (auto modified = ctx.header("If-Modified-Since")) {
@@ -110,7 +122,8 @@ RouteResult get_file(const RequestContext& ctx, Services& s, const FileScope& sc
   if (auto unmodified = ctx.header("If-Unmodified-Since")) {
     auto since = parse_http_date(*unmodified);
     if (since && std::chrono::floor<std::chrono::seconds>(info->last_modified) > *since) {
-      co_return error_response(ctx, Error(412, "ConditionNotMet", "The file was modified since the given time."));
+      co_return error_response(
+          ctx, Error(412, "ConditionNotMet", "The file was modified since the given time."));
     }
   }
   auto data = co_await s.node_files->read(scope.pool, scope.node, path, *range);
@@ -135,27 +148,37 @@ RouteResult list_files(const RequestContext& ctx, Services& s, const FileScope& 
   std::size_t skip = 0;
   if (auto token = ctx.query_param("$skiptoken")) {
     if (std::from_chars(token->data(), token->data() + token->size(), skip).ec != std::errc()) {
-      co_return error_response(ctx, errors::invalid_query("$skiptoken", *token, "The continuation token is not valid."));
+      co_return error_response(
+          ctx, errors::invalid_query("$skiptoken", *token, "The continuation token is not valid."));
     }
   }
   constexpr std::size_t kMaxListed = 100000;  // bounds the work of one listing
-  auto files = co_await s.node_files->list(scope.pool, scope.node, scope.root, recursive, kMaxListed);
+  auto files =
+      co_await s.node_files->list(scope.pool, scope.node, scope.root, recursive, kMaxListed);
   if (!files) co_return error_response(ctx, files.error());
   json value = json::array();
   std::size_t index = 0;
   std::size_t next = 0;
   for (const auto& f : *files) {
-    json entry = {{"name", f.name}, {"url", scope.url_prefix + f.name}, {"isDirectory", f.is_directory}};
+    json entry = {
+        {"name", f.name}, {"url", scope.url_prefix + f.name}, {"isDirectory", f.is_directory}};
     if (!f.is_directory) {
       entry["properties"] = {{"creationTime", format_iso8601(f.creation_time)},
                              {"lastModified", format_iso8601(f.last_modified)},
                              {"contentLength", f.size},
                              {"contentType", "application/octet-stream"},
-                             {"fileMode", [&] { char m[16]; std::snprintf(m, sizeof m, "0%o", f.mode); return std::string(m); }()}};
+                             {"fileMode", [&] {
+                                char m[16];
+                                std::snprintf(m, sizeof m, "0%o", f.mode);
+                                return std::string(m);
+                              }()}};
     }
     if (filter && !filter->matches(entry)) continue;
     if (index++ < skip) continue;
-    if (value.size() == *max_results) { next = index - 1; break; }
+    if (value.size() == *max_results) {
+      next = index - 1;
+      break;
+    }
     value.push_back(std::move(entry));
   }
   json body = {{"odata.metadata", ctx.base_url + "/$metadata#files"}, {"value", std::move(value)}};
@@ -163,7 +186,8 @@ RouteResult list_files(const RequestContext& ctx, Services& s, const FileScope& 
   co_return json_response(ctx, http::status::ok, dump_json(body));
 }
 
-RouteResult delete_file(const RequestContext& ctx, Services& s, const FileScope& scope, const std::string& rel) {
+RouteResult delete_file(const RequestContext& ctx, Services& s, const FileScope& scope,
+                        const std::string& rel) {
   const auto recursive_param = ctx.query_param("recursive");
   const bool recursive = recursive_param && iequals(*recursive_param, "true");
   auto st = co_await s.node_files->remove(scope.pool, scope.node, join(scope.root, rel), recursive);
@@ -180,17 +204,20 @@ Result<FileScope> task_scope(const RequestContext& ctx, Services& s) {
   if (!task) return task_not_found();
   auto node_info = task->find("nodeInfo");
   if (node_info == task->end() || !node_info->contains("nodeId")) {
-    return errors::conflict("TaskFilesUnavailable", "The task has not run on a compute node, so it has no files yet.");
+    return errors::conflict("TaskFilesUnavailable",
+                            "The task has not run on a compute node, so it has no files yet.");
   }
   FileScope scope;
   scope.pool = node_info->value("poolId", "");
   scope.node = node_info->value("nodeId", "");
   std::string root = node_info->value("taskRootDirectory", "");
-  for (auto& c : root) if (c == '\\') c = '/';
+  for (auto& c : root)
+    if (c == '\\') c = '/';
   scope.root = root;
   scope.url_prefix = task->value("url", "") + "/files/";
   if (!reader->get(Table::Nodes, scope.pool, scope.node)) {
-    return errors::conflict("TaskFilesUnavailable", "The compute node that ran the task is no longer in the pool.");
+    return errors::conflict("TaskFilesUnavailable",
+                            "The compute node that ran the task is no longer in the pool.");
   }
   return scope;
 }

@@ -1,11 +1,7 @@
 // Job routes: add, get, list, delete, patch, update (PUT), terminate, disable, enable,
 // taskcounts. State changes that need work done elsewhere (killing tasks, removing a deleted
 // job's tasks) are recorded here and finished by the lifecycle sweep.
-#include <nlohmann/json.hpp>
-
 #include "common/time.hpp"
-#include "scheduler/store/async_write.hpp"
-#include "scheduler/store/task_failures.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/entity_update.hpp"
@@ -14,6 +10,10 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/job_validation.hpp"
+#include "scheduler/store/async_write.hpp"
+#include "scheduler/store/task_failures.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace openbatch::api {
 namespace {
@@ -30,10 +30,16 @@ HttpResponse entity_reply(const RequestContext& ctx, http::status status, const 
 
 // The 409 for an operation that needs the job in another state.
 Error job_state_conflict(const std::string& state) {
-  if (state == "deleting") return errors::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.");
-  if (state == "terminating") return errors::conflict("JobBeingTerminated", "The specified job is being terminated.");
-  if (state == "completed") return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
-  if (state == "disabled" || state == "disabling") return errors::conflict("JobDisabled", "The specified job is disabled.");
+  if (state == "deleting")
+    return errors::conflict(
+        "JobBeingDeleted",
+        "The specified job has been marked for deletion and is being garbage collected.");
+  if (state == "terminating")
+    return errors::conflict("JobBeingTerminated", "The specified job is being terminated.");
+  if (state == "completed")
+    return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
+  if (state == "disabled" || state == "disabling")
+    return errors::conflict("JobDisabled", "The specified job is disabled.");
   return errors::conflict("JobNotActive", "The specified job is not in the active state.");
 }
 
@@ -46,7 +52,8 @@ RouteResult add_job(const RequestContext& ctx, Services& s) {
   const std::string id = job["id"];
   stamp_new(job, s.account.public_url + "/jobs/" + id, s.etags.next(), ctx.now, "active");
   json info = {{"startTime", format_iso8601(ctx.now)}};
-  if (auto pool_id = job["poolInfo"].find("poolId"); pool_id != job["poolInfo"].end()) info["poolId"] = *pool_id;
+  if (auto pool_id = job["poolInfo"].find("poolId"); pool_id != job["poolInfo"].end())
+    info["poolId"] = *pool_id;
   job["executionInfo"] = std::move(info);
   auto record = make_record(job, "");
   bool exists = false;
@@ -55,7 +62,9 @@ RouteResult add_job(const RequestContext& ctx, Services& s) {
     return !exists;
   });
   if (!status) co_return error_response(ctx, status.error());
-  if (exists) co_return error_response(ctx, errors::conflict("JobExists", "The specified job already exists."));
+  if (exists)
+    co_return error_response(ctx,
+                             errors::conflict("JobExists", "The specified job already exists."));
   co_return entity_reply(ctx, http::status::created, job);
 }
 
@@ -90,7 +99,8 @@ RouteResult terminate_job(const RequestContext& ctx, Services& s, const std::str
   const std::string reason = validated->value("terminateReason", "UserTerminate");
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
     const std::string state = job.value("state", "");
-    if (state == "completed" || state == "terminating" || state == "deleting") return job_state_conflict(state);
+    if (state == "completed" || state == "terminating" || state == "deleting")
+      return job_state_conflict(state);
     // The sweep completes the job once its running tasks are stopped; active tasks never run.
     transition_state(job, "terminating", ctx.now);
     job["executionInfo"]["terminateReason"] = reason;
@@ -100,13 +110,16 @@ RouteResult terminate_job(const RequestContext& ctx, Services& s, const std::str
   co_return entity_reply(ctx, http::status::accepted, *result);
 }
 
-RouteResult patch_job(const RequestContext& ctx, Services& s, const std::string& id, bool full_update) {
+RouteResult patch_job(const RequestContext& ctx, Services& s, const std::string& id,
+                      bool full_update) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
     const std::string state = job.value("state", "");
-    if (state == "completed" || state == "terminating" || state == "deleting") return job_state_conflict(state);
-    auto changes = full_update ? domain::validate_job_update(*body, job) : domain::validate_job_patch(*body, job);
+    if (state == "completed" || state == "terminating" || state == "deleting")
+      return job_state_conflict(state);
+    auto changes = full_update ? domain::validate_job_update(*body, job)
+                               : domain::validate_job_patch(*body, job);
     if (!changes) return changes.error();
     for (auto it = changes->begin(); it != changes->end(); ++it) job[it.key()] = it.value();
     if (auto pool_id = job["poolInfo"].find("poolId"); pool_id != job["poolInfo"].end()) {
@@ -159,10 +172,14 @@ HttpResponse task_counts(const RequestContext& ctx, Services& s, const std::stri
                           reader->count(Table::Tasks, real_id, "preparing");
   const int64_t completed = reader->count(Table::Tasks, real_id, "completed");
   const int64_t failed = store::failed_task_count(*reader, real_id);
-  json counts = {{"active", active}, {"running", running}, {"completed", completed},
-                 {"succeeded", completed - failed}, {"failed", failed}};
+  json counts = {{"active", active},
+                 {"running", running},
+                 {"completed", completed},
+                 {"succeeded", completed - failed},
+                 {"failed", failed}};
   json body = {{"odata.metadata", ctx.base_url + "/$metadata#taskcountsresult/@Element"},
-               {"taskCounts", counts}, {"taskSlotCounts", counts}};
+               {"taskCounts", counts},
+               {"taskSlotCounts", counts}};
   return json_response(ctx, http::status::ok, dump_json(body));
 }
 

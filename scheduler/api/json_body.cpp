@@ -8,13 +8,15 @@ namespace {
 struct TooDeep {};
 
 bool blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; });
 }
 
 }  // namespace
 
 Result<nlohmann::json> parse_json_body(std::string_view body) {
-  if (blank(body)) return errors::invalid_body("The request body is empty; a JSON object is required.");
+  if (blank(body))
+    return errors::invalid_body("The request body is empty; a JSON object is required.");
   try {
     auto depth_guard = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
       if (depth > kMaxJsonDepth) throw TooDeep{};

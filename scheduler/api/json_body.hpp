@@ -2,10 +2,11 @@
 // InvalidRequestBody, never an exception. Top-level must be an object.
 #pragma once
 
-#include <nlohmann/json.hpp>
-#include <string_view>
-
 #include "common/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string_view>
 
 namespace openbatch::api {
 

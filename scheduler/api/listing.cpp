@@ -1,13 +1,14 @@
 #include "scheduler/api/listing.hpp"
 
-#include <boost/url/url.hpp>
-#include <charconv>
-#include <nlohmann/json.hpp>
-
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/odata/filter.hpp"
 #include "scheduler/odata/select.hpp"
+
+#include <boost/url/url.hpp>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
 
 namespace openbatch::api {
 namespace {
@@ -51,7 +52,8 @@ Result<std::size_t> parse_max_results(const RequestContext& ctx, std::size_t def
   }
   if (value < 1 || static_cast<unsigned long long>(value) > max_max) {
     return Error(400, "OutOfRangeQueryParameterValue",
-                 "One of the query parameters specified in the request URI is outside the permissible range.",
+                 "One of the query parameters specified in the request URI is outside the "
+                 "permissible range.",
                  {{"QueryParameterName", "maxresults"},
                   {"QueryParameterValue", std::string(*raw)},
                   {"Reason", "maxresults must be between 1 and " + std::to_string(max_max) + "."}});
@@ -67,7 +69,8 @@ Status check_expand(const RequestContext& ctx) {
 
 HttpResponse entity_response(const RequestContext& ctx, const nlohmann::json& entity,
                              std::string_view metadata_name) {
-  if (auto pre = check_preconditions(ctx, entity, true); !pre) return error_response(ctx, pre.error());
+  if (auto pre = check_preconditions(ctx, entity, true); !pre)
+    return error_response(ctx, pre.error());
   if (auto e = check_expand(ctx); !e) return error_response(ctx, e.error());
   nlohmann::json out = entity;
   if (auto sel = ctx.query_param("$select"); sel && !sel->empty()) {
@@ -121,7 +124,10 @@ HttpResponse list_entities(const RequestContext& ctx, Services& services, const 
     auto rows = reader->list(query);
     std::size_t used = 0;
     for (auto& row : rows) {
-      if (emitted == *max_results) { more = true; break; }
+      if (emitted == *max_results) {
+        more = true;
+        break;
+      }
       ++used;
       last_seq = row.seq;
       if (filter || select) {
@@ -139,7 +145,10 @@ HttpResponse list_entities(const RequestContext& ctx, Services& services, const 
     if (more) break;
     if (rows.size() < query.limit) break;  // the table is exhausted
     query.after_seq = last_seq;
-    if (filter && scanned >= kFilterScanBudget) { more = true; break; }
+    if (filter && scanned >= kFilterScanBudget) {
+      more = true;
+      break;
+    }
   }
   if (!more && emitted == *max_results) {
     // Exactly full page: there may be more rows; only link when one exists.

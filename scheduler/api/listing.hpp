@@ -5,23 +5,24 @@
 // fewer than maxresults entities and still link to the next one (Azure does the same).
 #pragma once
 
-#include <functional>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
-
 #include "common/error.hpp"
 #include "scheduler/api/http_types.hpp"
 #include "scheduler/api/request_context.hpp"
 #include "scheduler/api/services.hpp"
 #include "scheduler/store/store.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+
 namespace openbatch::api {
 
 struct ListSpec {
   store::Table table;
-  std::string parent;             // "" for top-level tables
-  std::string metadata_name;      // odata.metadata fragment: "pools", "tasks", ...
+  std::string parent;         // "" for top-level tables
+  std::string metadata_name;  // odata.metadata fragment: "pools", "tasks", ...
   std::size_t default_max = 1000;
   std::size_t max_max = 1000;
 };

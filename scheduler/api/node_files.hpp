@@ -8,15 +8,16 @@
 // the caller's executor and take their arguments by value (they outlive the caller's frame).
 #pragma once
 
+#include "common/error.hpp"
+#include "common/files/node_tree.hpp"
+
 #include <boost/asio/awaitable.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "common/error.hpp"
-#include "common/files/node_tree.hpp"
 
 namespace openbatch::api {
 
@@ -32,12 +33,13 @@ class NodeFiles {
   virtual ~NodeFiles() = default;
   // `path` is relative to the node root, '/'-separated, already checked for '..'.
   virtual Async<FileInfo> stat(std::string pool, std::string node, std::string path) = 0;
-  virtual Async<std::vector<FileInfo>> list(std::string pool, std::string node, std::string dir, bool recursive,
-                                            std::size_t limit) = 0;
+  virtual Async<std::vector<FileInfo>> list(std::string pool, std::string node, std::string dir,
+                                            bool recursive, std::size_t limit) = 0;
   // The bytes `range` selects, at most kMaxFileReadBytes (416 InvalidRange beyond).
   virtual Async<std::string> read(std::string pool, std::string node, std::string path,
                                   std::optional<ByteRange> range) = 0;
-  virtual Async<void> remove(std::string pool, std::string node, std::string path, bool recursive) = 0;
+  virtual Async<void> remove(std::string pool, std::string node, std::string path,
+                             bool recursive) = 0;
 };
 
 // Nodes whose root is <nodes_root>/<pool>/<node> on this machine. Blocking file I/O on the
@@ -46,8 +48,8 @@ class LocalNodeFiles final : public NodeFiles {
  public:
   explicit LocalNodeFiles(std::filesystem::path nodes_root) : nodes_root_(std::move(nodes_root)) {}
   Async<FileInfo> stat(std::string pool, std::string node, std::string path) override;
-  Async<std::vector<FileInfo>> list(std::string pool, std::string node, std::string dir, bool recursive,
-                                    std::size_t limit) override;
+  Async<std::vector<FileInfo>> list(std::string pool, std::string node, std::string dir,
+                                    bool recursive, std::size_t limit) override;
   Async<std::string> read(std::string pool, std::string node, std::string path,
                           std::optional<ByteRange> range) override;
   Async<void> remove(std::string pool, std::string node, std::string path, bool recursive) override;

@@ -1,12 +1,12 @@
 // Compute node routes: list and get (node records are written by the node registry when
 // agents join); node files are delegated to files_route.
-#include <nlohmann/json.hpp>
-
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace openbatch::api {
 

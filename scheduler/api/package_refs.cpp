@@ -9,7 +9,8 @@ Result<std::vector<ResolvedPackage>> resolve_package_refs(store::Reader& reader,
   nodes::ResolvedPackages resolved = nodes::resolve_packages(reader, refs);
   if (resolved.unresolved.empty()) return std::move(resolved.packages);
   std::vector<ErrorDetail> bad;
-  for (auto& [app, version] : resolved.unresolved) bad.push_back({std::move(app), std::move(version)});
+  for (auto& [app, version] : resolved.unresolved)
+    bad.push_back({std::move(app), std::move(version)});
   return Error(409, "InvalidApplicationPackageReferences",
                "One or more of the specified application package references are invalid.",
                std::move(bad));

@@ -1,9 +1,7 @@
 // Pool routes: add, get, list, exists (HEAD), delete, patch, updateproperties, resize,
 // stopresize, removenodes, and the autoscale verbs (refused: OpenBatch runs no autoscale).
-#include <nlohmann/json.hpp>
-
+#include "common/auth/bearer_token.hpp"
 #include "common/time.hpp"
-#include "scheduler/store/async_write.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/entity_update.hpp"
@@ -13,8 +11,10 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/pool_validation.hpp"
-#include "common/auth/bearer_token.hpp"
 #include "scheduler/nodes/credentials.hpp"
+#include "scheduler/store/async_write.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace openbatch::api {
 namespace {
@@ -23,7 +23,9 @@ using nlohmann::json;
 using store::Table;
 
 Error pool_being_deleted() {
-  return errors::conflict("PoolBeingDeleted", "The specified pool has been marked for deletion and is being reclaimed.");
+  return errors::conflict(
+      "PoolBeingDeleted",
+      "The specified pool has been marked for deletion and is being reclaimed.");
 }
 
 int target_nodes(const json& pool) {
@@ -52,7 +54,9 @@ RouteResult add_pool(const RequestContext& ctx, Services& s) {
   auto record = make_record(pool, "");
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    if (auto refs = check_package_refs(w, pool.value("applicationPackageReferences", json::array())); !refs) {
+    if (auto refs =
+            check_package_refs(w, pool.value("applicationPackageReferences", json::array()));
+        !refs) {
       error = refs.error();
       return false;
     }
@@ -74,7 +78,8 @@ HttpResponse get_pool(const RequestContext& ctx, Services& s, const std::string&
   auto pool = load_entity(*reader, Table::Pools, "", id);
   if (!pool) return error_response(ctx, pool_not_found());
   if (head) {
-    if (auto pre = check_preconditions(ctx, *pool, true); !pre) return error_response(ctx, pre.error());
+    if (auto pre = check_preconditions(ctx, *pool, true); !pre)
+      return error_response(ctx, pre.error());
     return entity_reply(ctx, http::status::ok, *pool);
   }
   return entity_response(ctx, *pool, "pools");
@@ -86,7 +91,8 @@ boost::asio::awaitable<Result<json>> update_pool(const RequestContext& ctx, Serv
                                                  const std::string& id, Mutate mutate) {
   co_return co_await update_entity(ctx, s, Table::Pools, id, pool_not_found,
                                    [&](store::Writer& w, json& pool) -> Status {
-                                     if (pool.value("state", "") == "deleting") return pool_being_deleted();
+                                     if (pool.value("state", "") == "deleting")
+                                       return pool_being_deleted();
                                      return mutate(w, pool);
                                    });
 }
@@ -95,9 +101,18 @@ RouteResult delete_pool(const RequestContext& ctx, Services& s, const std::strin
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto pool = load_entity(w, Table::Pools, "", id);
-    if (!pool) { error = pool_not_found(); return false; }
-    if (pool->value("state", "") == "deleting") { error = pool_being_deleted(); return false; }
-    if (auto pre = check_preconditions(ctx, *pool, false); !pre) { error = pre.error(); return false; }
+    if (!pool) {
+      error = pool_not_found();
+      return false;
+    }
+    if (pool->value("state", "") == "deleting") {
+      error = pool_being_deleted();
+      return false;
+    }
+    if (auto pre = check_preconditions(ctx, *pool, false); !pre) {
+      error = pre.error();
+      return false;
+    }
     // Deleting resizes the pool to zero, requeueing running tasks; the lifecycle sweep removes
     // the pool once its last node has left.
     transition_state(*pool, "deleting", ctx.now);
@@ -114,10 +129,12 @@ RouteResult delete_pool(const RequestContext& ctx, Services& s, const std::strin
 
 // PATCH (replace=false): fields present replace old values. updateproperties (replace=true):
 // replaces all of them, an absent startTask removes it.
-RouteResult patch_pool(const RequestContext& ctx, Services& s, const std::string& id, bool replace) {
+RouteResult patch_pool(const RequestContext& ctx, Services& s, const std::string& id,
+                       bool replace) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
-  auto validated = replace ? domain::validate_pool_update_properties(*body) : domain::validate_pool_patch(*body);
+  auto validated =
+      replace ? domain::validate_pool_update_properties(*body) : domain::validate_pool_patch(*body);
   if (!validated) co_return error_response(ctx, validated.error());
   const json& changes = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer& w, json& pool) -> Status {
@@ -147,7 +164,8 @@ RouteResult resize_pool(const RequestContext& ctx, Services& s, const std::strin
   const json& resize = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer&, json& pool) -> Status {
     if (pool.value("enableAutoScale", false)) {
-      return errors::conflict("OperationNotValidOnPool", "The pool has autoscale enabled; it cannot be resized manually.");
+      return errors::conflict("OperationNotValidOnPool",
+                              "The pool has autoscale enabled; it cannot be resized manually.");
     }
     if (pool.value("allocationState", "steady") != "steady") {
       return errors::conflict("PoolBeingResized", "The specified pool is already being resized.");
@@ -192,16 +210,21 @@ RouteResult remove_nodes(const RequestContext& ctx, Services& s, const std::stri
     std::vector<json> nodes;
     for (const auto& node_id : request["nodeList"]) {
       auto node = load_entity(w, Table::Nodes, id, node_id.get<std::string>());
-      if (!node) return errors::not_found("NodeNotFound", "The node " + node_id.get<std::string>() + " does not exist in the pool.");
+      if (!node)
+        return errors::not_found("NodeNotFound", "The node " + node_id.get<std::string>() +
+                                                     " does not exist in the pool.");
       nodes.push_back(std::move(*node));
     }
     for (auto& node : nodes) {
       transition_state(node, "leavingpool", ctx.now);
-      node["openbatch"]["nodeDeallocationOption"] = request.value("nodeDeallocationOption", "requeue");
+      node["openbatch"]["nodeDeallocationOption"] =
+          request.value("nodeDeallocationOption", "requeue");
       touch(node, s.etags.next(), ctx.now);
-      if (!w.update(Table::Nodes, make_record(node, id))) return errors::internal("node update failed");
+      if (!w.update(Table::Nodes, make_record(node, id)))
+        return errors::internal("node update failed");
     }
-    const int remaining = std::max(0, pool.value("targetDedicatedNodes", 0) - static_cast<int>(nodes.size()));
+    const int remaining =
+        std::max(0, pool.value("targetDedicatedNodes", 0) - static_cast<int>(nodes.size()));
     pool["targetDedicatedNodes"] = remaining;
     transition_allocation_state(pool, "resizing", ctx.now);
     return {};
@@ -219,7 +242,10 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
   reader.reset();
   if (!pool) co_return error_response(ctx, pool_not_found());
   if (pool->value("state", "") != "active") {
-    co_return error_response(ctx, errors::conflict("PoolBeingDeleted", "The specified pool has been marked for deletion and is being reclaimed."));
+    co_return error_response(
+        ctx, errors::conflict(
+                 "PoolBeingDeleted",
+                 "The specified pool has been marked for deletion and is being reclaimed."));
   }
   const std::string pool_id = pool->value("id", id);
   const std::string token = auth::new_bearer_token(pool_id);
@@ -235,7 +261,8 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!found) co_return error_response(ctx, pool_not_found());
-  nlohmann::json body = {{"poolId", pool_id}, {"joinToken", token}, {"schedulerUrl", s.account.public_url}};
+  nlohmann::json body = {
+      {"poolId", pool_id}, {"joinToken", token}, {"schedulerUrl", s.account.public_url}};
   co_return json_response(ctx, http::status::ok, dump_json(body));
 }
 
@@ -265,11 +292,16 @@ RouteResult pools_route(const RequestContext& ctx, Services& s) {
   if (action == "stopresize") co_return co_await stop_resize(ctx, s, id);
   if (action == "removenodes") co_return co_await remove_nodes(ctx, s, id);
   if (action == "jointoken") co_return co_await new_join_token(ctx, s, id);
-  if (action == "enableautoscale" || action == "disableautoscale" || action == "evaluateautoscale") {
+  if (action == "enableautoscale" || action == "disableautoscale" ||
+      action == "evaluateautoscale") {
     auto reader = s.store.reader();
-    if (!load_entity(*reader, Table::Pools, "", id)) co_return error_response(ctx, pool_not_found());
-    co_return error_response(ctx, errors::conflict("OperationNotValidOnPool",
-        "Autoscale is not supported by OpenBatch; resize the pool with targetDedicatedNodes."));
+    if (!load_entity(*reader, Table::Pools, "", id))
+      co_return error_response(ctx, pool_not_found());
+    co_return error_response(
+        ctx,
+        errors::conflict(
+            "OperationNotValidOnPool",
+            "Autoscale is not supported by OpenBatch; resize the pool with targetDedicatedNodes."));
   }
   co_return invalid_uri(ctx);
 }

@@ -2,14 +2,14 @@
 // identifiers for the response headers -- built once by the router and handed to a route.
 #pragma once
 
+#include "common/clock.hpp"
+#include "scheduler/api/http_types.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "common/clock.hpp"
-#include "scheduler/api/http_types.hpp"
 
 namespace openbatch::api {
 
@@ -31,8 +31,8 @@ struct RequestContext {
   std::string raw_path;               // as received, still percent-encoded
   std::vector<std::string> segments;  // decoded path segments
   QueryParams query;
-  std::string request_id;             // server GUID for the request-id header
-  std::string base_url;               // scheme://host[:port] the client used, for odata links
+  std::string request_id;  // server GUID for the request-id header
+  std::string base_url;    // scheme://host[:port] the client used, for odata links
   TimePoint now;
   // Set for requests the server did not read whole (Router::handle_streamed): the route
   // reads the body from here, and `http.body()` is empty.

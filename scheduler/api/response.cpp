@@ -1,9 +1,9 @@
 #include "scheduler/api/response.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "common/http_date.hpp"
 #include "common/time.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace openbatch::api {
 namespace {
@@ -34,8 +34,8 @@ HttpResponse json_response(const RequestContext& ctx, http::status status, std::
 
 HttpResponse error_response(const RequestContext& ctx, const Error& error) {
   nlohmann::json body;
-  body["odata.metadata"] = ctx.base_url +
-      "/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element";
+  body["odata.metadata"] =
+      ctx.base_url + "/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element";
   body["code"] = error.code;
   body["message"] = {{"lang", "en-US"},
                      {"value", error.message + "\nRequestId:" + ctx.request_id +
@@ -49,13 +49,15 @@ HttpResponse error_response(const RequestContext& ctx, const Error& error) {
   if (ctx.method == "HEAD" || error.status == 304) {
     return empty_response(ctx, status);  // no body on HEAD or 304
   }
-  return json_response(ctx, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return json_response(ctx, status,
+                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void set_entity_headers(HttpResponse& res, std::string_view etag, std::string_view last_modified) {
   if (!etag.empty()) res.set(http::field::etag, etag);
   if (!last_modified.empty()) {
-    if (auto t = parse_iso8601(last_modified)) res.set(http::field::last_modified, format_http_date(*t));
+    if (auto t = parse_iso8601(last_modified))
+      res.set(http::field::last_modified, format_http_date(*t));
   }
 }
 

@@ -3,12 +3,12 @@
 // error body {odata.metadata, code, message{lang,value}, values[{key,value}]}.
 #pragma once
 
-#include <string>
-#include <string_view>
-
 #include "common/error.hpp"
 #include "scheduler/api/http_types.hpp"
 #include "scheduler/api/request_context.hpp"
+
+#include <string>
+#include <string_view>
 
 namespace openbatch::api {
 

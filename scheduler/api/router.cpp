@@ -1,10 +1,5 @@
 #include "scheduler/api/router.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <boost/url/parse.hpp>
-#include <cctype>
-
 #include "common/auth/shared_key.hpp"
 #include "common/encoding.hpp"
 #include "scheduler/api/disk_gate.hpp"
@@ -14,6 +9,11 @@
 #include "scheduler/api/routes.hpp"
 #include "scheduler/store/disk_guard.hpp"
 
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+
 namespace openbatch::api {
 namespace {
 
@@ -21,8 +21,8 @@ namespace {
 bool plausible_host(std::string_view host) {
   if (host.empty() || host.size() > 255) return false;
   for (char c : host) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' ||
-          c == '_')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+          c == '[' || c == ']' || c == '_')) {
       return false;
     }
   }
@@ -36,7 +36,8 @@ Status authenticate(const RequestContext& ctx, const Services& s) {
   for (const auto& field : ctx.http) {
     auto name = field.name_string();
     auto value = field.value();
-    headers.push_back({std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size())});
+    headers.push_back(
+        {std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size())});
   }
   auto target = ctx.http.target();
   auth::RequestView view{ctx.method, std::string_view(target.data(), target.size()), headers};
@@ -48,13 +49,18 @@ Status check_api_version(const RequestContext& ctx) {
   auto version = ctx.query_param("api-version");
   if (!version || version->empty()) return errors::missing_query("api-version");
   if (!supported_api_version(*version)) {
-    return Error(400, "UnsupportedRequestVersion", "The specified api-version is not supported by this server.",
-                 {{"QueryParameterName", "api-version"}, {"QueryParameterValue", std::string(*version)},
+    return Error(400, "UnsupportedRequestVersion",
+                 "The specified api-version is not supported by this server.",
+                 {{"QueryParameterName", "api-version"},
+                  {"QueryParameterValue", std::string(*version)},
                   {"Reason", "Supported: YYYY-MM-DD.major.minor from 2020-09-01.12.0 on."}});
   }
   if (auto timeout = ctx.query_param("timeout")) {
-    if (timeout->empty() || !std::all_of(timeout->begin(), timeout->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-      return errors::invalid_query("timeout", *timeout, "timeout must be a whole number of seconds.");
+    if (timeout->empty() || !std::all_of(timeout->begin(), timeout->end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        })) {
+      return errors::invalid_query("timeout", *timeout,
+                                   "timeout must be a whole number of seconds.");
     }
   }
   return {};
@@ -62,7 +68,9 @@ Status check_api_version(const RequestContext& ctx) {
 
 Result<void> parse_target(RequestContext& ctx) {
   auto url = boost::urls::parse_origin_form(ctx.http.target());
-  if (!url) return Error(400, "InvalidUri", "The requested URI does not represent any resource on the server.");
+  if (!url)
+    return Error(400, "InvalidUri",
+                 "The requested URI does not represent any resource on the server.");
   ctx.raw_path = std::string(url->encoded_path());
   for (auto seg : url->segments()) ctx.segments.emplace_back(seg);
   while (!ctx.segments.empty() && ctx.segments.back().empty()) ctx.segments.pop_back();
@@ -109,13 +117,16 @@ bool supported_api_version(std::string_view v) {
 }
 
 HttpResponse unsupported_verb(const RequestContext& ctx) {
-  return error_response(ctx, Error(405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.",
+  return error_response(ctx, Error(405, "UnsupportedHttpVerb",
+                                   "The resource doesn't support the specified HTTP verb.",
                                    {{"HttpVerb", ctx.method}}));
 }
 
 HttpResponse invalid_uri(const RequestContext& ctx) {
-  return error_response(ctx, Error(400, "InvalidUri", "The requested URI does not represent any resource on the server.",
-                                   {{"RequestUri", std::string(ctx.http.target())}}));
+  return error_response(
+      ctx,
+      Error(400, "InvalidUri", "The requested URI does not represent any resource on the server.",
+            {{"RequestUri", std::string(ctx.http.target())}}));
 }
 
 boost::asio::awaitable<HttpResponse> Router::handle(HttpRequest request) {
@@ -153,20 +164,25 @@ boost::asio::awaitable<HttpResponse> Router::run(RequestContext& ctx) {
   // SharedKey signs the headers (Content-Length included), never the body: a streamed
   // upload is authenticated here, before its body is read.
   if (auto a = authenticate(ctx, services_); !a) {
-    spdlog::info("auth refused {} {}: {}", ctx.method, std::string(request.target()), a.error().code);
+    spdlog::info("auth refused {} {}: {}", ctx.method, std::string(request.target()),
+                 a.error().code);
     co_return error_response(ctx, a.error());
   }
   if (auto v = check_api_version(ctx); !v) co_return error_response(ctx, v.error());
   // Low on disk: refuse what would add data before SQLite runs out (deletes still work).
-  if (disk_guard_ != nullptr && disk_guard_->low() && refused_when_disk_low(ctx.method, ctx.segments)) {
+  if (disk_guard_ != nullptr && disk_guard_->low() &&
+      refused_when_disk_low(ctx.method, ctx.segments)) {
     co_return error_response(ctx, disk_guard_->refusal());
   }
   try {
     co_return co_await dispatch(ctx, services_);
   } catch (const std::exception& e) {
     // A bug, not an expected outcome: answer 500 and keep serving.
-    spdlog::error("unhandled error on {} {}: {}", ctx.method, std::string(request.target()), e.what());
-    co_return error_response(ctx, errors::internal("The server encountered an internal error. Please retry the request."));
+    spdlog::error("unhandled error on {} {}: {}", ctx.method, std::string(request.target()),
+                  e.what());
+    co_return error_response(
+        ctx,
+        errors::internal("The server encountered an internal error. Please retry the request."));
   }
 }
 

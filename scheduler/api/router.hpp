@@ -3,13 +3,14 @@
 // to the route group that owns its first path segment. Thread-safe: no per-request state kept.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <string_view>
-
 #include "scheduler/api/body_source.hpp"
 #include "scheduler/api/http_types.hpp"
 #include "scheduler/api/request_context.hpp"
 #include "scheduler/api/services.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string_view>
 
 namespace openbatch::store {
 class DiskGuard;

@@ -11,7 +11,8 @@ std::string EtagGenerator::next() {
   auto since_epoch = clock_.now().time_since_epoch();
   uint64_t ticks =
       kUnixEpochTicks +
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count() / 100);
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count() / 100);
   uint64_t prev = last_.load(std::memory_order_relaxed);
   uint64_t next_value = 0;
   do {

@@ -1,23 +1,23 @@
 // Services: what routes need from the rest of the scheduler, passed explicitly (no globals).
 #pragma once
 
+#include "common/clock.hpp"
+#include "scheduler/api/node_files.hpp"
+#include "scheduler/catalog/catalog.hpp"
+#include "scheduler/store/store.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 
-#include "common/clock.hpp"
-#include "scheduler/api/node_files.hpp"
-#include "scheduler/catalog/catalog.hpp"
-#include "scheduler/store/store.hpp"
-
 namespace openbatch::api {
 
 struct AccountConfig {
-  std::string name;         // account name clients sign with
-  std::string key;          // decoded key bytes (HMAC key)
-  std::string public_url;   // base URL written into entity `url` fields
+  std::string name;        // account name clients sign with
+  std::string key;         // decoded key bytes (HMAC key)
+  std::string public_url;  // base URL written into entity `url` fields
   bool require_auth = true;
 };
 
@@ -46,8 +46,13 @@ struct Services {
 
   Services(store::Store& s, const catalog::Catalog& c, const Clock& clk, AccountConfig acct,
            std::filesystem::path dir)
-      : store(s), catalog(c), clock(clk), account(std::move(acct)), etags(clk),
-        data_dir(std::move(dir)), node_files(std::make_unique<LocalNodeFiles>(data_dir / "nodes")) {}
+      : store(s),
+        catalog(c),
+        clock(clk),
+        account(std::move(acct)),
+        etags(clk),
+        data_dir(std::move(dir)),
+        node_files(std::make_unique<LocalNodeFiles>(data_dir / "nodes")) {}
 };
 
 }  // namespace openbatch::api

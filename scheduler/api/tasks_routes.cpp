@@ -1,11 +1,7 @@
 // Task routes: add, addtaskcollection (<= 100, one group-commit op for the whole collection),
 // get, list, update (PUT constraints), delete, terminate, reactivate, subtasksinfo; file
 // routes under a task are delegated to files_route.
-#include <nlohmann/json.hpp>
-
 #include "common/time.hpp"
-#include "scheduler/store/async_write.hpp"
-#include "scheduler/store/task_failures.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/json_body.hpp"
@@ -13,6 +9,10 @@
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/task_validation.hpp"
+#include "scheduler/store/async_write.hpp"
+#include "scheduler/store/task_failures.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace openbatch::api {
 namespace {
@@ -29,19 +29,24 @@ std::optional<Error> job_refuses_tasks(const json& job) {
     return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
   }
   if (state == "deleting") {
-    return errors::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.");
+    return errors::conflict(
+        "JobBeingDeleted",
+        "The specified job has been marked for deletion and is being garbage collected.");
   }
   return std::nullopt;
 }
 
 // Turns a validated TaskAddParameter into the stored CloudTask.
-json make_task(json task, const json& job, const std::string& task_url, const std::string& etag, TimePoint now) {
+json make_task(json task, const json& job, const std::string& task_url, const std::string& etag,
+               TimePoint now) {
   stamp_new(task, task_url, etag, now, "active");
   json& constraints = task["constraints"];
-  if (!constraints.contains("maxWallClockTime")) constraints["maxWallClockTime"] = format_duration(kMaxDuration);
+  if (!constraints.contains("maxWallClockTime"))
+    constraints["maxWallClockTime"] = format_duration(kMaxDuration);
   if (!constraints.contains("retentionTime")) constraints["retentionTime"] = "P7D";
   if (!constraints.contains("maxTaskRetryCount")) {
-    constraints["maxTaskRetryCount"] = job.contains("constraints") ? job["constraints"].value("maxTaskRetryCount", 0) : 0;
+    constraints["maxTaskRetryCount"] =
+        job.contains("constraints") ? job["constraints"].value("maxTaskRetryCount", 0) : 0;
   }
   if (!task.contains("requiredSlots")) task["requiredSlots"] = 1;
   task["executionInfo"] = {{"retryCount", 0}, {"requeueCount", 0}};
@@ -54,7 +59,8 @@ struct PreparedTask {
   store::Record record;
 };
 
-RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string& job_id, bool collection) {
+RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string& job_id,
+                      bool collection) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
   auto reader = s.store.reader();
@@ -69,10 +75,13 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
   if (collection) {
     auto it = body->find("value");
     if (it == body->end()) co_return error_response(ctx, errors::missing_property("value"));
-    if (!it->is_array()) co_return error_response(ctx, errors::invalid_property("value", "", "value must be an array of tasks."));
+    if (!it->is_array())
+      co_return error_response(
+          ctx, errors::invalid_property("value", "", "value must be an array of tasks."));
     if (it->size() > kMaxTasksPerCollection) {
-      co_return error_response(ctx, errors::invalid_property("value", std::to_string(it->size()),
-          "A task collection may hold at most 100 tasks."));
+      co_return error_response(
+          ctx, errors::invalid_property("value", std::to_string(it->size()),
+                                        "A task collection may hold at most 100 tasks."));
     }
     items = &*it;
   } else {
@@ -106,18 +115,28 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     // Recheck the job under the writer: it may have been terminated since we read it.
     auto current = load_entity(w, Table::Jobs, "", real_job_id);
-    if (!current) { refused = job_not_found(); return false; }
-    if (auto r = job_refuses_tasks(*current)) { refused = *r; return false; }
-    for (std::size_t i = 0; i < tasks.size(); ++i) added[i] = w.insert(Table::Tasks, tasks[i].record);
+    if (!current) {
+      refused = job_not_found();
+      return false;
+    }
+    if (auto r = job_refuses_tasks(*current)) {
+      refused = *r;
+      return false;
+    }
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+      added[i] = w.insert(Table::Tasks, tasks[i].record);
     return true;
   });
   if (!status) co_return error_response(ctx, status.error());
   if (refused) co_return error_response(ctx, *refused);
 
   if (!collection) {
-    if (!added[0]) co_return error_response(ctx, errors::conflict("TaskExists", "The specified task already exists."));
+    if (!added[0])
+      co_return error_response(
+          ctx, errors::conflict("TaskExists", "The specified task already exists."));
     auto res = empty_response(ctx, http::status::created);
-    set_entity_headers(res, tasks[0].entity["eTag"].get<std::string>(), tasks[0].entity["lastModified"].get<std::string>());
+    set_entity_headers(res, tasks[0].entity["eTag"].get<std::string>(),
+                       tasks[0].entity["lastModified"].get<std::string>());
     set_data_service_id(res, tasks[0].entity["url"].get<std::string>());
     co_return res;
   }
@@ -140,15 +159,17 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
       append_json_string(out, tasks[i].entity["url"].get_ref<const std::string&>());
       out += '}';
     } else {
-      out += ",\"status\":\"clienterror\",\"error\":{\"code\":\"TaskExists\",\"message\":"
-             "{\"lang\":\"en-US\",\"value\":\"The specified task already exists.\"}}}";
+      out +=
+          ",\"status\":\"clienterror\",\"error\":{\"code\":\"TaskExists\",\"message\":"
+          "{\"lang\":\"en-US\",\"value\":\"The specified task already exists.\"}}}";
     }
   }
   out += "]}";
   co_return json_response(ctx, http::status::ok, std::move(out));
 }
 
-HttpResponse get_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+HttpResponse get_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+                      const std::string& task_id) {
   auto reader = s.store.reader();
   auto job = reader->get(Table::Jobs, "", job_id);
   if (!job) return error_response(ctx, job_not_found());
@@ -166,19 +187,32 @@ HttpResponse list_tasks(const RequestContext& ctx, Services& s, const std::strin
 
 // Loads job and task under the writer, checks preconditions, runs `mutate`, saves the task.
 template <class Mutate>
-boost::asio::awaitable<Result<json>> update_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+boost::asio::awaitable<Result<json>> update_task(const RequestContext& ctx, Services& s,
+                                                 const std::string& job_id,
                                                  const std::string& task_id, Mutate mutate) {
   Error error;
   json task;
   const std::string etag = s.etags.next();
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto job = load_entity(w, Table::Jobs, "", job_id);
-    if (!job) { error = job_not_found(); return false; }
+    if (!job) {
+      error = job_not_found();
+      return false;
+    }
     const std::string parent = job->value("id", job_id);
     auto current = load_entity(w, Table::Tasks, parent, task_id);
-    if (!current) { error = task_not_found(); return false; }
-    if (auto pre = check_preconditions(ctx, *current, false); !pre) { error = pre.error(); return false; }
-    if (Status m = mutate(w, *job, *current); !m) { error = m.error(); return false; }
+    if (!current) {
+      error = task_not_found();
+      return false;
+    }
+    if (auto pre = check_preconditions(ctx, *current, false); !pre) {
+      error = pre.error();
+      return false;
+    }
+    if (Status m = mutate(w, *job, *current); !m) {
+      error = m.error();
+      return false;
+    }
     touch(*current, etag, ctx.now);
     task = std::move(*current);
     return w.update(Table::Tasks, make_record(task, parent));
@@ -188,20 +222,23 @@ boost::asio::awaitable<Result<json>> update_task(const RequestContext& ctx, Serv
   co_return task;
 }
 
-RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+                     const std::string& task_id) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
-  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer&, const json& job, json& task) -> Status {
-    auto validated = domain::validate_task_update(*body, job);
-    if (!validated) return validated.error();
-    if (task.value("state", "") == "completed") {
-      return errors::conflict("TaskCompleted", "The specified task is already completed.");
-    }
-    if (auto c = validated->find("constraints"); c != validated->end()) {
-      for (auto it = c->begin(); it != c->end(); ++it) task["constraints"][it.key()] = it.value();
-    }
-    return {};
-  });
+  auto result = co_await update_task(
+      ctx, s, job_id, task_id, [&](store::Writer&, const json& job, json& task) -> Status {
+        auto validated = domain::validate_task_update(*body, job);
+        if (!validated) return validated.error();
+        if (task.value("state", "") == "completed") {
+          return errors::conflict("TaskCompleted", "The specified task is already completed.");
+        }
+        if (auto c = validated->find("constraints"); c != validated->end()) {
+          for (auto it = c->begin(); it != c->end(); ++it)
+            task["constraints"][it.key()] = it.value();
+        }
+        return {};
+      });
   if (!result) co_return error_response(ctx, result.error());
   auto res = empty_response(ctx, http::status::ok);
   set_entity_headers(res, result->value("eTag", ""), result->value("lastModified", ""));
@@ -209,57 +246,76 @@ RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& 
   co_return res;
 }
 
-RouteResult terminate_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
-  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
-    if (task.value("state", "") == "completed") {
-      return errors::conflict("TaskCompleted", "The specified task is already completed.");
-    }
-    if (!store::mark_task_failed(w, job.value("id", job_id), task.value("id", task_id))) {
-      return errors::internal("could not record the task's failure");
-    }
-    // A running task is killed by its node; it stays recorded as ended by the user.
-    transition_state(task, "completed", ctx.now);
-    json& info = task["executionInfo"];
-    info["endTime"] = format_iso8601(ctx.now);
-    info["result"] = "failure";
-    info["failureInfo"] = {{"category", "usererror"}, {"code", "TaskEnded"},
-                           {"message", "Task Was Ended by User Request"}};
-    return {};
-  });
+RouteResult terminate_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+                           const std::string& task_id) {
+  auto result = co_await update_task(
+      ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
+        if (task.value("state", "") == "completed") {
+          return errors::conflict("TaskCompleted", "The specified task is already completed.");
+        }
+        if (!store::mark_task_failed(w, job.value("id", job_id), task.value("id", task_id))) {
+          return errors::internal("could not record the task's failure");
+        }
+        // A running task is killed by its node; it stays recorded as ended by the user.
+        transition_state(task, "completed", ctx.now);
+        json& info = task["executionInfo"];
+        info["endTime"] = format_iso8601(ctx.now);
+        info["result"] = "failure";
+        info["failureInfo"] = {{"category", "usererror"},
+                               {"code", "TaskEnded"},
+                               {"message", "Task Was Ended by User Request"}};
+        return {};
+      });
   if (!result) co_return error_response(ctx, result.error());
   co_return empty_response(ctx, http::status::no_content);
 }
 
-RouteResult reactivate_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
-  auto result = co_await update_task(ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
-    const std::string job_state = job.value("state", "");
-    if (job_state == "completed" || job_state == "terminating") {
-      return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
-    }
-    if (task.value("state", "") != "completed") {
-      return errors::conflict("TaskNotCompleted", "The specified task is not completed.");
-    }
-    if (task["executionInfo"].value("result", "") != "failure") {
-      return errors::conflict("TaskSucceeded", "The specified task completed successfully and cannot be reactivated.");
-    }
-    store::clear_task_failed(w, job.value("id", job_id), task.value("id", task_id));
-    transition_state(task, "active", ctx.now);
-    task["executionInfo"] = {{"retryCount", 0}, {"requeueCount", task["executionInfo"].value("requeueCount", 0)}};
-    task.erase("nodeInfo");
-    return {};
-  });
+RouteResult reactivate_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+                            const std::string& task_id) {
+  auto result = co_await update_task(
+      ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
+        const std::string job_state = job.value("state", "");
+        if (job_state == "completed" || job_state == "terminating") {
+          return errors::conflict("JobCompleted",
+                                  "The specified job is already in a completed state.");
+        }
+        if (task.value("state", "") != "completed") {
+          return errors::conflict("TaskNotCompleted", "The specified task is not completed.");
+        }
+        if (task["executionInfo"].value("result", "") != "failure") {
+          return errors::conflict(
+              "TaskSucceeded",
+              "The specified task completed successfully and cannot be reactivated.");
+        }
+        store::clear_task_failed(w, job.value("id", job_id), task.value("id", task_id));
+        transition_state(task, "active", ctx.now);
+        task["executionInfo"] = {{"retryCount", 0},
+                                 {"requeueCount", task["executionInfo"].value("requeueCount", 0)}};
+        task.erase("nodeInfo");
+        return {};
+      });
   if (!result) co_return error_response(ctx, result.error());
   co_return empty_response(ctx, http::status::no_content);
 }
 
-RouteResult delete_task(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+RouteResult delete_task(const RequestContext& ctx, Services& s, const std::string& job_id,
+                        const std::string& task_id) {
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto job = w.get(Table::Jobs, "", job_id);
-    if (!job) { error = job_not_found(); return false; }
+    if (!job) {
+      error = job_not_found();
+      return false;
+    }
     auto task = load_entity(w, Table::Tasks, job->id, task_id);
-    if (!task) { error = task_not_found(); return false; }
-    if (auto pre = check_preconditions(ctx, *task, false); !pre) { error = pre.error(); return false; }
+    if (!task) {
+      error = task_not_found();
+      return false;
+    }
+    if (auto pre = check_preconditions(ctx, *task, false); !pre) {
+      error = pre.error();
+      return false;
+    }
     store::clear_task_failed(w, job->id, task_id);
     return w.erase(Table::Tasks, job->id, task_id);
   });
@@ -268,7 +324,8 @@ RouteResult delete_task(const RequestContext& ctx, Services& s, const std::strin
   co_return empty_response(ctx, http::status::ok);
 }
 
-HttpResponse subtasks_info(const RequestContext& ctx, Services& s, const std::string& job_id, const std::string& task_id) {
+HttpResponse subtasks_info(const RequestContext& ctx, Services& s, const std::string& job_id,
+                           const std::string& task_id) {
   auto reader = s.store.reader();
   auto job = reader->get(Table::Jobs, "", job_id);
   if (!job) return error_response(ctx, job_not_found());
@@ -277,15 +334,18 @@ HttpResponse subtasks_info(const RequestContext& ctx, Services& s, const std::st
   // Subtasks exist once a multi-instance task has been placed; their records live in the
   // task's "openbatch.subtasks" list (written by the dispatcher).
   json value = json::array();
-  if (auto ext = task->find("openbatch"); ext != task->end() && ext->contains("subtasks")) value = (*ext)["subtasks"];
-  json body = {{"odata.metadata", ctx.base_url + "/$metadata#subtaskinformations"}, {"value", value}};
+  if (auto ext = task->find("openbatch"); ext != task->end() && ext->contains("subtasks"))
+    value = (*ext)["subtasks"];
+  json body = {{"odata.metadata", ctx.base_url + "/$metadata#subtaskinformations"},
+               {"value", value}};
   return json_response(ctx, http::status::ok, dump_json(body));
 }
 
 }  // namespace
 
 RouteResult tasks_route(const RequestContext& ctx, Services& s) {
-  const auto& seg = ctx.segments;  // jobs/{j}/tasks[/{t}[/action|files...]] or jobs/{j}/addtaskcollection
+  const auto& seg =
+      ctx.segments;  // jobs/{j}/tasks[/{t}[/action|files...]] or jobs/{j}/addtaskcollection
   const std::string& m = ctx.method;
   const std::string& job_id = seg[1];
   if (lower_ascii(seg[2]) == "addtaskcollection") {

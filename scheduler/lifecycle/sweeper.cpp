@@ -1,15 +1,14 @@
 #include "scheduler/lifecycle/sweeper.hpp"
 
-#include <spdlog/spdlog.h>
+#include "common/time.hpp"
+#include "scheduler/lifecycle/transitions.hpp"
+#include "scheduler/store/async_write.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-
-#include "common/time.hpp"
-#include "scheduler/lifecycle/transitions.hpp"
-#include "scheduler/store/async_write.hpp"
+#include <spdlog/spdlog.h>
 
 namespace openbatch::lifecycle {
 namespace {
@@ -34,7 +33,8 @@ std::vector<store::Record> all_in_state(store::Reader& reader, Table table, cons
 PoolFacts pool_facts(store::Reader& reader, const std::string& pool_id) {
   PoolFacts f;
   f.nodes_in_pool = static_cast<int>(reader.count(Table::Nodes, pool_id, std::nullopt));
-  f.nodes_joined = f.nodes_in_pool - static_cast<int>(reader.count(Table::Nodes, pool_id, "leavingpool"));
+  f.nodes_joined =
+      f.nodes_in_pool - static_cast<int>(reader.count(Table::Nodes, pool_id, "leavingpool"));
   return f;
 }
 
@@ -51,7 +51,8 @@ boost::asio::awaitable<void> Sweeper::sweep_pools() {
     auto reader = store_.reader();
     pools = all_in_state(*reader, Table::Pools, "active");
     auto deleting = all_in_state(*reader, Table::Pools, "deleting");
-    pools.insert(pools.end(), std::make_move_iterator(deleting.begin()), std::make_move_iterator(deleting.end()));
+    pools.insert(pools.end(), std::make_move_iterator(deleting.begin()),
+                 std::make_move_iterator(deleting.end()));
   }
   for (const auto& record : pools) {
     const bool settled = record.body.find("\"allocationState\":\"steady\"") != std::string::npos &&
@@ -81,7 +82,8 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
     auto reader = store_.reader();
     for (const char* state : {"terminating", "disabling", "enabling", "deleting"}) {
       auto rows = all_in_state(*reader, Table::Jobs, state);
-      jobs.insert(jobs.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+      jobs.insert(jobs.end(), std::make_move_iterator(rows.begin()),
+                  std::make_move_iterator(rows.end()));
     }
   }
   for (const auto& record : jobs) {
@@ -112,7 +114,8 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
       auto job = json::parse(current->body, nullptr, false);
       if (job.is_discarded()) return true;
       JobFacts facts;
-      facts.running_tasks = w.count(Table::Tasks, current->id, "running") + w.count(Table::Tasks, current->id, "preparing");
+      facts.running_tasks = w.count(Table::Tasks, current->id, "running") +
+                            w.count(Table::Tasks, current->id, "preparing");
       auto next = next_job(job, facts, now);
       if (!next) return true;
       (*next)["eTag"] = etag;
@@ -127,7 +130,8 @@ boost::asio::awaitable<void> Sweeper::sweep_once() {
   co_await sweep_jobs();
 }
 
-boost::asio::awaitable<void> Sweeper::run(std::chrono::milliseconds period, std::function<bool()> stop) {
+boost::asio::awaitable<void> Sweeper::run(std::chrono::milliseconds period,
+                                          std::function<bool()> stop) {
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
   while (!stop()) {
     try {

@@ -5,12 +5,13 @@
 // write op that re-checks the entity under the writer, so a concurrent API change wins.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <chrono>
-#include <functional>
-
 #include "common/clock.hpp"
 #include "scheduler/store/store.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
 
 namespace openbatch::lifecycle {
 

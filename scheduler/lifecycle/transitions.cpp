@@ -31,7 +31,8 @@ std::optional<json> next_pool(const json& pool, const PoolFacts& facts, TimePoin
     next["currentDedicatedNodes"] = facts.nodes_joined;
     changed = true;
   }
-  const int target = pool.value("targetDedicatedNodes", 0) + pool.value("targetLowPriorityNodes", 0);
+  const int target =
+      pool.value("targetDedicatedNodes", 0) + pool.value("targetLowPriorityNodes", 0);
   if (allocation == "stopping" || (allocation == "resizing" && facts.nodes_joined == target)) {
     move_allocation(next, "steady", now);
     return next;
@@ -40,11 +41,14 @@ std::optional<json> next_pool(const json& pool, const PoolFacts& facts, TimePoin
     // Azure gives up after resizeTimeout and settles at what it got, with a resize error.
     auto since = parse_iso8601(pool.value("allocationStateTransitionTime", ""));
     auto timeout = parse_duration(pool.value("resizeTimeout", "PT15M"));
-    if (since && timeout && now - *since >= std::chrono::duration_cast<TimePoint::duration>(*timeout)) {
+    if (since && timeout &&
+        now - *since >= std::chrono::duration_cast<TimePoint::duration>(*timeout)) {
       move_allocation(next, "steady", now);
-      next["resizeErrors"] = json::array({{{"code", "AllocationTimedout"},
-                                           {"message", "Desired number of dedicated nodes could not be allocated as "
-                                                       "the resize timeout was reached"}}});
+      next["resizeErrors"] =
+          json::array({{{"code", "AllocationTimedout"},
+                        {"message",
+                         "Desired number of dedicated nodes could not be allocated as "
+                         "the resize timeout was reached"}}});
       return next;
     }
   }

@@ -1,11 +1,15 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 
-#include "scheduler/nodes/task_execution.hpp"
+#include "scheduler/domain/task_execution.hpp"
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 using nlohmann::json;
 
-std::string dump_entity(const json& entity) { return entity.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump_entity(const json& entity) {
+  return entity.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 bool requeue_if_current(store::Writer& w, const std::string& job_id, const std::string& task_id,
                         const std::string& attempt_id, TimePoint now, RequeuedTask& out) {

@@ -3,13 +3,13 @@
 // back into its record.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "common/clock.hpp"
+#include "scheduler/store/store.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "common/clock.hpp"
-#include "scheduler/store/store.hpp"
+#include <cstdint>
+#include <string>
 
 namespace openbatch::nodes {
 

@@ -1,13 +1,13 @@
 #include "scheduler/nodes/credentials.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "common/auth/bearer_token.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace openbatch::nodes {
 
-store::Record credential_record(std::string_view kind, const std::string& id, std::string_view token,
-                                const std::string& pool_id) {
+store::Record credential_record(std::string_view kind, const std::string& id,
+                                std::string_view token, const std::string& pool_id) {
   nlohmann::json body = {{"digest", auth::token_digest(token)}, {"poolId", pool_id}};
   return store::Record{id, std::string(kind), "active", body.dump(), 0};
 }
@@ -18,7 +18,8 @@ bool put_credential(store::Writer& w, const store::Record& record) {
   return w.update(store::Table::Credentials, record);
 }
 
-bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id, std::string_view token) {
+bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id,
+                        std::string_view token) {
   auto record = r.get(store::Table::Credentials, kind, id);
   if (!record) return false;
   auto body = nlohmann::json::parse(record->body, nullptr, false);

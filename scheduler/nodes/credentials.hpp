@@ -3,11 +3,11 @@
 // themselves are never stored; see common/auth/bearer_token.hpp.
 #pragma once
 
+#include "scheduler/store/store.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "scheduler/store/store.hpp"
 
 namespace openbatch::nodes {
 
@@ -15,13 +15,14 @@ inline constexpr std::string_view kJoinCredential = "join";
 inline constexpr std::string_view kNodeCredential = "node";
 
 // A record for `token` (its digest) of kind join/node; `pool_id` is kept for node tokens.
-store::Record credential_record(std::string_view kind, const std::string& id, std::string_view token,
-                                const std::string& pool_id);
+store::Record credential_record(std::string_view kind, const std::string& id,
+                                std::string_view token, const std::string& pool_id);
 
 // Inserts or replaces the credential.
 bool put_credential(store::Writer& w, const store::Record& record);
 
 // True when `token` matches the stored credential of (kind, id).
-bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id, std::string_view token);
+bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id,
+                        std::string_view token);
 
 }  // namespace openbatch::nodes

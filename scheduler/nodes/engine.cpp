@@ -1,22 +1,22 @@
 // Engine: construction, loading the model from the store, and the change feed.
 #include "scheduler/nodes/engine.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <boost/asio/post.hpp>
-
-#include "common/time.hpp"
-
 #include "common/auth/bearer_token.hpp"
-#include "scheduler/nodes/agent_link.hpp"
+#include "common/time.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/task_execution.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/package_access.hpp"
-#include "scheduler/nodes/task_execution.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;
@@ -45,7 +45,9 @@ void Engine::start() {
   // The feed is installed before loading so nothing committed in between is missed; its
   // handlers queue behind load() on the strand and are idempotent against what load() read.
   store_.set_change_observer([this](std::vector<store::Change>&& changes) {
-    asio::post(strand_, [this, changes = std::move(changes)]() mutable { apply_changes(std::move(changes)); });
+    asio::post(strand_, [this, changes = std::move(changes)]() mutable {
+      apply_changes(std::move(changes));
+    });
   });
   asio::post(strand_, [this] {
     load();
@@ -108,17 +110,20 @@ void for_each_record(store::Reader& reader, Table table, std::optional<std::stri
 void Engine::load() {
   loading_ = true;  // no reconcile on a half-loaded model (it would see too few nodes)
   auto reader = store_.reader();
-  for_each_record(*reader, Table::Pools, std::nullopt, [&](const store::Record& r) { apply_pool(r); });
-  for_each_record(*reader, Table::Jobs, std::nullopt, [&](const store::Record& r) { apply_job(r); });
-  for_each_record(*reader, Table::Nodes, std::nullopt, [&](const store::Record& r) { apply_node(r); });
+  for_each_record(*reader, Table::Pools, std::nullopt,
+                  [&](const store::Record& r) { apply_pool(r); });
+  for_each_record(*reader, Table::Jobs, std::nullopt,
+                  [&](const store::Record& r) { apply_job(r); });
+  for_each_record(*reader, Table::Nodes, std::nullopt,
+                  [&](const store::Record& r) { apply_node(r); });
   load_gang_states(*reader);
   std::size_t pending = 0;
   for_each_record(*reader, Table::Tasks, std::string("active"), [&](const store::Record& r) {
     apply_task(r);
     ++pending;
   });
-  spdlog::info("engine: loaded {} pools, {} jobs, {} nodes, {} pending tasks, {} running attempts", pools_.size(),
-               jobs_.size(), nodes_.size(), pending, attempts_.size());
+  spdlog::info("engine: loaded {} pools, {} jobs, {} nodes, {} pending tasks, {} running attempts",
+               pools_.size(), jobs_.size(), nodes_.size(), pending, attempts_.size());
   loading_ = false;
   schedule_round();
   reconcile_pools();
@@ -141,7 +146,8 @@ void Engine::apply_changes(std::vector<store::Change> changes) {
         if (change.table == Table::Jobs) erase_job(change.record.id);
         if (change.table == Table::Tasks) erase_task(change.record.parent, change.record.id);
         // A removal of ours finishes in its own completion, which still needs the node.
-        if (change.table == Table::Nodes && !removing_nodes_.count(change.record.id)) nodes_.erase(change.record.id);
+        if (change.table == Table::Nodes && !removing_nodes_.count(change.record.id))
+          nodes_.erase(change.record.id);
         break;
       case store::Change::Kind::EraseChildren:
         if (change.table == Table::Tasks) erase_tasks_of_job(change.record.parent);
@@ -198,7 +204,8 @@ void Engine::apply_job(const store::Record& record) {
       if (auto ext = body.find("openbatch"); ext != body.end() && ext->is_object()) {
         option = ext->value("disableTasks", "requeue");
       }
-      if (option == "terminate") cancel_attempts_of_job(job.id, protocol::CancelReason::JobTerminated);
+      if (option == "terminate")
+        cancel_attempts_of_job(job.id, protocol::CancelReason::JobTerminated);
       if (option == "requeue") {
         std::map<std::string, std::vector<std::string>> by_node;
         for (const auto& [attempt_id, a] : attempts_) {
@@ -249,7 +256,8 @@ void Engine::apply_task(const store::Record& record) {
   remove_pending(record.parent, record.id);
   if (record.state == "completed") {
     auto it = attempt_of_task_.find(key);
-    if (it != attempt_of_task_.end()) cancel_attempt(it->second, protocol::CancelReason::TaskTerminated);
+    if (it != attempt_of_task_.end())
+      cancel_attempt(it->second, protocol::CancelReason::TaskTerminated);
   }
 }
 
@@ -291,7 +299,7 @@ void Engine::apply_node(const store::Record& record) {
     node.state = body.value("state", "creating");
     node.scheduling_enabled = body.value("schedulingState", "enabled") == "enabled";
     node.ip_address = body.value("ipAddress", "");
-    node.last_seen = std::chrono::steady_clock::now();
+    node.last_seen = clock_.steady_now();
     if (auto ext = body.find("openbatch"); ext != body.end() && ext->is_object()) {
       node.provisioner = ext->value("provisioner", "static");
       node.inventory_hash = ext->value("inventoryHash", "");
@@ -335,10 +343,12 @@ void Engine::add_pending(JobInfo& job, PendingItem item) {
   job.pending.emplace(item.seq, std::move(item));
 }
 
-void Engine::forget_attempt(const std::string& attempt_id, const AttemptInfo& info, const RequeuedTask& task) {
+void Engine::forget_attempt(const std::string& attempt_id, const AttemptInfo& info,
+                            const RequeuedTask& task) {
   attempts_.erase(attempt_id);
   const std::string key = task_key(info.job_id, info.task_id);
-  if (auto it = attempt_of_task_.find(key); it != attempt_of_task_.end() && it->second == attempt_id) {
+  if (auto it = attempt_of_task_.find(key);
+      it != attempt_of_task_.end() && it->second == attempt_id) {
     attempt_of_task_.erase(it);
   }
   if (NodeInfo* node = find_node(info.node_id); node && node->attempts.erase(attempt_id)) {
@@ -397,7 +407,8 @@ void Engine::cancel_attempt(const std::string& attempt_id, protocol::CancelReaso
   // Stopping a gang's primary (terminate, delete, job end) stops every instance -- unless an
   // instance's own report is deciding the task right now (the change feed then shows our own
   // commit): end_gang() stops the others once it is durable.
-  if (it->second.subtask_id == 0 && !gang_deciding(it->second.gang)) cancel_gang(it->second.gang, reason, attempt_id);
+  if (it->second.subtask_id == 0 && !gang_deciding(it->second.gang))
+    cancel_gang(it->second.gang, reason, attempt_id);
   if (it->second.finishing || it->second.cancel_sent) return;
   NodeInfo* node = find_node(it->second.node_id);
   if (!node || !node->linked) return;  // sent on the node's next hello (reconciliation)
@@ -418,7 +429,8 @@ void Engine::maybe_finish_job(const std::string& job_key) {
   auto it = jobs_.find(job_key);
   if (it == jobs_.end()) return;
   JobInfo& job = it->second;
-  if (!job.terminate_when_done || job.state != "active" || !job.pending.empty() || job.running > 0) return;
+  if (!job.terminate_when_done || job.state != "active" || !job.pending.empty() || job.running > 0)
+    return;
   const std::string job_id = job.id;
   const TimePoint now = clock_.now();
   const std::string etag = next_etag_();
@@ -427,12 +439,15 @@ void Engine::maybe_finish_job(const std::string& job_key) {
         auto record = w.get(Table::Jobs, "", job_id);
         if (!record || record->state != "active") return false;
         // The store has the last word: tasks added since the engine looked keep the job open.
-        if (w.count(Table::Tasks, record->id, "active") + w.count(Table::Tasks, record->id, "running") +
-                w.count(Table::Tasks, record->id, "preparing") > 0) {
+        if (w.count(Table::Tasks, record->id, "active") +
+                w.count(Table::Tasks, record->id, "running") +
+                w.count(Table::Tasks, record->id, "preparing") >
+            0) {
           return false;
         }
         auto job_json = json::parse(record->body, nullptr, false);
-        if (!job_json.is_object() || job_json.value("onAllTasksComplete", "") != "terminatejob") return false;
+        if (!job_json.is_object() || job_json.value("onAllTasksComplete", "") != "terminatejob")
+          return false;
         const std::string t = format_iso8601(now);
         job_json["previousState"] = "active";
         job_json["previousStateTransitionTime"] = job_json.value("stateTransitionTime", t);

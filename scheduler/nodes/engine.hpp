@@ -11,9 +11,20 @@
 // routes and the lifecycle sweeper commit.
 #pragma once
 
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/protocol/agent_protocol.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
+#include "scheduler/nodes/engine_state.hpp"
+#include "scheduler/nodes/local_agents.hpp"
+#include "scheduler/placement/place.hpp"
+#include "scheduler/store/store.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,20 +33,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/clock.hpp"
-#include "common/error.hpp"
-#include "common/protocol/agent_protocol.hpp"
-#include "scheduler/nodes/attempt_writes.hpp"
-#include "scheduler/nodes/engine_state.hpp"
-#include "scheduler/placement/place.hpp"
-#include "scheduler/nodes/local_agents.hpp"
-#include "scheduler/store/store.hpp"
-
 namespace openbatch::nodes {
 
 struct EngineConfig {
   std::string account_name;
-  std::string account_url;         // base URL of entity urls
+  std::string account_url;                    // base URL of entity urls
   std::string default_provisioner = "local";  // for pools without openbatch.provisioner metadata
   int heartbeat_interval_seconds = 10;
   int unknown_after_heartbeats = 3;  // no frame for this many intervals -> unknown
@@ -58,7 +60,7 @@ struct JoinAnswer {
   int heartbeat_interval_seconds = 10;
 };
 
-class Engine {
+class Engine final : public AgentChannelEvents {
  public:
   using Executor = boost::asio::strand<boost::asio::io_context::executor_type>;
 
@@ -80,9 +82,9 @@ class Engine {
 
   // A link passed authentication for `node_id`. Frames and the close come back through
   // on_frame / on_link_closed. Thread-safe (posts to the strand).
-  void on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id);
-  void on_frame(std::shared_ptr<AgentLink> link, std::string text);
-  void on_link_closed(std::shared_ptr<AgentLink> link);
+  void on_link_opened(std::shared_ptr<AgentChannel> link, std::string node_id) override;
+  void on_frame(std::shared_ptr<AgentChannel> link, std::string text) override;
+  void on_link_closed(std::shared_ptr<AgentChannel> link) override;
 
   // Node files (engine_files.cpp, agent-protocol.md 3.9): sends one fileRequest to the node's
   // agent, minting its requestId, and calls `done` on the strand with the agent's answer; or
@@ -118,7 +120,8 @@ class Engine {
   // Drops a finished attempt from the model once its commit is durable (it is off its node and
   // its task moved on in the store): slots, job counts, and the task back in the queue when
   // the commit made it active again (`task.changed`).
-  void forget_attempt(const std::string& attempt_id, const AttemptInfo& info, const RequeuedTask& task);
+  void forget_attempt(const std::string& attempt_id, const AttemptInfo& info,
+                      const RequeuedTask& task);
   // add_pending for a task our own commit moved back to active, unless it runs again already.
   void readd_pending(JobInfo& job, PendingItem item);
   void remove_pending(const std::string& job_id, const std::string& task_id);
@@ -147,7 +150,8 @@ class Engine {
   void load_gang_states(store::Reader& reader);
   void forget_instance(const AttemptInfo& info);
   // Cancels every instance of the gang still here, except `except`.
-  void cancel_gang(const std::string& primary, protocol::CancelReason reason, const std::string& except = {});
+  void cancel_gang(const std::string& primary, protocol::CancelReason reason,
+                   const std::string& except = {});
   // The gang's task has its outcome (completed, retried, requeued): the instances still
   // running are stopped.
   void end_gang(const std::string& primary, protocol::CancelReason reason);
@@ -159,7 +163,8 @@ class Engine {
   void resend_start_applications(NodeInfo& node);
 
   // engine_agents.cpp: links, frames, liveness, node removal.
-  void handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq);
+  void handle_hello(const std::shared_ptr<AgentChannel>& link, NodeInfo& node,
+                    protocol::Hello hello, uint64_t seq);
   // engine_reports.cpp: completion reports, batched per strand turn into one store op.
   void handle_report(NodeInfo& node, protocol::Report report, uint64_t seq);
   void flush_reports();
@@ -172,7 +177,8 @@ class Engine {
   // Moves the attempts' tasks back to active (requeueCount + 1) and off the node, in one op;
   // optionally sets the node's state and tells the agent to stop them.
   void requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
-                        std::optional<std::string> node_state, std::optional<protocol::CancelReason> cancel);
+                        std::optional<std::string> node_state,
+                        std::optional<protocol::CancelReason> cancel);
   void write_node_state(const std::string& node_id, std::string state);
   void check_liveness();
   void tick();
@@ -213,18 +219,18 @@ class Engine {
   bool reports_flush_scheduled_ = false;
   std::vector<QueuedReport> report_batch_;
 
-  std::unordered_map<std::string, PoolInfo> pools_;  // by lowercased id
-  std::unordered_map<std::string, JobInfo> jobs_;    // by lowercased id
-  std::unordered_map<std::string, std::set<QueueKey>> queues_;  // by lowercased pool id
-  std::unordered_map<std::string, int64_t> pending_seq_;        // "job\ntask" (lowercased) -> seq
-  std::unordered_map<std::string, NodeInfo> nodes_;             // by node id (ours: exact)
-  std::unordered_map<std::string, AttemptInfo> attempts_;       // by attempt id
+  std::unordered_map<std::string, PoolInfo> pools_;               // by lowercased id
+  std::unordered_map<std::string, JobInfo> jobs_;                 // by lowercased id
+  std::unordered_map<std::string, std::set<QueueKey>> queues_;    // by lowercased pool id
+  std::unordered_map<std::string, int64_t> pending_seq_;          // "job\ntask" (lowercased) -> seq
+  std::unordered_map<std::string, NodeInfo> nodes_;               // by node id (ours: exact)
+  std::unordered_map<std::string, AttemptInfo> attempts_;         // by attempt id
   std::unordered_map<std::string, std::string> attempt_of_task_;  // "job\ntask" -> attempt id
-  std::unordered_map<std::string, GangInfo> gangs_;  // by the primary's attempt id
-  std::set<std::string> creating_pools_;  // local pools with a node creation in flight
+  std::unordered_map<std::string, GangInfo> gangs_;               // by the primary's attempt id
+  std::set<std::string> creating_pools_;      // local pools with a node creation in flight
   std::set<std::string> identity_in_flight_;  // local nodes getting a fresh token
   std::set<std::string> removing_nodes_;      // node removals in flight
-  std::unordered_map<std::string, int> joins_in_flight_;  // by lowercased pool id
+  std::unordered_map<std::string, int> joins_in_flight_;               // by lowercased pool id
   std::unordered_map<std::string, PendingFileRequest> file_requests_;  // by requestId
   std::uint64_t next_file_request_ = 1;
 };

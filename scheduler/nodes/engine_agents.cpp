@@ -1,28 +1,29 @@
 // Engine: agent links -- hello and reconciliation, reports applied exactly once, inventory,
 // heartbeats and liveness (unknown -> offline -> requeue), joins.
-#include <spdlog/spdlog.h>
-
-#include <boost/asio/post.hpp>
-
 #include "common/auth/bearer_token.hpp"
 #include "common/encoding.hpp"
 #include "common/time.hpp"
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/task_execution.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/node_record.hpp"
-#include "scheduler/nodes/task_execution.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;
 
 // ---- links ----
 
-void Engine::on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id) {
+void Engine::on_link_opened(std::shared_ptr<AgentChannel> link, std::string node_id) {
   asio::post(strand_, [this, link = std::move(link), node_id = std::move(node_id)] {
     if (stopped_) {
       link->close(1001, "the scheduler is stopping");
@@ -33,7 +34,7 @@ void Engine::on_link_opened(std::shared_ptr<AgentLink> link, std::string node_id
   });
 }
 
-void Engine::on_link_closed(std::shared_ptr<AgentLink> link) {
+void Engine::on_link_closed(std::shared_ptr<AgentChannel> link) {
   asio::post(strand_, [this, link = std::move(link)] {
     fail_file_requests(link->id());
     NodeInfo* node = find_node(link->node_id());
@@ -44,7 +45,7 @@ void Engine::on_link_closed(std::shared_ptr<AgentLink> link) {
   });
 }
 
-void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
+void Engine::on_frame(std::shared_ptr<AgentChannel> link, std::string text) {
   asio::post(strand_, [this, link = std::move(link), text = std::move(text)] {
     if (stopped_) return;
     NodeInfo* node = find_node(link->node_id());
@@ -66,8 +67,9 @@ void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
       link->close(1008, "hello must be the first frame");
       return;
     }
-    node->last_seen = std::chrono::steady_clock::now();
-    if (node->state == "unknown") write_node_state(node->id, resting_state(node->setup_state, !node->attempts.empty()));
+    node->last_seen = clock_.steady_now();
+    if (node->state == "unknown")
+      write_node_state(node->id, resting_state(node->setup_state, !node->attempts.empty()));
     std::visit(
         [&](auto& payload) {
           using T = std::decay_t<decltype(payload)>;
@@ -79,10 +81,12 @@ void Engine::on_frame(std::shared_ptr<AgentLink> link, std::string text) {
             handle_node_status(*node, std::move(payload));
           } else if constexpr (std::is_same_v<T, protocol::FileResponse>) {
             handle_file_response(*node, std::move(payload));
-          } else if constexpr (std::is_same_v<T, protocol::Heartbeat> || std::is_same_v<T, protocol::Ack>) {
+          } else if constexpr (std::is_same_v<T, protocol::Heartbeat> ||
+                               std::is_same_v<T, protocol::Ack>) {
             // Liveness is noted above; the agent's acks need no action (attempts are durable here).
           } else {
-            link->close(1008, std::string("an agent may not send ") + std::string(protocol::type_name(message->payload)));
+            link->close(1008, std::string("an agent may not send ") +
+                                  std::string(protocol::type_name(message->payload)));
           }
         },
         message->payload);
@@ -102,7 +106,8 @@ void Engine::ack(NodeInfo& node, std::vector<uint64_t> seqs) {
 
 // ---- hello and reconciliation (agent-protocol.md 4.5) ----
 
-void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node, protocol::Hello hello, uint64_t seq) {
+void Engine::handle_hello(const std::shared_ptr<AgentChannel>& link, NodeInfo& node,
+                          protocol::Hello hello, uint64_t seq) {
   if (hello.node_id != node.id) {
     link->close(1008, "hello.nodeId does not match the node token");
     return;
@@ -116,7 +121,7 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
   node.linked = true;
   node.next_seq = 1;
   node.exec_port = hello.exec_port.value_or(0);
-  node.last_seen = std::chrono::steady_clock::now();
+  node.last_seen = clock_.steady_now();
   const PoolInfo* pool = nullptr;
   if (auto it = pools_.find(lower(node.pool_id)); it != pools_.end()) pool = &it->second;
   protocol::Welcome welcome;
@@ -132,8 +137,8 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
   welcome.inter_node_communication = pool && pool->inter_node;
   if (!node.ip_address.empty()) welcome.node_address = node.ip_address;
   send(node, std::move(welcome));
-  spdlog::info("node {}: linked ({} running, {} unacked reports)", node.id, hello.running_attempts.size(),
-               hello.unacked_reports.size());
+  spdlog::info("node {}: linked ({} running, {} unacked reports)", node.id,
+               hello.running_attempts.size(), hello.unacked_reports.size());
 
   std::set<std::string> on_agent;
   for (const auto& r : hello.running_attempts) on_agent.insert(r.attempt_id);
@@ -155,7 +160,8 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
       a->second.cancel_sent = false;  // a cancel sent on the old link may be lost: resend below
     }
   }
-  for (auto& pending : hello.unacked_reports) handle_report(node, std::move(pending.report), pending.seq);
+  for (auto& pending : hello.unacked_reports)
+    handle_report(node, std::move(pending.report), pending.seq);
   if (!lost.empty()) requeue_attempts(node.id, std::move(lost), std::nullopt, std::nullopt);
   // Cancels decided while the node was away (task terminated, job ended).
   for (const auto& id : std::vector<std::string>(node.attempts.begin(), node.attempts.end())) {
@@ -163,7 +169,8 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
     if (a == attempts_.end() || a->second.finishing) continue;
     const std::string key = task_key(a->second.job_id, a->second.task_id);
     JobInfo* job = find_job(a->second.job_id);
-    if (!job || job->state == "terminating" || job->state == "completed" || job->state == "deleting") {
+    if (!job || job->state == "terminating" || job->state == "completed" ||
+        job->state == "deleting") {
       cancel_attempt(id, protocol::CancelReason::JobTerminated);
     }
   }
@@ -180,7 +187,8 @@ void Engine::handle_hello(const std::shared_ptr<AgentLink>& link, NodeInfo& node
 // ---- requeue (node lost, node leaving, job disabled with requeue, assignment lost) ----
 
 void Engine::requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
-                              std::optional<std::string> node_state, std::optional<protocol::CancelReason> cancel) {
+                              std::optional<std::string> node_state,
+                              std::optional<protocol::CancelReason> cancel) {
   NodeInfo* node = find_node(node_id);
   if (!node) return;
   std::vector<AttemptInfo> infos;
@@ -204,10 +212,14 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
           RequeuedTask& requeued = (*results)[i];
           // A gang instance lost means the whole task goes back, through its primary's id.
           const std::string& current = infos[i].gang.empty() ? ids[i] : infos[i].gang;
-          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, current, now, requeued)) return false;
-          const json execution_info = requeued.changed ? requeued.task.value("executionInfo", json::object()) : json::object();
+          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, current, now, requeued))
+            return false;
+          const json execution_info = requeued.changed
+                                          ? requeued.task.value("executionInfo", json::object())
+                                          : json::object();
           if (node_json.is_object()) {
-            remove_attempt(node_json, ids[i], std::nullopt, requeued.changed ? "active" : "completed", execution_info, now);
+            remove_attempt(node_json, ids[i], std::nullopt,
+                           requeued.changed ? "active" : "completed", execution_info, now);
           }
         }
         if (node_record && node_json.is_object()) {
@@ -222,12 +234,15 @@ void Engine::requeue_attempts(const std::string& node_id, std::vector<std::strin
         asio::post(strand_, [this, results, ids, infos, node_id, cancel, ok = status.has_value()] {
           for (std::size_t i = 0; i < ids.size(); ++i) {
             if (!ok) {
-              if (auto it = attempts_.find(ids[i]); it != attempts_.end()) it->second.finishing = false;
+              if (auto it = attempts_.find(ids[i]); it != attempts_.end())
+                it->second.finishing = false;
               continue;
             }
             NodeInfo* target = find_node(node_id);
-            if (target && cancel && target->linked) send(*target, protocol::Cancel{ids[i], *cancel});
-            if (!infos[i].gang.empty() && (*results)[i].changed) end_gang(infos[i].gang, protocol::CancelReason::Requeued);
+            if (target && cancel && target->linked)
+              send(*target, protocol::Cancel{ids[i], *cancel});
+            if (!infos[i].gang.empty() && (*results)[i].changed)
+              end_gang(infos[i].gang, protocol::CancelReason::Requeued);
             forget_attempt(ids[i], infos[i], (*results)[i]);
           }
           schedule_round();
@@ -295,7 +310,7 @@ void Engine::handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, 
 // ---- liveness ----
 
 void Engine::check_liveness() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.steady_now();
   const auto interval = std::chrono::seconds(config_.heartbeat_interval_seconds);
   const auto unknown_after = interval * config_.unknown_after_heartbeats;
   const auto offline_after = interval * config_.offline_after_heartbeats;
@@ -303,13 +318,16 @@ void Engine::check_liveness() {
   for (auto& [id, node] : nodes_) {
     if (node.leaving) continue;
     const auto silent = now - node.last_seen;
-    const bool set_up_or_setting_up = node_is_up(node.state) || node.state == "waitingforstarttask" ||
-                                       node.state == "starttaskfailed" || node.state == "unusable";
+    const bool set_up_or_setting_up = node_is_up(node.state) ||
+                                      node.state == "waitingforstarttask" ||
+                                      node.state == "starttaskfailed" || node.state == "unusable";
     if (set_up_or_setting_up && silent > unknown_after) to_unknown.push_back(id);
-    if ((node.state == "unknown" || node.state == "starting") && silent > offline_after) to_offline.push_back(id);
+    if ((node.state == "unknown" || node.state == "starting") && silent > offline_after)
+      to_offline.push_back(id);
   }
   for (const auto& id : to_unknown) {
-    spdlog::warn("node {}: no frame for {} heartbeats: unknown", id, config_.unknown_after_heartbeats);
+    spdlog::warn("node {}: no frame for {} heartbeats: unknown", id,
+                 config_.unknown_after_heartbeats);
     write_node_state(id, "unknown");
   }
   for (const auto& id : to_offline) {
@@ -322,8 +340,8 @@ void Engine::check_liveness() {
     if (node->attempts.empty()) {
       write_node_state(id, "offline");
     } else {
-      requeue_attempts(id, std::vector<std::string>(node->attempts.begin(), node->attempts.end()), "offline",
-                       std::nullopt);
+      requeue_attempts(id, std::vector<std::string>(node->attempts.begin(), node->attempts.end()),
+                       "offline", std::nullopt);
     }
   }
 }
@@ -367,8 +385,8 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
     }
     if (members + joins_in_flight_[lower(pool.id)] >= pool.target_nodes) {
       done(Error(409, "PoolTargetReached",
-                 "Pool " + pool.id + " already has its targetDedicatedNodes (" + std::to_string(pool.target_nodes) +
-                     ") nodes; resize the pool to add more.",
+                 "Pool " + pool.id + " already has its targetDedicatedNodes (" +
+                     std::to_string(pool.target_nodes) + ") nodes; resize the pool to add more.",
                  {{"PropertyName", "targetDedicatedNodes"}}));
       return;
     }
@@ -390,20 +408,23 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
     auto credential = credential_record(kNodeCredential, spec.id, token, pool.id);
     store::Record record{spec.id, pool.id, "starting", dump_entity(node_json), 0};
     joins_in_flight_[lower(pool.id)]++;
-    store_.submit([record, credential](store::Writer& w) mutable {
-      return w.insert(Table::Nodes, record) && put_credential(w, credential);
-    },
-                  [this, done = std::move(done), spec, token, pool_key = lower(pool.id)](const Status& status) mutable {
-                    asio::post(strand_, [this, done = std::move(done), spec, token, pool_key, status]() mutable {
-                      joins_in_flight_[pool_key]--;
-                      if (!status) {
-                        done(status.error());
-                        return;
-                      }
-                      spdlog::info("node {} joined pool {} ({})", spec.id, spec.pool_id, spec.hostname);
-                      done(JoinAnswer{spec.id, token, spec.pool_id, config_.heartbeat_interval_seconds});
-                    });
-                  });
+    store_.submit(
+        [record, credential](store::Writer& w) mutable {
+          return w.insert(Table::Nodes, record) && put_credential(w, credential);
+        },
+        [this, done = std::move(done), spec, token,
+         pool_key = lower(pool.id)](const Status& status) mutable {
+          asio::post(
+              strand_, [this, done = std::move(done), spec, token, pool_key, status]() mutable {
+                joins_in_flight_[pool_key]--;
+                if (!status) {
+                  done(status.error());
+                  return;
+                }
+                spdlog::info("node {} joined pool {} ({})", spec.id, spec.pool_id, spec.hostname);
+                done(JoinAnswer{spec.id, token, spec.pool_id, config_.heartbeat_interval_seconds});
+              });
+        });
   });
 }
 

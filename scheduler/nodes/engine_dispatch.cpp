@@ -3,24 +3,25 @@
 // reserves the slots in memory, and commits all of the round's dispatches in ONE store op
 // that re-reads each task (still active?) and each node (still up, and do the slots still fit
 // its durable attempt list?). Only committed dispatches are sent to agents.
-#include <spdlog/spdlog.h>
+#include "common/auth/bearer_token.hpp"
+#include "scheduler/domain/gang_execution.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/task_execution.hpp"
+#include "scheduler/nodes/attempt_writes.hpp"
+#include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/mpi_transport.hpp"
+#include "scheduler/nodes/package_resolution.hpp"
+#include "scheduler/placement/place.hpp"
 
 #include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "common/auth/bearer_token.hpp"
-#include "scheduler/nodes/attempt_writes.hpp"
-#include "scheduler/nodes/engine.hpp"
-#include "scheduler/nodes/gang_execution.hpp"
-#include "scheduler/nodes/mpi_transport.hpp"
-#include "scheduler/nodes/package_resolution.hpp"
-#include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/node_record.hpp"
-#include "scheduler/nodes/task_execution.hpp"
-#include "scheduler/placement/place.hpp"
-
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;
@@ -61,7 +62,8 @@ void Engine::schedule_round() {
 namespace {
 
 bool schedulable(const NodeInfo& node) {
-  return node.linked && !node.leaving && node.scheduling_enabled && (node.state == "idle" || node.state == "running");
+  return node.linked && !node.leaving && node.scheduling_enabled &&
+         (node.state == "idle" || node.state == "running");
 }
 
 }  // namespace
@@ -90,7 +92,8 @@ void Engine::run_round() {
       placement::NodeSnapshot snap;
       snap.id = node.id;
       snap.pool_id = pool.id;
-      snap.state = node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
+      snap.state =
+          node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
       snap.used_slots = node.used_slots;
       snap.running_tasks = static_cast<int>(node.attempts.size());
       snap.affinity_id = "TVM:" + node.id;
@@ -104,7 +107,8 @@ void Engine::run_round() {
     // The head of the queue: at most as many tasks as could start now (plus a little, so a
     // task that fits nowhere does not hide the next one). Multi-instance tasks wait for the
     // MPI work (they are never placed half).
-    const std::size_t limit = std::min<std::size_t>(config_.max_dispatch_per_round, static_cast<std::size_t>(free_slots) + 16);
+    const std::size_t limit = std::min<std::size_t>(config_.max_dispatch_per_round,
+                                                    static_cast<std::size_t>(free_slots) + 16);
     std::vector<placement::PendingTask> tasks;
     std::vector<std::pair<std::string, int64_t>> refs;  // job key, seq
     std::set<std::string> jobs_seen;
@@ -130,7 +134,8 @@ void Engine::run_round() {
       }
     }
     if (tasks.empty()) continue;
-    if (std::any_of(tasks.begin(), tasks.end(), [](const auto& t) { return t.number_of_instances > 1; })) {
+    if (std::any_of(tasks.begin(), tasks.end(),
+                    [](const auto& t) { return t.number_of_instances > 1; })) {
       for (auto& n : full_nodes) cluster.nodes.push_back(std::move(n));
     }
     placement::PlacementPolicy policy;
@@ -159,8 +164,8 @@ void Engine::run_round() {
             all_known = false;
             break;
           }
-          d.members.push_back({member->id, node_url(pool.id, member->id), member->ip_address, member->hostname,
-                               member->exec_port, member->network});
+          d.members.push_back({member->id, node_url(pool.id, member->id), member->ip_address,
+                               member->hostname, member->exec_port, member->network});
         }
         if (!all_known) continue;
         d.exec_token = auth::new_bearer_token("exec");
@@ -189,7 +194,9 @@ void Engine::note_pending_reasons(const std::vector<placement::PendingReport>& p
                                   std::vector<PendingReasonWrite>& writes) {
   for (const auto& report : pending) {
     const auto code = report.reason.code;
-    if (code == placement::ReasonCode::InsufficientSlots || code == placement::ReasonCode::ReservedForGang) continue;
+    if (code == placement::ReasonCode::InsufficientSlots ||
+        code == placement::ReasonCode::ReservedForGang)
+      continue;
     const auto& [job_key, seq] = refs[report.task_index];
     JobInfo& job = jobs_[job_key];
     auto item_it = job.pending.find(seq);
@@ -197,7 +204,8 @@ void Engine::note_pending_reasons(const std::vector<placement::PendingReport>& p
     std::string message = placement::describe(report.reason);
     if (item_it->second.pending_reason == message) continue;
     item_it->second.pending_reason = message;
-    writes.push_back({job.id, item_it->second.task_id, std::string(placement::to_string(code)), std::move(message)});
+    writes.push_back({job.id, item_it->second.task_id, std::string(placement::to_string(code)),
+                      std::move(message)});
   }
 }
 
@@ -259,8 +267,12 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
     const std::string state = node->body.value("state", "");
     if (state != "idle" && state != "running") return true;
     json body = node->body;
-    AttemptOnNode on_node{instance_attempt_id(primary, static_cast<int>(k)), job_id, task_id, task_url,
-                          d.item.required_slots, static_cast<int>(k)};
+    AttemptOnNode on_node{instance_attempt_id(primary, static_cast<int>(k)),
+                          job_id,
+                          task_id,
+                          task_url,
+                          d.item.required_slots,
+                          static_cast<int>(k)};
     if (!add_attempt(body, on_node, d.slots_per_node, now)) return true;
     bodies.push_back(std::move(body));
     ids.push_back(on_node.attempt_id);
@@ -284,7 +296,8 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
   running["openbatch"]["mpiTransport"] = transport.to_json();
 
   protocol::Assignment base = make_assignment(running, job_id, d.job_environment, primary);
-  if (auto refs = running.find("applicationPackageReferences"); refs != running.end() && !refs->empty()) {
+  if (auto refs = running.find("applicationPackageReferences");
+      refs != running.end() && !refs->empty()) {
     ResolvedPackages packages = resolve_packages(w, *refs);
     for (const auto& [app, version] : packages.unresolved) {
       packages.packages.push_back({app, version, std::string(64, '0'), 0, false});
@@ -313,8 +326,9 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
     a.attempt_id = ids[k];
     if (k > 0) a.resource_files = json::array();  // the primary alone downloads resourceFiles
     gang.subtask_id = static_cast<int>(k);
-    gang.transport_environment = k < transport.environment.size() ? transport.environment[k]
-                                                                  : std::vector<protocol::EnvironmentSetting>{};
+    gang.transport_environment = k < transport.environment.size()
+                                     ? transport.environment[k]
+                                     : std::vector<protocol::EnvironmentSetting>{};
     a.multi_instance = gang;
     d.instances.push_back(std::move(a));
   }
@@ -375,15 +389,17 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
           // The durable capacity check: the node's committed attempts plus this one must fit.
           if (!add_attempt(node.body, on_node, d.slots_per_node, now)) continue;
           node.dirty = true;
-          json running = dispatch_task(std::move(task), job_id, {d.pool_id, d.node_id, urls.at(d.node_id)}, attempt_id, now);
+          json running = dispatch_task(std::move(task), job_id,
+                                       {d.pool_id, d.node_id, urls.at(d.node_id)}, attempt_id, now);
           d.assignment = make_assignment(running, job_id, d.job_environment, attempt_id);
-          if (auto refs = running.find("applicationPackageReferences"); refs != running.end() && !refs->empty()) {
+          if (auto refs = running.find("applicationPackageReferences");
+              refs != running.end() && !refs->empty()) {
             ResolvedPackages packages = resolve_packages(w, *refs);
             // Azure fails such a task with a pre-processing error: the null digest, which no
             // package has, makes the agent's install fail with the reference in the message.
             for (const auto& [app, version] : packages.unresolved) {
-              spdlog::warn("task {}/{}: application package {} {} is not available", job_id, task_record->id, app,
-                           version);
+              spdlog::warn("task {}/{}: application package {} {} is not available", job_id,
+                           task_record->id, app, version);
               packages.packages.push_back({app, version, std::string(64, '0'), 0, false});
             }
             d.assignment.application_packages = std::move(packages.packages);
@@ -415,7 +431,8 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
               for (std::size_t k = 0; k < d.instances.size(); ++k) {
                 const std::string& id = d.instances[k].attempt_id;
                 const std::string& member_id = d.members[k].node_id;
-                AttemptInfo info{d.job_id, d.item.task_id, member_id, d.item.required_slots, false, false, -1, {}};
+                AttemptInfo info{d.job_id, d.item.task_id, member_id, d.item.required_slots,
+                                 false,    false,          -1,        {}};
                 info.subtask_id = static_cast<int>(k);
                 info.gang = d.attempt_id;
                 attempts_[id] = info;
@@ -430,12 +447,13 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
                 }
               }
               attempt_of_task_[task_key(d.job_id, d.item.task_id)] = d.attempt_id;
-              spdlog::info("task {}/{}: {} instances placed, primary on {}", d.job_id, d.item.task_id,
-                           d.members.size(), d.node_id);
+              spdlog::info("task {}/{}: {} instances placed, primary on {}", d.job_id,
+                           d.item.task_id, d.members.size(), d.node_id);
               continue;
             }
             if (ok && d.committed) {
-              attempts_[d.attempt_id] = AttemptInfo{d.job_id, d.item.task_id, d.node_id, d.item.required_slots, false, false, -1, {}};
+              attempts_[d.attempt_id] = AttemptInfo{
+                  d.job_id, d.item.task_id, d.node_id, d.item.required_slots, false, false, -1, {}};
               attempt_of_task_[task_key(d.job_id, d.item.task_id)] = d.attempt_id;
               if (node) {
                 node->attempts.insert(d.attempt_id);
@@ -451,7 +469,8 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
               if (node) node->used_slots -= d.item.required_slots;
             } else {
               for (const auto& m : d.members) {
-                if (NodeInfo* member = find_node(m.node_id)) member->used_slots -= d.item.required_slots;
+                if (NodeInfo* member = find_node(m.node_id))
+                  member->used_slots -= d.item.required_slots;
               }
             }
             if (job) {

@@ -2,19 +2,21 @@
 // node whose root is not on its machine by asking the node's agent over its link. Requests are
 // not durable: each waits in file_requests_ until its answer, its link's close or its deadline,
 // whichever comes first, and exactly one of them calls `done`.
-#include <spdlog/spdlog.h>
-
-#include <boost/asio/post.hpp>
-
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/engine.hpp"
 
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 
 namespace {
 
-protocol::FileResponse failure(std::string request_id, int status, std::string code, std::string message) {
+protocol::FileResponse failure(std::string request_id, int status, std::string code,
+                               std::string message) {
   protocol::FileResponse response;
   response.request_id = std::move(request_id);
   response.status = status;
@@ -46,7 +48,8 @@ void Engine::file_request(std::string node_id, protocol::FileRequest request, Fi
       file_requests_.erase(it);
       answer(failure(id, 504, "OperationTimedOut", "The node's agent did not answer in time."));
     });
-    file_requests_.emplace(id, PendingFileRequest{node_id, node->link->id(), std::move(done), std::move(deadline)});
+    file_requests_.emplace(
+        id, PendingFileRequest{node_id, node->link->id(), std::move(done), std::move(deadline)});
     send(*node, std::move(request));
   });
 }
@@ -71,7 +74,8 @@ void Engine::fail_file_requests(std::uint64_t link_id) {
     }
   }
   for (auto& [id, answer] : failed) {
-    answer(failure(id, 409, "NodeNotReachable", "The node's agent disconnected before it answered."));
+    answer(
+        failure(id, 409, "NodeNotReachable", "The node's agent disconnected before it answered."));
   }
 }
 

@@ -4,16 +4,18 @@
 // acked. Once all N are coordinated the primary gets startApplication. Whichever instance ends
 // first while the task runs decides the task (engine_reports.cpp); then end_gang() stops the
 // rest. A lost instance requeues the task through its primary's id (engine_agents.cpp).
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/domain/gang_execution.hpp"
+#include "scheduler/domain/task_execution.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
-#include "scheduler/nodes/gang_execution.hpp"
-#include "scheduler/nodes/task_execution.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;

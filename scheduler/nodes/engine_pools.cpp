@@ -2,22 +2,24 @@
 // short of nodes gets new ones, each with its own agent process (LocalAgents); a node that
 // leaves has its attempts requeued and cancelled, its record and token removed and, when
 // local, its agent stopped and its directories deleted.
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <boost/asio/post.hpp>
-
 #include "common/auth/bearer_token.hpp"
 #include "common/encoding.hpp"
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/task_execution.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/node_record.hpp"
-#include "scheduler/nodes/task_execution.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 using nlohmann::json;
 using store::Table;
@@ -38,14 +40,16 @@ void Engine::reconcile_pools() {
     if (have > pool.target_nodes) {
       // Idle nodes go first, then the least busy; ties by id for a stable choice.
       std::sort(nodes.begin(), nodes.end(), [](const NodeInfo* a, const NodeInfo* b) {
-        if (a->attempts.size() != b->attempts.size()) return a->attempts.size() < b->attempts.size();
+        if (a->attempts.size() != b->attempts.size())
+          return a->attempts.size() < b->attempts.size();
         return a->id > b->id;
       });
       for (int i = 0; i < have - pool.target_nodes; ++i) remove_node(nodes[i]->id);
       continue;
     }
     if (pool.provisioner == "local" && local_agents_) {
-      if (have < pool.target_nodes && !creating_pools_.count(key)) create_local_nodes(pool, pool.target_nodes - have);
+      if (have < pool.target_nodes && !creating_pools_.count(key))
+        create_local_nodes(pool, pool.target_nodes - have);
       for (NodeInfo* node : nodes) {
         if (node->provisioner == "local") ensure_local_agent(*node);
       }
@@ -78,7 +82,8 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
     spec.image_reference = pool.image_reference;
     spec.state = "starting";
     const std::string token = auth::new_bearer_token(spec.id);
-    records.push_back(store::Record{spec.id, pool.id, spec.state, dump_entity(make_node(spec, now)), 0});
+    records.push_back(
+        store::Record{spec.id, pool.id, spec.state, dump_entity(make_node(spec, now)), 0});
     credentials.push_back(credential_record(kNodeCredential, spec.id, token, pool.id));
     created->push_back({spec.id, token});
     // Its identity is on its way (written once the creation commits): reconcile must not
@@ -91,7 +96,8 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
         auto pool_record = w.get(Table::Pools, "", pool_id);
         if (!pool_record || pool_record->state != "active") return false;
         for (std::size_t i = 0; i < records.size(); ++i) {
-          if (!w.insert(Table::Nodes, records[i]) || !put_credential(w, credentials[i])) return false;
+          if (!w.insert(Table::Nodes, records[i]) || !put_credential(w, credentials[i]))
+            return false;
         }
         return true;
       },
@@ -105,7 +111,8 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
               // (the pool shrank meanwhile), and then it gets no agent.
               const NodeInfo* node = find_node(c.id);
               if (!node || node->leaving) continue;
-              if (local_agents_->write_identity(pool_id, c.id, c.token)) local_agents_->ensure(pool_id, c.id);
+              if (local_agents_->write_identity(pool_id, c.id, c.token))
+                local_agents_->ensure(pool_id, c.id);
             }
             spdlog::info("pool {}: created {} local nodes", pool_id, created->size());
           }
@@ -125,15 +132,16 @@ void Engine::ensure_local_agent(const NodeInfo& node) {
   identity_in_flight_.insert(node.id);
   const std::string token = auth::new_bearer_token(node.id);
   auto credential = credential_record(kNodeCredential, node.id, token, node.pool_id);
-  store_.submit([credential](store::Writer& w) { return put_credential(w, credential); },
-                [this, node_id = node.id, pool_id = node.pool_id, token](const Status& status) {
-                  asio::post(strand_, [this, node_id, pool_id, token, ok = status.has_value()] {
-                    identity_in_flight_.erase(node_id);
-                    if (ok && find_node(node_id) && local_agents_->write_identity(pool_id, node_id, token)) {
-                      local_agents_->ensure(pool_id, node_id);
-                    }
-                  });
-                });
+  store_.submit(
+      [credential](store::Writer& w) { return put_credential(w, credential); },
+      [this, node_id = node.id, pool_id = node.pool_id, token](const Status& status) {
+        asio::post(strand_, [this, node_id, pool_id, token, ok = status.has_value()] {
+          identity_in_flight_.erase(node_id);
+          if (ok && find_node(node_id) && local_agents_->write_identity(pool_id, node_id, token)) {
+            local_agents_->ensure(pool_id, node_id);
+          }
+        });
+      });
 }
 
 void Engine::remove_node(const std::string& node_id) {
@@ -158,7 +166,8 @@ void Engine::remove_node(const std::string& node_id) {
   store_.submit(
       [results, ids, infos, pool_id, node_id, now](store::Writer& w) {
         for (std::size_t i = 0; i < ids.size(); ++i) {
-          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, ids[i], now, (*results)[i])) return false;
+          if (!requeue_if_current(w, infos[i].job_id, infos[i].task_id, ids[i], now, (*results)[i]))
+            return false;
         }
         w.erase(Table::Nodes, pool_id, node_id);
         w.erase(Table::Credentials, kNodeCredential, node_id);
@@ -176,11 +185,13 @@ void Engine::remove_node(const std::string& node_id) {
             return;
           }
           for (std::size_t i = 0; i < ids.size(); ++i) {
-            if (leaving && leaving->linked) send(*leaving, protocol::Cancel{ids[i], protocol::CancelReason::NodeRemoved});
+            if (leaving && leaving->linked)
+              send(*leaving, protocol::Cancel{ids[i], protocol::CancelReason::NodeRemoved});
             forget_attempt(ids[i], infos[i], (*results)[i]);
           }
           const bool local = leaving && leaving->provisioner == "local";
-          if (leaving && leaving->link) leaving->link->close(1000, "the node was removed from the pool");
+          if (leaving && leaving->link)
+            leaving->link->close(1000, "the node was removed from the pool");
           nodes_.erase(node_id);
           if (local && local_agents_) local_agents_->stop(pool_id, node_id, true);
           schedule_round();

@@ -3,24 +3,26 @@
 // in ONE store op: each task is moved on only if the report names its current attempt, each
 // node's attempt list is read and written once for the batch, and every report is acked (one
 // ack frame per node) only after the commit is durable.
-#include <spdlog/spdlog.h>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <chrono>
-#include <map>
-
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/domain/gang_execution.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/task_execution.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/gang_execution.hpp"
-#include "scheduler/nodes/node_record.hpp"
-#include "scheduler/nodes/task_execution.hpp"
 #include "scheduler/store/disk_space.hpp"
 #include "scheduler/store/task_failures.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 
 namespace {
@@ -100,9 +102,10 @@ void Engine::flush_reports() {
           }
           if (task_record && task_record->state == "running") {
             if (task.is_object() && current_attempt_id(task) == current) {
-              const protocol::Report decisive = instance && r.info.subtask_id > 0
-                                                    ? gang_failure_report(r.report, r.info.subtask_id, r.node_id)
-                                                    : r.report;
+              const protocol::Report decisive =
+                  instance && r.info.subtask_id > 0
+                      ? gang_failure_report(r.report, r.info.subtask_id, r.node_id)
+                      : r.report;
               CompletionOutcome completion = CompletionOutcome::Completed;
               json next = complete_task(std::move(task), decisive, now, completion);
               r.retried = completion == CompletionOutcome::Retried;
@@ -114,7 +117,9 @@ void Engine::flush_reports() {
               task_state = task_record->state;
               execution_info = next.value("executionInfo", json::object());
               succeeded = decisive.result == protocol::TaskResult::Success;
-              if (!r.retried && !*succeeded && !store::mark_task_failed(w, r.info.job_id, r.info.task_id)) return false;
+              if (!r.retried && !*succeeded &&
+                  !store::mark_task_failed(w, r.info.job_id, r.info.task_id))
+                return false;
               r.task = std::move(next);
               subtask_written = false;
             }
@@ -132,8 +137,8 @@ void Engine::flush_reports() {
             node_it = nodes.emplace(r.node_id, std::move(edit)).first;
           }
           NodeEdit& node = node_it->second;
-          if (node.body.is_object() &&
-              remove_attempt(node.body, r.report.attempt_id, succeeded, task_state, execution_info, now)) {
+          if (node.body.is_object() && remove_attempt(node.body, r.report.attempt_id, succeeded,
+                                                      task_state, execution_info, now)) {
             node.dirty = true;
           }
         }
@@ -167,7 +172,8 @@ void Engine::flush_reports() {
               // Through handle_report again: an attempt that went meanwhile (its task
               // deleted) is acked and dropped there.
               for (auto& r : *batch) {
-                if (NodeInfo* n = find_node(r.node_id)) handle_report(*n, std::move(r.report), r.seq);
+                if (NodeInfo* n = find_node(r.node_id))
+                  handle_report(*n, std::move(r.report), r.seq);
               }
             });
             return;
@@ -183,22 +189,29 @@ void Engine::flush_reports() {
             }
             for (const auto& id : nodes) {
               NodeInfo* node = find_node(id);
-              if (node && node->link) node->link->close(1011, "the scheduler could not record a report");
+              if (node && node->link)
+                node->link->close(1011, "the scheduler could not record a report");
             }
-            spdlog::error("engine: {} reports could not be committed; their agents will resend them", batch->size());
+            spdlog::error(
+                "engine: {} reports could not be committed; their agents will resend them",
+                batch->size());
             return;
           }
           std::map<std::string, std::vector<uint64_t>> acks;
           for (auto& r : *batch) {
             acks[r.node_id].push_back(r.seq);
             // The task has its outcome: the gang's other instances stop.
-            if (!r.info.gang.empty() && r.task_changed) end_gang(r.info.gang, protocol::CancelReason::TaskCompleted);
-            forget_attempt(r.report.attempt_id, r.info, RequeuedTask{r.task_changed && r.retried, r.task_seq, std::move(r.task)});
+            if (!r.info.gang.empty() && r.task_changed)
+              end_gang(r.info.gang, protocol::CancelReason::TaskCompleted);
+            forget_attempt(
+                r.report.attempt_id, r.info,
+                RequeuedTask{r.task_changed && r.retried, r.task_seq, std::move(r.task)});
           }
           for (auto& [node_id, seqs] : acks) {
             NodeInfo* node = find_node(node_id);
             if (!node) continue;
-            if (auto st = node_states->find(node_id); st != node_states->end() && node_is_up(node->state)) {
+            if (auto st = node_states->find(node_id);
+                st != node_states->end() && node_is_up(node->state)) {
               node->state = st->second;
             }
             ack(*node, std::move(seqs));

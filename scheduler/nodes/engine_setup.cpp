@@ -2,16 +2,18 @@
 // packages, its start task, the pinned GPU driver), sent in welcome, and the agent's
 // nodeStatus answers, which move the node through Azure's starting / waitingforstarttask /
 // starttaskfailed / unusable / idle states.
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 using nlohmann::json;
 using store::Table;
 

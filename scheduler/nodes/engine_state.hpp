@@ -4,24 +4,24 @@
 // commits) plus what only lives in memory: links and liveness. Used on the engine's strand only.
 #pragma once
 
+#include "common/protocol/agent_protocol.hpp"
+#include "scheduler/placement/snapshot.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "common/protocol/agent_protocol.hpp"
-#include "scheduler/placement/snapshot.hpp"
-
 namespace openbatch::nodes {
 
-class AgentLink;
+class AgentChannel;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct PoolInfo {
@@ -35,9 +35,9 @@ struct PoolInfo {
   std::string provisioner;  // local | static
   nlohmann::json image_reference = nlohmann::json::object();
   // What its nodes do before they take tasks (protocol::NodeSetup).
-  nlohmann::json start_task;                                      // null: none
-  nlohmann::json package_refs = nlohmann::json::array();          // applicationPackageReferences
-  std::optional<std::string> gpu_driver_version;                  // metadata openbatch.gpuDriverVersion
+  nlohmann::json start_task;                              // null: none
+  nlohmann::json package_refs = nlohmann::json::array();  // applicationPackageReferences
+  std::optional<std::string> gpu_driver_version;          // metadata openbatch.gpuDriverVersion
 };
 
 // A task waiting in the engine for placement.
@@ -47,8 +47,8 @@ struct PendingItem {
   int required_slots = 1;
   int instances = 1;
   std::string affinity_id;
-  placement::GpuRequest gpu;     // OpenBatch extension: resources.requests.gpu
-  std::string pending_reason;    // the last reason written to the task (openbatch.pendingReason)
+  placement::GpuRequest gpu;   // OpenBatch extension: resources.requests.gpu
+  std::string pending_reason;  // the last reason written to the task (openbatch.pendingReason)
 };
 
 struct JobInfo {
@@ -138,11 +138,11 @@ struct NodeInfo {
   std::set<std::string> attempts;  // attempt ids on the node
   int used_slots = 0;
   // Link: up once hello was answered.
-  std::shared_ptr<AgentLink> link;
+  std::shared_ptr<AgentChannel> link;
   bool linked = false;
   uint64_t next_seq = 1;  // our frames on the current link
   SteadyTime last_seen{};
-  bool leaving = false;   // being removed from the pool
+  bool leaving = false;  // being removed from the pool
   bool state_write_pending = false;
 };
 

@@ -30,10 +30,14 @@ PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) 
   PoolInfo p;
   p.id = string_of(pool, "id");
   p.state = string_of(pool, "state");
-  p.target_nodes = int_of(pool, "targetDedicatedNodes", 0) + int_of(pool, "targetLowPriorityNodes", 0);
-  p.task_slots_per_node = std::max(1, int_of(pool, "taskSlotsPerNode", int_of(pool, "maxTasksPerNode", 1)));
-  if (auto policy = pool.find("taskSchedulingPolicy"); policy != pool.end() && policy->is_object()) {
-    if (auto fill = placement::parse_node_fill_type(string_of(*policy, "nodeFillType"))) p.fill = *fill;
+  p.target_nodes =
+      int_of(pool, "targetDedicatedNodes", 0) + int_of(pool, "targetLowPriorityNodes", 0);
+  p.task_slots_per_node =
+      std::max(1, int_of(pool, "taskSlotsPerNode", int_of(pool, "maxTasksPerNode", 1)));
+  if (auto policy = pool.find("taskSchedulingPolicy");
+      policy != pool.end() && policy->is_object()) {
+    if (auto fill = placement::parse_node_fill_type(string_of(*policy, "nodeFillType")))
+      p.fill = *fill;
   }
   p.inter_node = pool.value("enableInterNodeCommunication", false);
   p.vm_size = string_of(pool, "vmSize");
@@ -53,8 +57,10 @@ PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) 
       }
     }
   }
-  if (auto start = pool.find("startTask"); start != pool.end() && start->is_object()) p.start_task = *start;
-  if (auto refs = pool.find("applicationPackageReferences"); refs != pool.end() && refs->is_array()) {
+  if (auto start = pool.find("startTask"); start != pool.end() && start->is_object())
+    p.start_task = *start;
+  if (auto refs = pool.find("applicationPackageReferences");
+      refs != pool.end() && refs->is_array()) {
     p.package_refs = *refs;
   }
   return p;
@@ -130,7 +136,8 @@ InventoryFacts inventory_facts_of(const json& inventory) {
       facts.cuda_driver_version = parse_cuda_version(cuda->get<std::string>());
     }
   }
-  if (auto ports = inventory.find("infinibandPorts"); ports != inventory.end() && ports->is_array()) {
+  if (auto ports = inventory.find("infinibandPorts");
+      ports != inventory.end() && ports->is_array()) {
     for (const auto& p : *ports) {
       if (p.is_object() && lower(string_of(p, "state")).find("active") != std::string::npos) {
         facts.infiniband_active_ports++;
@@ -139,12 +146,15 @@ InventoryFacts inventory_facts_of(const json& inventory) {
   }
   facts.hostname = string_of(inventory, "hostname");
   for (const char* key : {"addresses", "infinibandPorts"}) {
-    if (auto it = inventory.find(key); it != inventory.end() && it->is_array()) facts.network[key] = *it;
+    if (auto it = inventory.find(key); it != inventory.end() && it->is_array())
+      facts.network[key] = *it;
   }
-  if (auto addresses = inventory.find("addresses"); addresses != inventory.end() && addresses->is_array()) {
+  if (auto addresses = inventory.find("addresses");
+      addresses != inventory.end() && addresses->is_array()) {
     for (const auto& a : *addresses) {
       const std::string address = a.is_object() ? string_of(a, "address") : std::string();
-      if (!address.empty() && !address.starts_with("127.") && address != "::1" && a.value("family", "") != "inet6") {
+      if (!address.empty() && !address.starts_with("127.") && address != "::1" &&
+          a.value("family", "") != "inet6") {
         facts.address = address;
         break;
       }

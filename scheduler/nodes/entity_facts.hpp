@@ -2,11 +2,11 @@
 // inventories). Pure; tolerant of missing or mistyped fields (the API validated them).
 #pragma once
 
-#include <string>
+#include "scheduler/nodes/engine_state.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "scheduler/nodes/engine_state.hpp"
+#include <string>
 
 namespace openbatch::nodes {
 

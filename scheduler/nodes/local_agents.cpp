@@ -2,23 +2,22 @@
 
 #include "common/files/beneath.hpp"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -39,7 +38,8 @@ bool write_file_atomically(const fs::path& path, const std::string& text, mode_t
   const fs::path tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return false;
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return false;
   std::error_code ec;
@@ -84,7 +84,8 @@ bool LocalAgents::has_identity(const std::string& pool_id, const std::string& no
   return fs::exists(state_dir(pool_id, node_id) / "node.json", ec);
 }
 
-bool LocalAgents::write_identity(const std::string& pool_id, const std::string& node_id, const std::string& token) {
+bool LocalAgents::write_identity(const std::string& pool_id, const std::string& node_id,
+                                 const std::string& token) {
   const fs::path dir = state_dir(pool_id, node_id);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -95,7 +96,8 @@ bool LocalAgents::write_identity(const std::string& pool_id, const std::string& 
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   const nlohmann::json identity = {{"nodeId", node_id}, {"nodeToken", token}, {"poolId", pool_id}};
   if (!write_file_atomically(dir / "node.json", identity.dump(), 0600)) {
-    spdlog::error("local provisioner: cannot write {}/node.json: {}", dir.string(), std::strerror(errno));
+    spdlog::error("local provisioner: cannot write {}/node.json: {}", dir.string(),
+                  std::strerror(errno));
     return false;
   }
   return true;
@@ -103,7 +105,8 @@ bool LocalAgents::write_identity(const std::string& pool_id, const std::string& 
 
 // An agent left running by an earlier scheduler: its pid file names a live process whose
 // command line names this node's state directory.
-pid_t LocalAgents::find_running(const std::string& pool_id, const std::string& node_id, bool& current) const {
+pid_t LocalAgents::find_running(const std::string& pool_id, const std::string& node_id,
+                                bool& current) const {
   const fs::path dir = state_dir(pool_id, node_id);
   const std::string text = read_file(dir / "agent.pid");
   pid_t pid = 0;
@@ -118,11 +121,13 @@ pid_t LocalAgents::find_running(const std::string& pool_id, const std::string& n
     if (c == '\0') c = ' ';
   }
   cmdline += ' ';
-  if (cmdline.find("openbatch-agent") == std::string::npos || cmdline.find(dir.string() + " ") == std::string::npos) {
+  if (cmdline.find("openbatch-agent") == std::string::npos ||
+      cmdline.find(dir.string() + " ") == std::string::npos) {
     return -1;
   }
-  current = cmdline.find(" --scheduler " + config_.scheduler_url + " ") != std::string::npos &&
-            cmdline.find(" --root " + root_dir(pool_id, node_id).string() + " ") != std::string::npos;
+  current =
+      cmdline.find(" --scheduler " + config_.scheduler_url + " ") != std::string::npos &&
+      cmdline.find(" --root " + root_dir(pool_id, node_id).string() + " ") != std::string::npos;
   return pid;
 }
 
@@ -135,8 +140,14 @@ pid_t LocalAgents::spawn(const std::string& pool_id, const std::string& node_id)
     if (::mkdir(dir.c_str(), 0755) == 0) ::chmod(dir.c_str(), 0755);
   }
   fs::create_directories(state, ec);
-  std::vector<std::string> args = {config_.agent_binary.string(), "run", "--scheduler", config_.scheduler_url,
-                                   "--root", root.string(), "--state-dir", state.string()};
+  std::vector<std::string> args = {config_.agent_binary.string(),
+                                   "run",
+                                   "--scheduler",
+                                   config_.scheduler_url,
+                                   "--root",
+                                   root.string(),
+                                   "--state-dir",
+                                   state.string()};
   args.insert(args.end(), config_.extra_args.begin(), config_.extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -154,7 +165,8 @@ pid_t LocalAgents::spawn(const std::string& pool_id, const std::string& node_id)
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own session: the agent (and its tasks) outlive a crash of the scheduler.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -168,11 +180,13 @@ pid_t LocalAgents::spawn(const std::string& pool_id, const std::string& node_id)
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    spdlog::error("local provisioner: cannot start {}: {}", config_.agent_binary.string(), std::strerror(rc));
+    spdlog::error("local provisioner: cannot start {}: {}", config_.agent_binary.string(),
+                  std::strerror(rc));
     return -1;
   }
   write_file_atomically(state / "agent.pid", std::to_string(pid) + "\n", 0600);
-  spdlog::info("local provisioner: started agent pid {} for node {} of pool {}", pid, node_id, pool_id);
+  spdlog::info("local provisioner: started agent pid {} for node {} of pool {}", pid, node_id,
+               pool_id);
   return pid;
 }
 
@@ -188,8 +202,10 @@ void LocalAgents::ensure(const std::string& pool_id, const std::string& node_id)
     // It talks to an earlier address of the scheduler and would never link, or uses a node
     // root of an earlier version: stop it (its attempts are requeued) and start a fresh one
     // once it is gone. Never two on one journal.
-    spdlog::info("local provisioner: agent pid {} of node {} uses another scheduler URL or node root; restarting it",
-                 agent.pid, node_id);
+    spdlog::info(
+        "local provisioner: agent pid {} of node {} uses another scheduler URL or node root; "
+        "restarting it",
+        agent.pid, node_id);
     ::kill(agent.pid, SIGTERM);
     agent.stopping = true;
     agent.respawn = true;
@@ -237,8 +253,8 @@ bool LocalAgents::alive(Agent& agent) {
     if (r == 0) return true;
     if (r == agent.pid) {
       if (!agent.stopping) {
-        spdlog::warn("local provisioner: agent pid {} of node {} exited ({} {})", agent.pid, agent.node_id,
-                     WIFEXITED(status) ? "status" : "signal",
+        spdlog::warn("local provisioner: agent pid {} of node {} exited ({} {})", agent.pid,
+                     agent.node_id, WIFEXITED(status) ? "status" : "signal",
                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
       }
       agent.pid = -1;

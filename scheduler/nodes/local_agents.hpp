@@ -16,13 +16,12 @@
 // back-off. Used on the engine's strand only.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace openbatch::nodes {
@@ -49,7 +48,8 @@ class LocalAgents {
   // True when the node's state directory holds its identity (node.json).
   bool has_identity(const std::string& pool_id, const std::string& node_id) const;
   // Writes node.json (mode 0600, atomically) so the agent links without joining.
-  bool write_identity(const std::string& pool_id, const std::string& node_id, const std::string& token);
+  bool write_identity(const std::string& pool_id, const std::string& node_id,
+                      const std::string& token);
 
   // Makes sure the node's agent runs: adopts a live one, else starts one.
   void ensure(const std::string& pool_id, const std::string& node_id);

@@ -1,13 +1,15 @@
 #include "scheduler/nodes/package_access.hpp"
 
+#include "scheduler/domain/node_record.hpp"
 #include "scheduler/nodes/credentials.hpp"
-#include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 
 #include <set>
 #include <utility>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 using nlohmann::json;
 
 namespace {

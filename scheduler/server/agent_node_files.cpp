@@ -4,6 +4,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <memory>
 
@@ -17,7 +18,9 @@ Error error_of(const protocol::FileResponse& r) {
                r.message.value_or("The node's agent could not complete the file operation."));
 }
 
-Error incomplete_answer() { return errors::internal("The node's agent sent an incomplete answer."); }
+Error incomplete_answer() {
+  return errors::internal("The node's agent sent an incomplete answer.");
+}
 
 protocol::FileRequest request_of(protocol::FileOp op, std::string path) {
   protocol::FileRequest request;
@@ -28,30 +31,36 @@ protocol::FileRequest request_of(protocol::FileOp op, std::string path) {
 
 }  // namespace
 
-asio::awaitable<protocol::FileResponse> AgentNodeFiles::ask(std::string node, protocol::FileRequest request) {
+asio::awaitable<protocol::FileResponse> AgentNodeFiles::ask(std::string node,
+                                                            protocol::FileRequest request) {
   nodes::Engine& engine = engine_;
   // The engine answers on its strand; the coroutine resumes on its own executor.
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(protocol::FileResponse)>(
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(protocol::FileResponse)>(
       [&engine](auto handler, std::string node_id, protocol::FileRequest req) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        engine.file_request(std::move(node_id), std::move(req), [shared](protocol::FileResponse response) {
-          auto executor = asio::get_associated_executor(*shared);
-          asio::post(executor, [shared, response = std::move(response)]() mutable { (*shared)(std::move(response)); });
-        });
+        engine.file_request(
+            std::move(node_id), std::move(req), [shared](protocol::FileResponse response) {
+              auto executor = asio::get_associated_executor(*shared);
+              asio::post(executor, [shared, response = std::move(response)]() mutable {
+                (*shared)(std::move(response));
+              });
+            });
       },
       asio::use_awaitable, std::move(node), std::move(request));
 }
 
-api::NodeFiles::Async<files::FileInfo> AgentNodeFiles::stat(std::string pool, std::string node, std::string path) {
-  auto response = co_await ask(std::move(node), request_of(protocol::FileOp::Stat, std::move(path)));
+api::NodeFiles::Async<files::FileInfo> AgentNodeFiles::stat(std::string pool, std::string node,
+                                                            std::string path) {
+  auto response =
+      co_await ask(std::move(node), request_of(protocol::FileOp::Stat, std::move(path)));
   if (response.status != 200) co_return error_of(response);
   if (!response.file) co_return incomplete_answer();
   co_return std::move(*response.file);
 }
 
-api::NodeFiles::Async<std::vector<files::FileInfo>> AgentNodeFiles::list(std::string pool, std::string node,
-                                                                         std::string dir, bool recursive,
-                                                                         std::size_t limit) {
+api::NodeFiles::Async<std::vector<files::FileInfo>> AgentNodeFiles::list(
+    std::string pool, std::string node, std::string dir, bool recursive, std::size_t limit) {
   auto request = request_of(protocol::FileOp::List, std::move(dir));
   request.recursive = recursive;
   request.limit = std::min<std::size_t>(limit, protocol::kMaxArrayItems);
@@ -61,7 +70,8 @@ api::NodeFiles::Async<std::vector<files::FileInfo>> AgentNodeFiles::list(std::st
   co_return std::move(*response.files);
 }
 
-api::NodeFiles::Async<std::string> AgentNodeFiles::read(std::string pool, std::string node, std::string path,
+api::NodeFiles::Async<std::string> AgentNodeFiles::read(std::string pool, std::string node,
+                                                        std::string path,
                                                         std::optional<files::ByteRange> range) {
   // The first answer tells the file's size, hence where the range ends; later chunks ask for
   // exactly the rest, so a file that grows meanwhile (a running task's stdout) is read up to
@@ -90,8 +100,8 @@ api::NodeFiles::Async<std::string> AgentNodeFiles::read(std::string pool, std::s
   co_return out;
 }
 
-api::NodeFiles::Async<void> AgentNodeFiles::remove(std::string pool, std::string node, std::string path,
-                                                   bool recursive) {
+api::NodeFiles::Async<void> AgentNodeFiles::remove(std::string pool, std::string node,
+                                                   std::string path, bool recursive) {
   auto request = request_of(protocol::FileOp::Remove, std::move(path));
   request.recursive = recursive;
   auto response = co_await ask(std::move(node), std::move(request));

@@ -18,15 +18,16 @@ class AgentNodeFiles final : public api::NodeFiles {
   explicit AgentNodeFiles(nodes::Engine& engine) : engine_(engine) {}
 
   Async<files::FileInfo> stat(std::string pool, std::string node, std::string path) override;
-  Async<std::vector<files::FileInfo>> list(std::string pool, std::string node, std::string dir, bool recursive,
-                                           std::size_t limit) override;
+  Async<std::vector<files::FileInfo>> list(std::string pool, std::string node, std::string dir,
+                                           bool recursive, std::size_t limit) override;
   Async<std::string> read(std::string pool, std::string node, std::string path,
                           std::optional<files::ByteRange> range) override;
   Async<void> remove(std::string pool, std::string node, std::string path, bool recursive) override;
 
  private:
   // One round trip: the agent's answer, or the engine's failure in the same shape.
-  boost::asio::awaitable<protocol::FileResponse> ask(std::string node, protocol::FileRequest request);
+  boost::asio::awaitable<protocol::FileResponse> ask(std::string node,
+                                                     protocol::FileRequest request);
 
   nodes::Engine& engine_;
 };

@@ -40,14 +40,17 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // An Azure-shaped error written by the transport itself, before any route runs: the same
 // body and request-id header as the API's errors.
-api::HttpResponse transport_error(unsigned version, http::status status, const char* code, const char* message) {
+api::HttpResponse transport_error(unsigned version, http::status status, const char* code,
+                                  const char* message) {
   const std::string request_id = encoding::uuid_v4();
   api::HttpResponse res{status, version};
   res.set(http::field::content_type, api::kJsonContentType);
   res.set(http::field::server, "OpenBatch");
   res.set("request-id", request_id);
-  res.body() = std::string("{\"code\":\"") + code + "\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + message +
-               "\\nRequestId:" + request_id + "\\nTime:" + format_iso8601(std::chrono::system_clock::now()) + "\"}}";
+  res.body() = std::string("{\"code\":\"") + code +
+               "\",\"message\":{\"lang\":\"en-US\",\"value\":\"" + message +
+               "\\nRequestId:" + request_id +
+               "\\nTime:" + format_iso8601(std::chrono::system_clock::now()) + "\"}}";
   res.keep_alive(false);
   res.prepare_payload();
   return res;
@@ -144,7 +147,9 @@ tcp::endpoint HttpServer::listen(const tcp::endpoint& endpoint) {
   return acceptor_.local_endpoint();
 }
 
-void HttpServer::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+void HttpServer::start() {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+}
 
 void HttpServer::stop() {
   if (stopping_.exchange(true)) return;
@@ -418,7 +423,9 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
     stream.expires_never();
-    const bool prefixed = !prefix_.empty() && std::string_view(request.target().data(), request.target().size()).starts_with(prefix_);
+    const bool prefixed =
+        !prefix_.empty() &&
+        std::string_view(request.target().data(), request.target().size()).starts_with(prefix_);
     if (prefixed && upgrade_ && beast::websocket::is_upgrade(request)) {
       // The connection now belongs to the upgrade handler (a long-lived agent link): it is no
       // request in flight, and stop() must not wait for it.

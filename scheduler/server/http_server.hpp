@@ -60,7 +60,8 @@ using Handler = std::function<boost::asio::awaitable<api::HttpResponse>(api::Htt
 using UpgradeHandler =
     std::function<boost::asio::awaitable<void>(boost::beast::tcp_stream, api::HttpRequest)>;
 // The peer's address, for handlers that want it (joins record it).
-using PeerHandler = std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest, std::string peer)>;
+using PeerHandler =
+    std::function<boost::asio::awaitable<api::HttpResponse>(api::HttpRequest, std::string peer)>;
 
 // The parser that read a request's header (and nothing of its body).
 using HeaderParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;

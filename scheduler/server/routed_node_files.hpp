@@ -6,11 +6,11 @@
 // Thread-safety: as its two parts (stateless here).
 #pragma once
 
-#include <filesystem>
-
 #include "scheduler/api/node_files.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/server/agent_node_files.hpp"
+
+#include <filesystem>
 
 namespace openbatch::server {
 
@@ -23,15 +23,16 @@ class RoutedNodeFiles final : public api::NodeFiles {
   Async<files::FileInfo> stat(std::string pool, std::string node, std::string path) override {
     return pick(pool, node).stat(pool, node, std::move(path));
   }
-  Async<std::vector<files::FileInfo>> list(std::string pool, std::string node, std::string dir, bool recursive,
-                                           std::size_t limit) override {
+  Async<std::vector<files::FileInfo>> list(std::string pool, std::string node, std::string dir,
+                                           bool recursive, std::size_t limit) override {
     return pick(pool, node).list(pool, node, std::move(dir), recursive, limit);
   }
   Async<std::string> read(std::string pool, std::string node, std::string path,
                           std::optional<files::ByteRange> range) override {
     return pick(pool, node).read(pool, node, std::move(path), range);
   }
-  Async<void> remove(std::string pool, std::string node, std::string path, bool recursive) override {
+  Async<void> remove(std::string pool, std::string node, std::string path,
+                     bool recursive) override {
     return pick(pool, node).remove(pool, node, std::move(path), recursive);
   }
 

@@ -3,14 +3,15 @@
 // resumes it on its own executor (never on the writer thread).
 #pragma once
 
+#include "scheduler/store/store.hpp"
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <memory>
 
-#include "scheduler/store/store.hpp"
+#include <memory>
 
 namespace openbatch::store {
 

@@ -209,8 +209,8 @@ bool ConnectionWriter::erase(Table table, std::string_view parent, std::string_v
   }
   if (!step_write(*stmt, "erase") || sqlite3_changes(connection_.handle()) == 0) return false;
   if (recording_) {
-    changes_.push_back(
-        Change{Change::Kind::Erase, table, Record{std::string(id), std::string(parent), {}, {}, 0}});
+    changes_.push_back(Change{Change::Kind::Erase, table,
+                              Record{std::string(id), std::string(parent), {}, {}, 0}});
   }
   return true;
 }

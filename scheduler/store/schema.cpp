@@ -57,7 +57,8 @@ std::string migration_3() {
 // The ordered migrations: entry i takes user_version i to i + 1. Append only; never edit one
 // that has shipped.
 const std::vector<std::function<std::string()>>& migrations() {
-  static const std::vector<std::function<std::string()>> kMigrations = {migration_1, migration_2, migration_3};
+  static const std::vector<std::function<std::string()>> kMigrations = {migration_1, migration_2,
+                                                                        migration_3};
   return kMigrations;
 }
 

@@ -1,11 +1,11 @@
 // Connection: opening, pragmas, and the per-(table, statement) prepared statement cache.
 #include "scheduler/store/sqlite_connection.hpp"
 
+#include "scheduler/store/disk_space.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <string>
-
-#include "scheduler/store/disk_space.hpp"
 
 namespace openbatch::store {
 namespace {

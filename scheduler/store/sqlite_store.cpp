@@ -28,17 +28,20 @@ void update_max(std::atomic<uint64_t>& target, uint64_t value) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options, DiskHooks hooks) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options,
+                                                       DiskHooks hooks) {
   if (options.path.empty()) return errors::internal("the store database path is empty");
   auto connection = Connection::open(options.path, {.read_only = false,
                                                     .synchronous_full = options.synchronous_full,
                                                     .cache_kib = kWriterCacheKib});
   if (!connection) return connection.error();
   if (auto st = migrate(**connection); !st) return st.error();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(options, std::move(hooks), std::move(*connection)));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(options, std::move(hooks), std::move(*connection)));
 }
 
-SqliteStore::SqliteStore(const SqliteOptions& options, DiskHooks hooks, std::unique_ptr<Connection> writer)
+SqliteStore::SqliteStore(const SqliteOptions& options, DiskHooks hooks,
+                         std::unique_ptr<Connection> writer)
     : options_(options),
       hooks_(std::move(hooks)),
       write_connection_(std::move(writer)),

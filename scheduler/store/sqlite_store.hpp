@@ -51,7 +51,8 @@ struct DiskHooks {
 class SqliteStore final : public Store {
  public:
   // Opens, migrates and starts the writer thread.
-  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options, DiskHooks hooks = {});
+  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options,
+                                                   DiskHooks hooks = {});
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -91,7 +92,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Connection> write_connection_;  // writer thread only (and close() after join)
   ConnectionWriter writer_;                       // on write_connection_, writer thread only
   std::shared_ptr<ReaderPool> readers_;
-  std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped before write_connection_ closes
+  std::unique_ptr<WalCheckpointer> checkpointer_;   // stopped before write_connection_ closes
   std::shared_ptr<const ChangeObserver> observer_;  // guarded by mutex_; copied per group
 
   std::mutex mutex_;

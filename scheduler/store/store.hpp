@@ -16,6 +16,8 @@
 // is not thread-safe; use one per thread/request and drop it when done.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,8 +25,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "common/error.hpp"
 
 namespace openbatch::store {
 
@@ -107,9 +107,9 @@ class Store {
 };
 
 struct SqliteOptions {
-  std::string path;                 // database file; its directory must exist
-  bool synchronous_full = true;     // synchronous=FULL (durable across power loss) vs NORMAL
-  std::size_t max_group_ops = 4096; // cap on ops per group transaction
+  std::string path;                  // database file; its directory must exist
+  bool synchronous_full = true;      // synchronous=FULL (durable across power loss) vs NORMAL
+  std::size_t max_group_ops = 4096;  // cap on ops per group transaction
 };
 
 // Opens (creating and migrating as needed) the SQLite store.

@@ -3,10 +3,10 @@
 // with an index range instead of reading every completed task. Idempotent both ways.
 #pragma once
 
+#include "scheduler/store/store.hpp"
+
 #include <cstdint>
 #include <string_view>
-
-#include "scheduler/store/store.hpp"
 
 namespace openbatch::store {
 

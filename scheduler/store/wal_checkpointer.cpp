@@ -1,17 +1,19 @@
 #include "scheduler/store/wal_checkpointer.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "scheduler/store/disk_space.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace openbatch::store {
 
-std::unique_ptr<WalCheckpointer> WalCheckpointer::start(const std::string& path, bool synchronous_full,
-                                                        std::shared_ptr<const std::atomic<bool>> disk_low,
-                                                        std::function<void()> on_disk_full) {
-  auto connection = Connection::open(path, {.read_only = false, .synchronous_full = synchronous_full, .cache_kib = 1024});
+std::unique_ptr<WalCheckpointer> WalCheckpointer::start(
+    const std::string& path, bool synchronous_full,
+    std::shared_ptr<const std::atomic<bool>> disk_low, std::function<void()> on_disk_full) {
+  auto connection = Connection::open(
+      path, {.read_only = false, .synchronous_full = synchronous_full, .cache_kib = 1024});
   if (!connection) {
-    spdlog::warn("store: no checkpoint connection ({}); SQLite will checkpoint on commit", connection.error().message);
+    spdlog::warn("store: no checkpoint connection ({}); SQLite will checkpoint on commit",
+                 connection.error().message);
     return nullptr;
   }
   return std::unique_ptr<WalCheckpointer>(
@@ -35,14 +37,17 @@ WalCheckpointer::~WalCheckpointer() {
   thread_.join();
 }
 
-void WalCheckpointer::attach(sqlite3* writer) { sqlite3_wal_hook(writer, &WalCheckpointer::on_wal_commit, this); }
+void WalCheckpointer::attach(sqlite3* writer) {
+  sqlite3_wal_hook(writer, &WalCheckpointer::on_wal_commit, this);
+}
 
 int WalCheckpointer::on_wal_commit(void* self, sqlite3* db, const char* schema, int pages) {
   auto* checkpointer = static_cast<WalCheckpointer*>(self);
   if (pages >= kWriterFallbackPages) {
     // The background checkpoints are not keeping the WAL bounded: do one here.
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= kCheckpointPages || (pages >= kLowDiskCheckpointPages && checkpointer->disk_low())) {
+  } else if (pages >= kCheckpointPages ||
+             (pages >= kLowDiskCheckpointPages && checkpointer->disk_low())) {
     checkpointer->request();
   }
   return SQLITE_OK;
@@ -71,7 +76,8 @@ void WalCheckpointer::loop() {
     int log_pages = 0;
     int copied = 0;
     const int mode = disk_low() ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
-    const int rc = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, mode, &log_pages, &copied);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, mode, &log_pages, &copied);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       spdlog::warn("store: background checkpoint failed: {}", sqlite3_errstr(rc));
       if (is_disk_full(sqlite3_extended_errcode(connection_->handle()),

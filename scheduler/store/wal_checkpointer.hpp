@@ -18,6 +18,8 @@
 // checkpoint runs on this object's thread on its own connection.
 #pragma once
 
+#include "scheduler/store/sqlite_connection.hpp"
+
 #include <sqlite3.h>
 
 #include <atomic>
@@ -28,23 +30,22 @@
 #include <string>
 #include <thread>
 
-#include "scheduler/store/sqlite_connection.hpp"
-
 namespace openbatch::store {
 
 class WalCheckpointer {
  public:
-  static constexpr int kCheckpointPages = 4000;         // ~16 MB of WAL at 4 KiB pages
-  static constexpr int kWriterFallbackPages = 250000;   // ~1 GB: checkpoint on the writer
-  static constexpr int kLowDiskCheckpointPages = 16;    // 64 KiB while disk space is low
+  static constexpr int kCheckpointPages = 4000;        // ~16 MB of WAL at 4 KiB pages
+  static constexpr int kWriterFallbackPages = 250000;  // ~1 GB: checkpoint on the writer
+  static constexpr int kLowDiskCheckpointPages = 16;   // 64 KiB while disk space is low
 
   // Opens its own connection to `path`; nullptr when that fails (the caller keeps SQLite's
   // automatic checkpoint then).
   // `disk_low` (may be null) switches to eager TRUNCATE checkpoints; `on_disk_full` is told
   // when a checkpoint found no space.
-  static std::unique_ptr<WalCheckpointer> start(const std::string& path, bool synchronous_full,
-                                                std::shared_ptr<const std::atomic<bool>> disk_low = nullptr,
-                                                std::function<void()> on_disk_full = {});
+  static std::unique_ptr<WalCheckpointer> start(
+      const std::string& path, bool synchronous_full,
+      std::shared_ptr<const std::atomic<bool>> disk_low = nullptr,
+      std::function<void()> on_disk_full = {});
   ~WalCheckpointer();  // stops and joins the thread
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
@@ -56,7 +57,8 @@ class WalCheckpointer {
 
  private:
   WalCheckpointer(std::unique_ptr<Connection> connection,
-                  std::shared_ptr<const std::atomic<bool>> disk_low, std::function<void()> on_disk_full);
+                  std::shared_ptr<const std::atomic<bool>> disk_low,
+                  std::function<void()> on_disk_full);
   bool disk_low() const { return disk_low_ && disk_low_->load(std::memory_order_acquire); }
   void loop();
   static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);

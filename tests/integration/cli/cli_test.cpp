@@ -1,18 +1,18 @@
 // The `openbatch` binary end to end: a real scheduler (temp data dir, port 0, random key) and
 // the CLI run as a subprocess, its stdout, stderr and exit code checked. One scheduler serves
 // the whole suite; each test uses its own ids.
+#include "common/encoding.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include "process.hpp"
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <random>
-
-#include "common/encoding.hpp"
-#include "process.hpp"
-#include "tests/support/temp_dir.hpp"
 
 namespace openbatch::testing {
 namespace {
@@ -37,13 +37,16 @@ class CliTest : public ::testing::Test {
     shared_dir = std::make_unique<TempDir>();
     shared_key = random_key();
     fs::create_directories(shared_dir->path() / "data");
-    shared_scheduler = std::make_unique<SchedulerProcess>(shared_dir->path() / "data", "cliacct", shared_key);
+    shared_scheduler =
+        std::make_unique<SchedulerProcess>(shared_dir->path() / "data", "cliacct", shared_key);
   }
   static void TearDownTestSuite() {
     shared_scheduler.reset();
     shared_dir.reset();
   }
-  void SetUp() override { ASSERT_FALSE(shared_scheduler->url().empty()) << shared_scheduler->log(); }
+  void SetUp() override {
+    ASSERT_FALSE(shared_scheduler->url().empty()) << shared_scheduler->log();
+  }
 
   // Runs `openbatch ARGS` with the connection in the environment, HOME pointing at an empty
   // dir (no config file) and nothing else inherited.
@@ -88,7 +91,8 @@ TEST_F(CliTest, PoolCreateListShow) {
 
   auto list = cli({"pool", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_EQ(list.out.rfind("ID        STATE   ALLOCATION  VM SIZE       NODES  SLOTS\n", 0), 0u) << list.out;
+  EXPECT_EQ(list.out.rfind("ID        STATE   ALLOCATION  VM SIZE       NODES  SLOTS\n", 0), 0u)
+      << list.out;
   EXPECT_NE(list.out.find("cli-pool  active  "), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("standard_nc6  0/1    1\n"), std::string::npos) << list.out;
 
@@ -98,8 +102,10 @@ TEST_F(CliTest, PoolCreateListShow) {
 
   auto show = cli({"pool", "show", "cli-pool"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
-  EXPECT_NE(show.out.find("VM size:                   standard_nc6\n"), std::string::npos) << show.out;
-  EXPECT_NE(show.out.find("Node agent SKU:            batch.node.ubuntu 20.04\n"), std::string::npos);
+  EXPECT_NE(show.out.find("VM size:                   standard_nc6\n"), std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("Node agent SKU:            batch.node.ubuntu 20.04\n"),
+            std::string::npos);
 
   auto show_json = cli({"pool", "show", "cli-pool", "--json"});
   ASSERT_EQ(show_json.exit_code, 0);
@@ -124,7 +130,8 @@ TEST_F(CliTest, JobWithTwoHundredFiftyTasksFromAFile) {
   EXPECT_EQ(job.out, "job big-job created\n");
 
   json tasks = json::array();
-  for (int i = 0; i < 250; ++i) tasks.push_back({{"id", "t" + std::to_string(i)}, {"commandLine", "/bin/true"}});
+  for (int i = 0; i < 250; ++i)
+    tasks.push_back({{"id", "t" + std::to_string(i)}, {"commandLine", "/bin/true"}});
   const std::string file = write("tasks.json", tasks.dump());
   auto added = cli({"task", "add", "big-job", "-f", file});
   ASSERT_EQ(added.exit_code, 0) << added.err;
@@ -138,18 +145,22 @@ TEST_F(CliTest, JobWithTwoHundredFiftyTasksFromAFile) {
   auto table = cli({"task", "list", "big-job", "--state", "active"});
   ASSERT_EQ(table.exit_code, 0);
   EXPECT_EQ(count_lines(table.out), 251u);  // header + 250
-  EXPECT_EQ(table.out.rfind("ID    STATE   RESULT  EXIT  RETRIES  NODE  COMMAND\n", 0), 0u) << table.out;
+  EXPECT_EQ(table.out.rfind("ID    STATE   RESULT  EXIT  RETRIES  NODE  COMMAND\n", 0), 0u)
+      << table.out;
 
   auto show = cli({"task", "show", "big-job", "t42"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
-  EXPECT_EQ(show.out.rfind("ID:              t42\nState:           active\nCommand line:    /bin/true\n", 0), 0u)
+  EXPECT_EQ(show.out.rfind(
+                "ID:              t42\nState:           active\nCommand line:    /bin/true\n", 0),
+            0u)
       << show.out;
 
   // The same tasks again: every one is reported as a per-task failure.
   auto again = cli({"task", "add", "big-job", "-f", file});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_EQ(again.out, "added 0 of 250 tasks to job big-job (250 failed)\n");
-  EXPECT_NE(again.err.find("task t0: TaskExists: The specified task already exists.\n"), std::string::npos)
+  EXPECT_NE(again.err.find("task t0: TaskExists: The specified task already exists.\n"),
+            std::string::npos)
       << again.err;
   EXPECT_NE(again.err.find("... and 200 more failures\n"), std::string::npos);
 }
@@ -177,7 +188,8 @@ TEST_F(CliTest, TerminatedTaskMakesTaskWaitFail) {
 
 TEST_F(CliTest, JobTerminateEndsJobWaitWithTasksNotRun) {
   ASSERT_EQ(cli({"job", "create", "--id", "end-job", "--pool", "task-pool"}).exit_code, 0);
-  const std::string file = write("two.json", R"({"value":[{"id":"a","commandLine":"x"},{"id":"b","commandLine":"y"}]})");
+  const std::string file =
+      write("two.json", R"({"value":[{"id":"a","commandLine":"x"},{"id":"b","commandLine":"y"}]})");
   ASSERT_EQ(cli({"task", "add", "end-job", "-f", file}).exit_code, 0);
 
   auto terminated = cli({"job", "terminate", "end-job", "--reason", "enough"});
@@ -201,7 +213,8 @@ TEST_F(CliTest, WaitingOnAnEmptyJobSucceedsAtOnce) {
 TEST_F(CliTest, ApplicationUploadThenList) {
   std::string empty_zip = "PK\x05\x06";
   empty_zip.append(18, '\0');
-  auto uploaded = cli({"app", "upload", "cli-app", "1.0", write("pkg.zip", empty_zip), "--display-name", "CLI app"});
+  auto uploaded = cli({"app", "upload", "cli-app", "1.0", write("pkg.zip", empty_zip),
+                       "--display-name", "CLI app"});
   ASSERT_EQ(uploaded.exit_code, 0) << uploaded.err;
   // sha256 of 'PK\5\6' and 18 zero bytes.
   EXPECT_EQ(uploaded.out,
@@ -279,7 +292,10 @@ TEST_F(CliTest, NodesAndFilesOfAPoolWithoutNodes) {
   EXPECT_EQ(node.err.rfind("error: 404 NodeNotFound", 0), 0u) << node.err;
 
   ASSERT_EQ(cli({"job", "create", "--id", "file-job", "--pool", "node-pool"}).exit_code, 0);
-  ASSERT_EQ(cli({"task", "add", "file-job", "-f", write("f.json", R"({"id":"f","commandLine":"x"})")}).exit_code, 0);
+  ASSERT_EQ(
+      cli({"task", "add", "file-job", "-f", write("f.json", R"({"id":"f","commandLine":"x"})")})
+          .exit_code,
+      0);
   auto files = cli({"file", "get", "file-job", "f", "stdout.txt"});
   EXPECT_EQ(files.exit_code, 1);
   EXPECT_EQ(files.err.rfind("error: 409 TaskFilesUnavailable", 0), 0u) << files.err;

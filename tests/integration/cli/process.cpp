@@ -1,16 +1,16 @@
 // posix_spawn-based child processes for the CLI integration test (see process.hpp).
 #include "process.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
+#include <fstream>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace openbatch::testing {
 namespace {
@@ -87,8 +87,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   return result;
 }
 
-SchedulerProcess::SchedulerProcess(const std::filesystem::path& data_dir, const std::string& account,
-                                   const std::string& key)
+SchedulerProcess::SchedulerProcess(const std::filesystem::path& data_dir,
+                                   const std::string& account, const std::string& key)
     : log_path_(data_dir.parent_path() / "scheduler.log") {
   const auto ready = data_dir.parent_path() / "ready";
   pid_ = spawn({OPENBATCH_SCHEDULER_BIN, "--listen", "127.0.0.1:0", "--data-dir", data_dir.string(),

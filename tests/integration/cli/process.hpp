@@ -4,11 +4,10 @@
 // environment is given explicitly so no setting leaks in from the caller's.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace openbatch::testing {

@@ -5,18 +5,18 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <pthread.h>
+#include <signal.h>
 #include <sstream>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace openbatch::agent::exec {
@@ -84,9 +84,7 @@ TEST(PosixLauncher, AppendModeKeepsEarlierOutput) {
   PosixLauncher launcher;
   auto spec = shell("echo second", dir);
   spec.stdout_file->mode = OutputMode::Append;
-  {
-    std::ofstream(dir.path() / "stdout.txt") << "first\n";
-  }
+  { std::ofstream(dir.path() / "stdout.txt") << "first\n"; }
   auto child = launcher.launch(spec);
   ASSERT_TRUE(child);
   ASSERT_TRUE(launcher.wait(*child, 10s));
@@ -314,10 +312,10 @@ TEST(PosixLauncher, DropsPrivilegesToNobody) {
   EXPECT_EQ(status->exit_code, 0) << read_file(dir.path() / "stderr.txt");
   std::string groups;
   for (gid_t g : nobody->groups) groups += (groups.empty() ? "" : " ") + std::to_string(g);
-  EXPECT_EQ(read_file(dir.path() / "stdout.txt"), std::to_string(nobody->uid) + "\n" +
-                                                      std::to_string(nobody->gid) + "\n" +
-                                                      groups + "\n");
-  struct stat st{};
+  EXPECT_EQ(
+      read_file(dir.path() / "stdout.txt"),
+      std::to_string(nobody->uid) + "\n" + std::to_string(nobody->gid) + "\n" + groups + "\n");
+  struct stat st {};
   ASSERT_EQ(::stat((dir.path() / "stdout.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, nobody->uid);
 

@@ -2,8 +2,6 @@
 // assignment -> ack -> report -> ack; unacked reports come back in the next hello; an
 // attempt id runs at most once, across reconnects and restarts; refused upgrades and bad
 // frames are retried; cancel; shutdown abandons what runs.
-#include "fake_scheduler.hpp"
-
 #include "node_agent/daemon/agent.hpp"
 #include "node_agent/exec/posix_launcher.hpp"
 #include "node_agent/link/inventory_hash.hpp"
@@ -11,6 +9,7 @@
 #include "node_agent/state/recovery.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include "fake_scheduler.hpp"
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
@@ -33,9 +32,8 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-const nlohmann::json kInventory = {{"hostname", "node-1"},
-                                   {"cpus", {{"logicalCount", 2}}},
-                                   {"memoryBytes", 1 << 30}};
+const nlohmann::json kInventory = {
+    {"hostname", "node-1"}, {"cpus", {{"logicalCount", 2}}}, {"memoryBytes", 1 << 30}};
 
 // One agent process, in a thread of this one; destroying it without stop() is a crash.
 class RunningAgent {
@@ -160,7 +158,8 @@ void sync(FakeScheduler& s) {
   while (true) {
     protocol::Message m = s.read();
     auto* ack = std::get_if<protocol::Ack>(&m.payload);
-    if (m.seq == 0 || (ack && std::find(ack->seqs.begin(), ack->seqs.end(), seq) != ack->seqs.end())) {
+    if (m.seq == 0 ||
+        (ack && std::find(ack->seqs.begin(), ack->seqs.end(), seq) != ack->seqs.end())) {
       return;
     }
   }
@@ -203,7 +202,8 @@ TEST(AgentLink, HelloWelcomeAssignmentAckReportAck) {
 
   EXPECT_EQ(agent.stop(scheduler), 1000);
   EXPECT_EQ(agent.exit_code(), 0);
-  EXPECT_EQ(read_file(root.path() / "workitems/job1/job-1/task1/stdout.txt"), "pool1 acct j task\n");
+  EXPECT_EQ(read_file(root.path() / "workitems/job1/job-1/task1/stdout.txt"),
+            "pool1 acct j task\n");
   state::JournalState after = RunningAgent::journal_after(state);
   EXPECT_TRUE(after.outbox.empty()) << "the acked report left the outbox";
   EXPECT_TRUE(after.knows("task1:0:0"));
@@ -311,7 +311,8 @@ TEST(AgentLink, CancelStopsTheAttemptAndReportsTaskEnded) {
   while (true) {  // the ack
     protocol::Message m = scheduler.read();
     auto* ack = std::get_if<protocol::Ack>(&m.payload);
-    if (m.seq == 0 || (ack && std::find(ack->seqs.begin(), ack->seqs.end(), seq) != ack->seqs.end())) {
+    if (m.seq == 0 ||
+        (ack && std::find(ack->seqs.begin(), ack->seqs.end(), seq) != ack->seqs.end())) {
       break;
     }
   }
@@ -335,7 +336,8 @@ TEST(AgentLink, ShutdownAbandonsRunningAttemptsForTheSchedulerToRequeue) {
   while (true) {
     protocol::Message m = scheduler.read();
     auto* ack = std::get_if<protocol::Ack>(&m.payload);
-    if (m.seq == 0 || (ack && std::find(ack->seqs.begin(), ack->seqs.end(), seq) != ack->seqs.end())) {
+    if (m.seq == 0 ||
+        (ack && std::find(ack->seqs.begin(), ack->seqs.end(), seq) != ack->seqs.end())) {
       break;
     }
   }

@@ -12,10 +12,9 @@
 #include <boost/beast/websocket.hpp>
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-
 #include <memory>
 #include <string>
+#include <sys/socket.h>
 
 namespace openbatch::agent::testing {
 

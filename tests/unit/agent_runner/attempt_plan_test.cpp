@@ -166,7 +166,8 @@ TEST(AttemptPlan, MultiInstanceGetsTransportLauncherHostfileAndCoordination) {
   mi.number_of_instances = 2;
   mi.subtask_id = 1;
   mi.coordination_command_line = "/bin/sh -c 'start-daemon'";
-  mi.common_resource_files = json::array({{{"httpUrl", "http://files/common.dat"}, {"filePath", "c.dat"}}});
+  mi.common_resource_files =
+      json::array({{{"httpUrl", "http://files/common.dat"}, {"filePath", "c.dat"}}});
   mi.host_list = {"10.0.0.4", "10.0.0.5"};
   mi.node_list = {"n1", "n2"};
   mi.host_names = {"node-a", "node-b"};
@@ -185,18 +186,21 @@ TEST(AttemptPlan, MultiInstanceGetsTransportLauncherHostfileAndCoordination) {
   EXPECT_EQ(env["OMPI_MCA_plm_rsh_agent"], "/usr/bin/openbatch-agent rsh");
   EXPECT_EQ(env["OPENBATCH_RSH_PEERS"], "10.0.0.4=10.0.0.4:4001,node-a=10.0.0.4:4001");
   EXPECT_EQ(env["OPENBATCH_RSH_TOKEN"], "exec.token");
-  EXPECT_EQ(env["OMPI_MCA_orte_default_hostfile"], "/mnt/batch/tasks/workitems/job1/job-1/task7/hostfile");
+  EXPECT_EQ(env["OMPI_MCA_orte_default_hostfile"],
+            "/mnt/batch/tasks/workitems/job1/job-1/task7/hostfile");
   EXPECT_FALSE(env.contains("OMPI_ALLOW_RUN_AS_ROOT"));  // a nonadmin task
   EXPECT_EQ(plan->hostfile_text, "10.0.0.4 slots=1\n10.0.0.5 slots=1\n");
   EXPECT_EQ(plan->coordination_argv, (std::vector<std::string>{"/bin/sh", "-c", "start-daemon"}));
-  EXPECT_TRUE(plan->resource_files.empty()) << "only the primary downloads the task's resourceFiles";
+  EXPECT_TRUE(plan->resource_files.empty())
+      << "only the primary downloads the task's resourceFiles";
   ASSERT_EQ(plan->common_resource_files.size(), 1u);
   EXPECT_EQ(plan->shared_dir, "/mnt/batch/tasks/workitems/job1/job-1/task7");
   EXPECT_EQ(plan->transport_log, "/mnt/batch/tasks/workitems/job1/job-1/task7/1/mpi-transport.txt");
-  EXPECT_EQ(plan->transport_log_text,
-            "MPI transport chosen by the scheduler: tcp\n"
-            "OMPI_MCA_pml=ob1\n"
-            "OMPI_MCA_btl=self,tcp    (the task's own setting; the scheduler chose self,vader,tcp)\n");
+  EXPECT_EQ(
+      plan->transport_log_text,
+      "MPI transport chosen by the scheduler: tcp\n"
+      "OMPI_MCA_pml=ob1\n"
+      "OMPI_MCA_btl=self,tcp    (the task's own setting; the scheduler chose self,vader,tcp)\n");
 
   // The primary keeps its resource files; an admin one may run mpirun as root.
   a.multi_instance->subtask_id = 0;

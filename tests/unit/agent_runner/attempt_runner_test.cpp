@@ -189,9 +189,9 @@ TEST_F(RunnerTest, ResourceFilesAreDownloadedIntoWdBeforeTheStart) {
     asio::streambuf request;
     asio::read_until(socket, request, "\r\n\r\n");
     const std::string body = "payload\n";
-    const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                 std::to_string(body.size()) +
-                                 "\r\nConnection: close\r\n\r\n" + body;
+    const std::string response =
+        "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
     asio::write(socket, asio::buffer(response));
   });
   auto a = shell("t8", "cat data/in.txt; stat -c %a data/in.txt");

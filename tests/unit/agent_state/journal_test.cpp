@@ -1,19 +1,18 @@
 // The agent's journal: records survive a reopen, a torn tail is dropped, corruption stops
 // the start, one fdatasync per event-loop turn, compaction keeps the live state, seqs never
 // repeat across restarts.
-#include "node_agent/state/group_commit.hpp"
 #include "node_agent/state/journal.hpp"
+
+#include "node_agent/state/group_commit.hpp"
 #include "node_agent/state/node_identity.hpp"
-
 #include "tests/support/temp_dir.hpp"
-
-#include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
+#include <sys/stat.h>
 
 namespace openbatch::agent::state {
 namespace {

@@ -6,11 +6,11 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <set>
 
 namespace openbatch::agent::state {
 namespace {

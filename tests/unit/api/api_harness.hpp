@@ -3,15 +3,6 @@
 // tests cover routing, validation, store writes and the wire shape without sockets.
 #pragma once
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
-#include <utility>
-#include <vector>
-
 #include "common/auth/shared_key.hpp"
 #include "scheduler/api/router.hpp"
 #include "scheduler/api/services.hpp"
@@ -20,6 +11,16 @@
 #include "scheduler/store/store.hpp"
 #include "tests/support/fake_clock.hpp"
 #include "tests/support/temp_dir.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace openbatch::testing {
 
@@ -30,7 +31,10 @@ struct Reply {
   std::string body;
   api::HttpResponse raw;
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
-  std::string code() const { auto j = json(); return j.is_object() ? j.value("code", "") : ""; }
+  std::string code() const {
+    auto j = json();
+    return j.is_object() ? j.value("code", "") : "";
+  }
   std::string header(const char* name) const {
     auto it = raw.find(name);
     return it == raw.end() ? "" : std::string(it->value());
@@ -43,7 +47,8 @@ class ApiHarness {
     auto loaded = catalog::Catalog::load(std::filesystem::path(OPENBATCH_SOURCE_DIR) / "images");
     catalog_ = std::move(*loaded);
     store_ = std::move(*store::open_sqlite_store({(dir_.path() / "test.db").string(), false}));
-    api::AccountConfig account{"acct", std::string("0123456789abcdef0123456789abcdef"), "http://batch.test", require_auth};
+    api::AccountConfig account{"acct", std::string("0123456789abcdef0123456789abcdef"),
+                               "http://batch.test", require_auth};
     services_.emplace(*store_, *catalog_, clock_, account, dir_.path());
     router_.emplace(*services_);
   }
@@ -53,7 +58,9 @@ class ApiHarness {
              std::vector<std::pair<std::string, std::string>> headers = {}) {
     api::HttpRequest req{boost::beast::http::string_to_verb(method), target, 11};
     req.set(boost::beast::http::field::host, "batch.test");
-    if (!body.empty()) req.set(boost::beast::http::field::content_type, "application/json; odata=minimalmetadata; charset=utf-8");
+    if (!body.empty())
+      req.set(boost::beast::http::field::content_type,
+              "application/json; odata=minimalmetadata; charset=utf-8");
     for (auto& [k, v] : headers) req.set(k, v);
     req.body() = body;
     req.prepare_payload();
@@ -106,7 +113,10 @@ inline nlohmann::json gpu_pool(const std::string& id) {
   return {{"id", id},
           {"vmSize", "STANDARD_NC6"},
           {"virtualMachineConfiguration",
-           {{"imageReference", {{"publisher", "canonical"}, {"offer", "0001-com-ubuntu-server-focal"}, {"sku", "20_04-lts"}}},
+           {{"imageReference",
+             {{"publisher", "canonical"},
+              {"offer", "0001-com-ubuntu-server-focal"},
+              {"sku", "20_04-lts"}}},
             {"nodeAgentSKUId", "batch.node.ubuntu 20.04"}}},
           {"targetDedicatedNodes", 2},
           {"enableInterNodeCommunication", true},

@@ -1,15 +1,17 @@
 // Pool routes through the real router and store: wire shape, validation refusals that change
 // nothing, conditional requests, and the lifecycle sweeper finishing delete and resize.
-#include <gtest/gtest.h>
-
 #include "tests/unit/api/api_harness.hpp"
+
+#include <gtest/gtest.h>
 
 namespace openbatch::testing {
 namespace {
 
 using nlohmann::json;
 
-int pool_count(ApiHarness& h) { return static_cast<int>(h.call("GET", with_version("/pools")).json()["value"].size()); }
+int pool_count(ApiHarness& h) {
+  return static_cast<int>(h.call("GET", with_version("/pools")).json()["value"].size());
+}
 
 TEST(PoolApi, AddReturns201WithEntityHeadersAndGetShowsCanonicalPool) {
   ApiHarness h;
@@ -66,15 +68,18 @@ TEST(PoolApi, RefusalsChangeNothing) {
   EXPECT_EQ(r.code(), "InvalidRequestBody");
 
   auto windows = gpu_pool("p1");
-  windows["virtualMachineConfiguration"] = {
-      {"imageReference", {{"publisher", "microsoftwindowsserver"}, {"offer", "windowsserver"}, {"sku", "2019-datacenter"}}},
-      {"nodeAgentSKUId", "batch.node.windows amd64"}};
+  windows["virtualMachineConfiguration"] = {{"imageReference",
+                                             {{"publisher", "microsoftwindowsserver"},
+                                              {"offer", "windowsserver"},
+                                              {"sku", "2019-datacenter"}}},
+                                            {"nodeAgentSKUId", "batch.node.windows amd64"}};
   r = h.call("POST", with_version("/pools"), windows);
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("Windows"), std::string::npos) << r.body;
 
   auto with_app = gpu_pool("p1");
-  with_app["applicationPackageReferences"] = json::array({{{"applicationId", "gpudriver"}, {"version", "411.82"}}});
+  with_app["applicationPackageReferences"] =
+      json::array({{{"applicationId", "gpudriver"}, {"version", "411.82"}}});
   r = h.call("POST", with_version("/pools"), with_app);
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.code(), "InvalidApplicationPackageReferences");
@@ -89,7 +94,10 @@ TEST(PoolApi, RefusalsChangeNothing) {
 
 TEST(PoolApi, ApplicationPackageReferenceWorksOnceThePackageExists) {
   ApiHarness h;
-  ASSERT_EQ(h.call("PUT", with_version("/applications/gpudriver"), json{{"displayName", "NVIDIA driver"}}).status, 201);
+  ASSERT_EQ(
+      h.call("PUT", with_version("/applications/gpudriver"), json{{"displayName", "NVIDIA driver"}})
+          .status,
+      201);
   std::string zip("PK\x05\x06", 4);
   zip.append(18, '\0');  // an empty zip archive: end-of-central-directory record only
   ASSERT_EQ(
@@ -97,7 +105,8 @@ TEST(PoolApi, ApplicationPackageReferenceWorksOnceThePackageExists) {
           .status,
       201);
   auto pool = gpu_pool("p1");
-  pool["applicationPackageReferences"] = json::array({{{"applicationId", "GPUDriver"}, {"version", "411.82"}}});
+  pool["applicationPackageReferences"] =
+      json::array({{{"applicationId", "GPUDriver"}, {"version", "411.82"}}});
   auto r = h.call("POST", with_version("/pools"), pool);
   ASSERT_EQ(r.status, 201) << r.body;
   auto apps = h.call("GET", with_version("/applications")).json();
@@ -111,11 +120,13 @@ TEST(PoolApi, ConditionalRequestsUseTheETag) {
   auto add = h.call("POST", with_version("/pools"), gpu_pool("p1"));
   const std::string etag = add.header("ETag");
   EXPECT_EQ(h.call("GET", with_version("/pools/p1"), "", {{"If-None-Match", etag}}).status, 304);
-  auto stale = h.call("PATCH", with_version("/pools/p1"), json{{"metadata", json::array({{{"name", "a"}, {"value", "b"}}})}}.dump(),
+  auto stale = h.call("PATCH", with_version("/pools/p1"),
+                      json{{"metadata", json::array({{{"name", "a"}, {"value", "b"}}})}}.dump(),
                       {{"If-Match", "0x8D0000000000000"}});
   EXPECT_EQ(stale.status, 412);
   EXPECT_EQ(stale.code(), "ConditionNotMet");
-  auto ok = h.call("PATCH", with_version("/pools/p1"), json{{"metadata", json::array({{{"name", "a"}, {"value", "b"}}})}}.dump(),
+  auto ok = h.call("PATCH", with_version("/pools/p1"),
+                   json{{"metadata", json::array({{{"name", "a"}, {"value", "b"}}})}}.dump(),
                    {{"If-Match", etag}});
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_NE(ok.header("ETag"), etag);
@@ -153,21 +164,28 @@ TEST(PoolApi, ResizeWaitsForSteadyAndTimesOutLikeAzure) {
   pool = h.call("GET", with_version("/pools/p1")).json();
   EXPECT_EQ(pool["allocationState"], "steady");
   EXPECT_FALSE(pool.contains("resizeErrors"));
-  EXPECT_EQ(h.call("POST", with_version("/pools/p1/enableautoscale"), json{{"autoScaleFormula", "$x=1"}}).code(),
-            "OperationNotValidOnPool");
+  EXPECT_EQ(
+      h.call("POST", with_version("/pools/p1/enableautoscale"), json{{"autoScaleFormula", "$x=1"}})
+          .code(),
+      "OperationNotValidOnPool");
 }
 
 TEST(PoolApi, ProtocolErrorsUseAzureCodes) {
   ApiHarness h;
   EXPECT_EQ(h.call("GET", "/pools").code(), "MissingRequiredQueryParameter");
-  EXPECT_EQ(h.call("GET", "/pools?api-version=2019-08-01.10.0").code(), "UnsupportedRequestVersion");
+  EXPECT_EQ(h.call("GET", "/pools?api-version=2019-08-01.10.0").code(),
+            "UnsupportedRequestVersion");
   EXPECT_EQ(h.call("GET", "/pools?api-version=banana").code(), "UnsupportedRequestVersion");
-  EXPECT_EQ(h.call("GET", "/pools?API-VERSION=2020-09-01.12.0").status, 200);  // names are case-insensitive
+  EXPECT_EQ(h.call("GET", "/pools?API-VERSION=2020-09-01.12.0").status,
+            200);  // names are case-insensitive
   EXPECT_EQ(h.call("GET", with_version("/nothing")).code(), "InvalidUri");
   EXPECT_EQ(h.call("PUT", with_version("/pools")).status, 405);
-  EXPECT_EQ(h.call("GET", with_version("/pools?maxresults=0")).code(), "OutOfRangeQueryParameterValue");
-  EXPECT_EQ(h.call("GET", with_version("/pools?$filter=state%20eq")).code(), "InvalidQueryParameterValue");
-  auto echo = h.call("GET", with_version("/pools"), "", {{"client-request-id", "abc-123"}, {"return-client-request-id", "true"}});
+  EXPECT_EQ(h.call("GET", with_version("/pools?maxresults=0")).code(),
+            "OutOfRangeQueryParameterValue");
+  EXPECT_EQ(h.call("GET", with_version("/pools?$filter=state%20eq")).code(),
+            "InvalidQueryParameterValue");
+  auto echo = h.call("GET", with_version("/pools"), "",
+                     {{"client-request-id", "abc-123"}, {"return-client-request-id", "true"}});
   EXPECT_EQ(echo.header("client-request-id"), "abc-123");
   auto err = h.call("GET", with_version("/pools/none")).json();
   EXPECT_EQ(err["code"], "PoolNotFound");
@@ -188,7 +206,8 @@ TEST(PoolApi, SharedKeyIsRequiredAndAWrongKeyChangesNothing) {
     h.clock().advance(TimePoint(std::chrono::seconds(1487289600)) - h.clock().now());
     const std::string length = std::to_string(body.size());
     const std::string ct = "application/json; odata=minimalmetadata; charset=utf-8";
-    std::vector<auth::HeaderField> fields{{"ocp-date", date}, {"Content-Type", ct}, {"Content-Length", length}};
+    std::vector<auth::HeaderField> fields{
+        {"ocp-date", date}, {"Content-Type", ct}, {"Content-Length", length}};
     auth::RequestView view{"POST", target, fields};
     auto header = auth::sign(view, auth::SharedKeyCredential{"acct", key});
     return h.call("POST", target, body, {{"ocp-date", date}, {"Authorization", header}});
@@ -202,7 +221,8 @@ TEST(PoolApi, SharedKeyIsRequiredAndAWrongKeyChangesNothing) {
 
 TEST(PoolApi, SupportedImagesAndNodeCountsFollowTheCatalogAndPools) {
   ApiHarness h;
-  auto images = h.call("GET", with_version("/supportedimages?$filter=osType%20eq%20'linux'")).json();
+  auto images =
+      h.call("GET", with_version("/supportedimages?$filter=osType%20eq%20'linux'")).json();
   ASSERT_GT(images["value"].size(), 3u);
   for (const auto& i : images["value"]) EXPECT_EQ(i["osType"], "linux");
   auto page = h.call("GET", with_version("/supportedimages?maxresults=2")).json();
@@ -217,7 +237,8 @@ TEST(PoolApi, SupportedImagesAndNodeCountsFollowTheCatalogAndPools) {
   EXPECT_EQ(counts["value"][0]["dedicated"]["waitingForStartTask"], 0);
   EXPECT_EQ(counts["value"][0]["dedicated"]["total"], 0);
   EXPECT_EQ(h.call("GET", with_version("/nodecounts")).json()["value"].size(), 2u);
-  EXPECT_EQ(h.call("GET", with_version("/nodecounts?maxresults=11")).code(), "OutOfRangeQueryParameterValue");
+  EXPECT_EQ(h.call("GET", with_version("/nodecounts?maxresults=11")).code(),
+            "OutOfRangeQueryParameterValue");
 }
 
 }  // namespace

@@ -2,14 +2,14 @@
 // help exits 0, and an unreachable scheduler is an API-side failure (exit 1).
 #include "cli/app.hpp"
 
+#include "tests/support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include "tests/support/temp_dir.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -33,9 +33,9 @@ Outcome run_cli(std::vector<std::string> args, const std::map<std::string, std::
 }
 
 // A connection whose port nothing listens on: port 1 on loopback refuses at once.
-const std::map<std::string, std::string> kRefusingEnv{
-    {"OPENBATCH_URL", "http://127.0.0.1:1"}, {"OPENBATCH_ACCOUNT", "a"},
-    {"OPENBATCH_ACCOUNT_KEY", "a2V5"}};
+const std::map<std::string, std::string> kRefusingEnv{{"OPENBATCH_URL", "http://127.0.0.1:1"},
+                                                      {"OPENBATCH_ACCOUNT", "a"},
+                                                      {"OPENBATCH_ACCOUNT_KEY", "a2V5"}};
 
 TEST(CommandLine, HelpAndVersionExitZero) {
   auto help = run_cli({"--help"});
@@ -51,7 +51,7 @@ TEST(CommandLine, ParseErrorsExitTwo) {
   EXPECT_EQ(run_cli({"pool"}).code, 2);
   EXPECT_EQ(run_cli({"pool", "bogus"}).code, 2);
   EXPECT_EQ(run_cli({"pool", "show"}).code, 2);
-  EXPECT_EQ(run_cli({"pool", "resize", "p"}).code, 2);            // --target is required
+  EXPECT_EQ(run_cli({"pool", "resize", "p"}).code, 2);  // --target is required
   EXPECT_EQ(run_cli({"task", "list", "j", "--state", "done"}).code, 2);
   EXPECT_EQ(run_cli({"job", "create", "-f", "x.json", "--id", "j"}).code, 2);
   EXPECT_EQ(run_cli({"task", "add", "j", "-f", "t.json", "--connections", "0"}).code, 2);
@@ -79,8 +79,10 @@ TEST(CommandLine, AnExplicitConfigFileMustExistAndBeValid) {
 TEST(CommandLine, TheDefaultConfigFileSuppliesWhatFlagsAndEnvDoNot) {
   openbatch::testing::TempDir dir;
   std::filesystem::create_directories(dir.path() / "openbatch");
-  std::ofstream(dir.path() / "openbatch" / "config") << "url = \"http://127.0.0.1:1\"\naccount = \"a\"\n";
-  auto r = run_cli({"pool", "list"}, {{"XDG_CONFIG_HOME", dir.path().string()}, {"OPENBATCH_ACCOUNT_KEY", "a2V5"}});
+  std::ofstream(dir.path() / "openbatch" / "config")
+      << "url = \"http://127.0.0.1:1\"\naccount = \"a\"\n";
+  auto r = run_cli({"pool", "list"},
+                   {{"XDG_CONFIG_HOME", dir.path().string()}, {"OPENBATCH_ACCOUNT_KEY", "a2V5"}});
   EXPECT_EQ(r.code, 1);  // resolved and tried: the port refuses
   EXPECT_NE(r.err.find("error: ConnectFailed"), std::string::npos) << r.err;
 }
@@ -97,14 +99,16 @@ TEST(CommandLine, AKeyFileIsReadOnlyWhenPrivate) {
   openbatch::testing::TempDir dir;
   const auto file = dir.path() / "key";
   std::ofstream(file) << "a2V5\n";
-  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                                         std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read | std::filesystem::perms::others_read);
   auto env = kRefusingEnv;
   env.erase("OPENBATCH_ACCOUNT_KEY");
   auto readable = run_cli({"pool", "list", "--key-file", file.string()}, env);
   EXPECT_EQ(readable.code, 2);
   EXPECT_NE(readable.err.find("chmod 600 " + file.string()), std::string::npos) << readable.err;
-  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto private_file = run_cli({"pool", "list", "--key-file", file.string()}, env);
   EXPECT_EQ(private_file.code, 1);  // resolved and tried: the port refuses
   EXPECT_NE(private_file.err.find("error: ConnectFailed"), std::string::npos) << private_file.err;
@@ -117,7 +121,8 @@ TEST(CommandLine, BadInputFilesAreUsageErrorsBeforeAnyRequest) {
   auto pool = run_cli({"pool", "create", "-f", bad}, kRefusingEnv);
   EXPECT_EQ(pool.code, 2);
   EXPECT_EQ(pool.err, "error: " + bad + ": not valid JSON\n");
-  auto tasks = run_cli({"task", "add", "j", "-f", (dir.path() / "none.json").string()}, kRefusingEnv);
+  auto tasks =
+      run_cli({"task", "add", "j", "-f", (dir.path() / "none.json").string()}, kRefusingEnv);
   EXPECT_EQ(tasks.code, 2);
   EXPECT_NE(tasks.err.find("cannot read"), std::string::npos);
   auto job = run_cli({"job", "create"}, kRefusingEnv);

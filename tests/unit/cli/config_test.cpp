@@ -2,11 +2,11 @@
 // the config file parser and URL normalization.
 #include "cli/config.hpp"
 
+#include "cli/errors.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include "cli/errors.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -61,7 +61,8 @@ TEST(ConnectionSettings, EnvironmentAcceptsAzBatchNamesButPrefersOpenBatchOnes) 
 }
 
 TEST(ConfigFile, ReadsTomlAndIniForms) {
-  auto toml = parse_config_text("# comment\nurl = \"http://h:8080\"\naccount = 'acct'\nkey = \"a2V5\"\n", "cfg");
+  auto toml = parse_config_text(
+      "# comment\nurl = \"http://h:8080\"\naccount = 'acct'\nkey = \"a2V5\"\n", "cfg");
   ASSERT_TRUE(toml) << toml.error().message;
   EXPECT_EQ(toml->url, "http://h:8080");
   EXPECT_EQ(toml->account, "acct");

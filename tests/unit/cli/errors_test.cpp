@@ -17,7 +17,8 @@ TEST(ErrorReply, KeepsCodeFirstMessageLineAndValues) {
   const Error e = error_from_reply(400, kVmSizeReply);
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.code, "InvalidPropertyValue");
-  EXPECT_EQ(e.message, "The value provided for one of the properties in the request body is invalid.");
+  EXPECT_EQ(e.message,
+            "The value provided for one of the properties in the request body is invalid.");
   ASSERT_EQ(e.values.size(), 3u);
   EXPECT_EQ(e.detail("PropertyValue"), "Standard_X");
 }
@@ -43,15 +44,17 @@ TEST(ErrorReply, NonAzureBodiesKeepTheStatus) {
   const Error e = error_from_reply(502, "<html>Bad Gateway</html>");
   EXPECT_EQ(e.status, 502);
   EXPECT_EQ(e.code, "HttpError");
-  EXPECT_EQ(format_error(e), "error: 502 HttpError: the server answered HTTP 502: <html>Bad Gateway</html>");
+  EXPECT_EQ(format_error(e),
+            "error: 502 HttpError: the server answered HTTP 502: <html>Bad Gateway</html>");
   EXPECT_EQ(error_from_reply(404, "").message, "the server answered HTTP 404");
 }
 
 TEST(ErrorText, MultiLineValuesStayOnOneLine) {
   const Error auth(403, "AuthenticationFailed", "Server failed to authenticate the request.",
                    {{"AuthenticationErrorDetail", "GET\n\nocp-date:x"}});
-  EXPECT_EQ(format_error(auth), "error: 403 AuthenticationFailed: Server failed to authenticate the "
-                                "request. (AuthenticationErrorDetail=GET\\n\\nocp-date:x)");
+  EXPECT_EQ(format_error(auth),
+            "error: 403 AuthenticationFailed: Server failed to authenticate the "
+            "request. (AuthenticationErrorDetail=GET\\n\\nocp-date:x)");
 }
 
 TEST(ErrorText, TransportAndUsageErrorsAndExitCodes) {

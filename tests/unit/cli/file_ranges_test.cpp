@@ -7,8 +7,7 @@ namespace openbatch::cli {
 namespace {
 
 TEST(FileRanges, WholeFileInChunks) {
-  EXPECT_EQ(plan_ranges(10, std::nullopt, 4),
-            (std::vector<ByteSpan>{{0, 3}, {4, 7}, {8, 9}}));
+  EXPECT_EQ(plan_ranges(10, std::nullopt, 4), (std::vector<ByteSpan>{{0, 3}, {4, 7}, {8, 9}}));
   EXPECT_EQ(plan_ranges(8, std::nullopt, 4), (std::vector<ByteSpan>{{0, 3}, {4, 7}}));
   EXPECT_TRUE(plan_ranges(0, std::nullopt, 4).empty());
 }
@@ -19,9 +18,7 @@ TEST(FileRanges, TailTakesTheLastBytesOrTheWholeFile) {
   EXPECT_TRUE(plan_ranges(5, 0, 64).empty());
 }
 
-TEST(FileRanges, HeaderIsInclusive) {
-  EXPECT_EQ(range_header({90, 99}), "bytes=90-99");
-}
+TEST(FileRanges, HeaderIsInclusive) { EXPECT_EQ(range_header({90, 99}), "bytes=90-99"); }
 
 }  // namespace
 }  // namespace openbatch::cli

@@ -21,9 +21,9 @@ TEST(RateEstimator, NeedsTwoSamplesAtDifferentTimes) {
 TEST(RateEstimator, ForgetsSamplesOlderThanTheWindow) {
   RateEstimator r(10.0);
   r.add(0.0, 0);
-  r.add(10.0, 1000);   // a burst early on
+  r.add(10.0, 1000);  // a burst early on
   r.add(20.0, 1010);
-  r.add(30.0, 1020);   // 1 task/s over the last window
+  r.add(30.0, 1020);  // 1 task/s over the last window
   ASSERT_TRUE(r.rate());
   EXPECT_DOUBLE_EQ(*r.rate(), 1.0);
 }

@@ -38,9 +38,7 @@ TEST(Table, CountsUtf8CodePointsForWidth) {
   EXPECT_EQ(display_width("héllo"), 5u);
 }
 
-TEST(Table, HeaderOnlyWhenEmpty) {
-  EXPECT_EQ(Table({"ID", "STATE"}).render(), "ID  STATE\n");
-}
+TEST(Table, HeaderOnlyWhenEmpty) { EXPECT_EQ(Table({"ID", "STATE"}).render(), "ID  STATE\n"); }
 
 TEST(Truncate, CutsWithAnEllipsisOnlyWhenTooLong) {
   EXPECT_EQ(truncate("abcdef", 6), "abcdef");
@@ -50,11 +48,12 @@ TEST(Truncate, CutsWithAnEllipsisOnlyWhenTooLong) {
 }
 
 TEST(Properties, AlignsValuesAndIndentsContinuationLines) {
-  EXPECT_EQ(render_properties({{"ID", "p1"}, {"VM size", "standard_nc6"}, {"Errors", "A: x\nB: y"}}),
-            "ID:       p1\n"
-            "VM size:  standard_nc6\n"
-            "Errors:   A: x\n"
-            "          B: y\n");
+  EXPECT_EQ(
+      render_properties({{"ID", "p1"}, {"VM size", "standard_nc6"}, {"Errors", "A: x\nB: y"}}),
+      "ID:       p1\n"
+      "VM size:  standard_nc6\n"
+      "Errors:   A: x\n"
+      "          B: y\n");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Task files in their three forms, and addtaskcollection batching.
 #include "cli/task_file.hpp"
 
-#include <gtest/gtest.h>
-
 #include "cli/errors.hpp"
+
+#include <gtest/gtest.h>
 
 namespace openbatch::cli {
 namespace {
@@ -12,7 +12,8 @@ using nlohmann::json;
 
 std::string many_tasks(int n) {
   json arr = json::array();
-  for (int i = 0; i < n; ++i) arr.push_back({{"id", "t" + std::to_string(i)}, {"commandLine", "true"}});
+  for (int i = 0; i < n; ++i)
+    arr.push_back({{"id", "t" + std::to_string(i)}, {"commandLine", "true"}});
   return arr.dump();
 }
 
@@ -37,12 +38,12 @@ TEST(TaskFile, RejectsWhatTheServiceCouldNotTakeNamingTheEntry) {
     const char* text;
     const char* says;
   };
-  for (const Case& c : {Case{"{not json", "not valid JSON"}, Case{"[]", "no tasks"},
-                        Case{"42", "expected a task object"},
-                        Case{R"({"value":{}})", "\"value\" must be an array"},
-                        Case{R"([{"id":"a"},7])", "task 2 is not a JSON object"},
-                        Case{R"([{"id":"a"},{"commandLine":"x"}])", "task 2 has no \"id\""},
-                        Case{R"([{"id":"Task1"},{"id":"task1"}])", "task 2 repeats the id 'task1'"}}) {
+  for (const Case& c :
+       {Case{"{not json", "not valid JSON"}, Case{"[]", "no tasks"},
+        Case{"42", "expected a task object"}, Case{R"({"value":{}})", "\"value\" must be an array"},
+        Case{R"([{"id":"a"},7])", "task 2 is not a JSON object"},
+        Case{R"([{"id":"a"},{"commandLine":"x"}])", "task 2 has no \"id\""},
+        Case{R"([{"id":"Task1"},{"id":"task1"}])", "task 2 repeats the id 'task1'"}}) {
     auto r = parse_task_file(c.text, "tasks.json");
     ASSERT_FALSE(r) << c.text;
     EXPECT_EQ(r.error().code, kUsageError);
@@ -81,7 +82,8 @@ TEST(Batches, ExactMultipleAndSingleBatch) {
 TEST(Batches, StayUnderTheByteLimit) {
   std::vector<json> tasks;
   tasks.reserve(10);
-  for (int i = 0; i < 10; ++i) tasks.push_back({{"id", "t" + std::to_string(i)}, {"commandLine", std::string(300, 'x')}});
+  for (int i = 0; i < 10; ++i)
+    tasks.push_back({{"id", "t" + std::to_string(i)}, {"commandLine", std::string(300, 'x')}});
   auto batches = make_batches(tasks, 100, 1000);
   ASSERT_TRUE(batches);
   std::size_t total = 0;

@@ -22,7 +22,8 @@ TEST(BatchOutcome, CountsSuccessesAndKeepsEachFailureWithItsError) {
 }
 
 TEST(BatchOutcome, TasksMissingFromTheReplyFail) {
-  const SubmitReport r = batch_outcome({"a", "b"}, R"({"value":[{"status":"success","taskId":"a"}]})");
+  const SubmitReport r =
+      batch_outcome({"a", "b"}, R"({"value":[{"status":"success","taskId":"a"}]})");
   EXPECT_EQ(r.added, 1u);
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_EQ(r.failures[0].task_id, "b");
@@ -33,7 +34,8 @@ TEST(BatchOutcome, TasksMissingFromTheReplyFail) {
 }
 
 TEST(BatchOutcome, ServerErrorWithoutDetailsStillNamesItsStatus) {
-  const SubmitReport r = batch_outcome({"a"}, R"({"value":[{"status":"servererror","taskId":"a"}]})");
+  const SubmitReport r =
+      batch_outcome({"a"}, R"({"value":[{"status":"servererror","taskId":"a"}]})");
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_EQ(r.failures[0].error.code, "servererror");
 }

@@ -1,11 +1,11 @@
 // Entity columns and show fields over wire JSON, including JSON of unexpected shapes.
 #include "cli/views.hpp"
 
+#include "cli/json_fields.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include "cli/json_fields.hpp"
 
 namespace openbatch::cli {
 namespace {
@@ -44,12 +44,16 @@ TEST(TaskView, ShowsResultExitCodeNodeAndShortCommand) {
   const json task = {{"id", "t1"},
                      {"state", "completed"},
                      {"commandLine", std::string(80, 'x')},
-                     {"executionInfo", {{"result", "failure"}, {"exitCode", 3}, {"retryCount", 1},
-                                        {"failureInfo", {{"code", "FailureExitCode"}, {"message", "exit 3"}}}}},
+                     {"executionInfo",
+                      {{"result", "failure"},
+                       {"exitCode", 3},
+                       {"retryCount", 1},
+                       {"failureInfo", {{"code", "FailureExitCode"}, {"message", "exit 3"}}}}},
                      {"nodeInfo", {{"nodeId", "n1"}}}};
   const std::string out = list_table(task_view(), json::array({task})).render();
-  EXPECT_NE(out.find("t1  completed  failure  3     1        n1    " + std::string(57, 'x') + "..."),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("t1  completed  failure  3     1        n1    " + std::string(57, 'x') + "..."),
+      std::string::npos)
       << out;
   bool failure_shown = false;
   for (const auto& [label, value] : entity_fields(task_view(), task)) {
@@ -59,12 +63,13 @@ TEST(TaskView, ShowsResultExitCodeNodeAndShortCommand) {
 }
 
 TEST(TaskView, ShowsWhyATaskWaitsAndItsMpiTransport) {
-  const json task = {{"id", "mpi"},
-                     {"state", "active"},
-                     {"multiInstanceSettings", {{"numberOfInstances", 3}}},
-                     {"openbatch",
-                      {{"pendingReason", {{"code", "NotEnoughNodesForGang"}, {"message", "needs 3 nodes"}}},
-                       {"mpiTransport", {{"kind", "tcp"}, {"reason", "no InfiniBand"}}}}}};
+  const json task = {
+      {"id", "mpi"},
+      {"state", "active"},
+      {"multiInstanceSettings", {{"numberOfInstances", 3}}},
+      {"openbatch",
+       {{"pendingReason", {{"code", "NotEnoughNodesForGang"}, {"message", "needs 3 nodes"}}},
+        {"mpiTransport", {{"kind", "tcp"}, {"reason", "no InfiniBand"}}}}}};
   std::map<std::string, std::string> shown;
   for (const auto& [label, value] : entity_fields(task_view(), task)) shown[label] = value;
   EXPECT_EQ(shown["Instances"], "3");
@@ -74,7 +79,10 @@ TEST(TaskView, ShowsWhyATaskWaitsAndItsMpiTransport) {
 
 TEST(SubtaskView, ListsStateExitCodeNodeAndFailure) {
   const json subtasks = json::array(
-      {{{"id", 1}, {"state", "completed"}, {"result", "failure"}, {"exitCode", 7},
+      {{{"id", 1},
+        {"state", "completed"},
+        {"result", "failure"},
+        {"exitCode", 7},
         {"nodeInfo", {{"nodeId", "n2"}, {"taskRootDirectory", "workitems/j/job-1/t/1"}}},
         {"failureInfo", {{"code", "FailureExitCode"}, {"message", "exit 7"}}}}});
   EXPECT_EQ(list_table(subtask_view(), subtasks).render(),
@@ -83,9 +91,11 @@ TEST(SubtaskView, ListsStateExitCodeNodeAndFailure) {
 }
 
 TEST(FileView, DirectoriesHaveNoSize) {
-  const json files = json::array({{{"name", "wd"}, {"isDirectory", true}},
-                                   {{"name", "stdout.txt"}, {"isDirectory", false},
-                                    {"properties", {{"contentLength", 12}, {"lastModified", "2024-01-01T00:00:00Z"}}}}});
+  const json files = json::array(
+      {{{"name", "wd"}, {"isDirectory", true}},
+       {{"name", "stdout.txt"},
+        {"isDirectory", false},
+        {"properties", {{"contentLength", 12}, {"lastModified", "2024-01-01T00:00:00Z"}}}}});
   EXPECT_EQ(list_table(file_view(), files).render(),
             "NAME        TYPE  SIZE  MODIFIED\n"
             "wd          dir\n"
@@ -93,14 +103,17 @@ TEST(FileView, DirectoriesHaveNoSize) {
 }
 
 TEST(ApplicationView, JoinsVersions) {
-  const json apps = json::array({{{"id", "drv"}, {"displayName", "Driver"}, {"versions", {"535", "550"}}}});
+  const json apps =
+      json::array({{{"id", "drv"}, {"displayName", "Driver"}, {"versions", {"535", "550"}}}});
   EXPECT_EQ(list_table(application_view(), apps).render(),
             "ID   DISPLAY NAME  VERSIONS\n"
             "drv  Driver        535, 550\n");
 }
 
 TEST(Views, UnexpectedShapesPrintWithoutThrowing) {
-  const json odd = json::array({{{"id", 7}, {"state", nullptr}, {"currentDedicatedNodes", "x"},
+  const json odd = json::array({{{"id", 7},
+                                 {"state", nullptr},
+                                 {"currentDedicatedNodes", "x"},
                                  {"virtualMachineConfiguration", "not an object"}},
                                 "not an entity"});
   EXPECT_EQ(list_table(pool_view(), odd).render(),

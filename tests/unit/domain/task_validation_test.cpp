@@ -268,7 +268,8 @@ namespace {
 
 TEST(TaskAdd, KeepsAndChecksTheGpuRequestExtension) {
   json body = valid_task();
-  body["resources"] = {{"requests", {{"gpu", {{"count", 1}, {"sku", "H100"}, {"minCudaVersion", "12.2"}}}}}};
+  body["resources"] = {
+      {"requests", {{"gpu", {{"count", 1}, {"sku", "H100"}, {"minCudaVersion", "12.2"}}}}}};
   json t = accepted(body);
   EXPECT_EQ(t["resources"], body["resources"]);
   for (const char* bad : {"twelve", "12.", ".2", "0.5", "12.2.1", "12.100"}) {

@@ -49,10 +49,25 @@ TEST(Durations, ParseDaysHoursMinutesSecondsAndWeeks) {
 }
 
 TEST(Durations, RejectGarbage) {
-  for (auto bad : {"",          "P",      "PT",    "P1DT",  "15M",
-                   "PT15",      "PT1M1H", "P1Y",   "P1M",   "PT1.5M",
-                   "-PT5M",     "PT-5M",  "PT.5S", "pt15m",
-                   "PT15M ",    " PT15M", "P1.5D", "PT1HH", "P99999999999999999999D",
+  for (auto bad : {"",
+                   "P",
+                   "PT",
+                   "P1DT",
+                   "15M",
+                   "PT15",
+                   "PT1M1H",
+                   "P1Y",
+                   "P1M",
+                   "PT1.5M",
+                   "-PT5M",
+                   "PT-5M",
+                   "PT.5S",
+                   "pt15m",
+                   "PT15M ",
+                   " PT15M",
+                   "P1.5D",
+                   "PT1HH",
+                   "P99999999999999999999D",
                    "P10675200D"}) {
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
   }

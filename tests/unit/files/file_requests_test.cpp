@@ -2,11 +2,11 @@
 // response's status/code, reads bounded to one chunk, and answers that fit in a frame.
 #include "node_agent/daemon/file_requests.hpp"
 
+#include "tests/support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
-
-#include "tests/support/temp_dir.hpp"
 
 namespace openbatch::agent::daemon {
 namespace {
@@ -98,7 +98,8 @@ TEST_F(FileRequestsTest, ReadsAtMostOneChunkAndTheFrameFits) {
 TEST_F(FileRequestsTest, ListingsAreCappedToOneFrame) {
   // Long names: the answer is cut before its frame could pass 4 MiB (escaped names included).
   for (int i = 0; i < 3000; ++i) {
-    std::ofstream(dir_.path() / "root/startup/wd" / (std::string(240, 'n') + std::to_string(i))) << "";
+    std::ofstream(dir_.path() / "root/startup/wd" / (std::string(240, 'n') + std::to_string(i)))
+        << "";
   }
   auto list = request(FileOp::List, "startup/wd");
   list.limit = 100000;

@@ -9,7 +9,8 @@ namespace {
 using nlohmann::json;
 
 TEST(EntityFacts, PoolProvisionerComesFromMetadataElseTheDefault) {
-  auto pool = json::parse(R"({"id":"P","state":"active","targetDedicatedNodes":2,"targetLowPriorityNodes":1,
+  auto pool =
+      json::parse(R"({"id":"P","state":"active","targetDedicatedNodes":2,"targetLowPriorityNodes":1,
     "taskSlotsPerNode":4,"taskSchedulingPolicy":{"nodeFillType":"Pack"},"vmSize":"standard_d2s_v3",
     "metadata":[{"name":"OpenBatch.Provisioner","value":"Static"}]})");
   PoolInfo info = pool_info_of(pool, "local");
@@ -35,7 +36,8 @@ TEST(EntityFacts, JobFacts) {
 }
 
 TEST(EntityFacts, PendingTaskFacts) {
-  auto task = json::parse(R"({"id":"t","requiredSlots":2,"multiInstanceSettings":{"numberOfInstances":3},
+  auto task =
+      json::parse(R"({"id":"t","requiredSlots":2,"multiInstanceSettings":{"numberOfInstances":3},
     "affinityInfo":{"affinityId":"TVM:n1"}})");
   PendingItem item = pending_item_of(task, 42);
   EXPECT_EQ(item.seq, 42);

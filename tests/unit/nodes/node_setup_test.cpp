@@ -1,13 +1,15 @@
 // Node setup on the scheduler side, as pure functions: the state a node shows for its agent's
 // nodeStatus, the node record it writes, the packages a reference resolves to, and the task's
 // GPU request.
+#include "scheduler/domain/node_record.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/node_record.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 
 #include <gtest/gtest.h>
 
 namespace openbatch::nodes {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace {
 
 using nlohmann::json;

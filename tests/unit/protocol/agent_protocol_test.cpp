@@ -82,12 +82,13 @@ files::FileInfo file_info(std::string name, bool dir, std::uint64_t size) {
 }
 
 std::vector<Message> file_messages() {
-  FileRequest read{"f1", FileOp::Read, "workitems/j/job-1/t/stdout.txt", false, std::nullopt,
-                   files::ByteRange{0, 1023}};
+  FileRequest read{"f1",  FileOp::Read, "workitems/j/job-1/t/stdout.txt",
+                   false, std::nullopt, files::ByteRange{0, 1023}};
   FileRequest list{"f2", FileOp::List, "", true, 4096, std::nullopt};
   FileRequest stat{"f3", FileOp::Stat, "startup", false, std::nullopt, std::nullopt};
   FileRequest remove{"f4", FileOp::Remove, "shared/x", true, std::nullopt, std::nullopt};
-  FileRequest open_range{"f5", FileOp::Read, "a", false, std::nullopt, files::ByteRange{7, std::nullopt}};
+  FileRequest open_range{"f5",  FileOp::Read, "a",
+                         false, std::nullopt, files::ByteRange{7, std::nullopt}};
   FileResponse data;
   data.request_id = "f1";
   data.file = file_info("workitems/j/job-1/t/stdout.txt", false, 3);
@@ -98,10 +99,11 @@ std::vector<Message> file_messages() {
   FileResponse empty_list;
   empty_list.request_id = "f2";
   empty_list.files = std::vector<files::FileInfo>{};
-  FileResponse failed{"f3", 404, "FileNotFound", "The specified file does not exist.", std::nullopt,
-                      std::nullopt, std::nullopt};
-  return {{10, read},  {11, list},   {12, stat},       {13, remove}, {14, open_range},
-          {15, data},  {16, listed}, {17, empty_list}, {18, failed}};
+  FileResponse failed{
+      "f3",         404,          "FileNotFound", "The specified file does not exist.",
+      std::nullopt, std::nullopt, std::nullopt};
+  return {{10, read}, {11, list},   {12, stat},       {13, remove}, {14, open_range},
+          {15, data}, {16, listed}, {17, empty_list}, {18, failed}};
 }
 
 std::vector<Message> every_message() {
@@ -363,8 +365,9 @@ TEST(AgentProtocol, RefusesBadSetupMessages) {
 }
 
 TEST(AgentProtocol, RefusesBadFileMessages) {
-  expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "chmod", "path": ""})",
-                 "fileRequest.op");
+  expect_refused(
+      R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "chmod", "path": ""})",
+      "fileRequest.op");
   expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "f", "op": "read"})",
                  "fileRequest.path");
   expect_refused(R"({"type": "fileRequest", "seq": 1, "requestId": "", "op": "read", "path": "a"})",

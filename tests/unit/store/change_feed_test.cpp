@@ -29,7 +29,8 @@ TEST(ChangeFeed, DeliversInsertsUpdatesAndErasesOfKeptOps) {
     return w.insert(Table::Tasks, a) && w.insert(Table::Tasks, b);
   }));
   ASSERT_TRUE(submit_and_wait(*store, [](Writer& w) {
-    return w.update(Table::Tasks, make_record("a", "job", "running", "{\"v\":2}")) && w.erase(Table::Tasks, "job", "b");
+    return w.update(Table::Tasks, make_record("a", "job", "running", "{\"v\":2}")) &&
+           w.erase(Table::Tasks, "job", "b");
   }));
   std::lock_guard lock(recorder.mu);
   ASSERT_EQ(recorder.changes.size(), 4u);
@@ -79,7 +80,8 @@ TEST(ChangeFeed, EraseChildrenIsOneChangeNamingTheParent) {
   }));
   Recorder recorder;
   store->set_change_observer(recorder.observer());
-  ASSERT_TRUE(submit_and_wait(*store, [](Writer& w) { return w.erase_children(Table::Tasks, "job", 100) == 5; }));
+  ASSERT_TRUE(submit_and_wait(
+      *store, [](Writer& w) { return w.erase_children(Table::Tasks, "job", 100) == 5; }));
   std::lock_guard lock(recorder.mu);
   ASSERT_EQ(recorder.changes.size(), 1u);
   EXPECT_EQ(recorder.changes[0].kind, Change::Kind::EraseChildren);
@@ -93,13 +95,15 @@ TEST(ChangeFeed, ObserverRunsBeforeTheDoneCallbacks) {
   std::atomic<bool> observed_before_done{false};
   store->set_change_observer([&](std::vector<Change>&&) { observed = true; });
   std::promise<void> done;
-  store->submit([](Writer& w) {
-    Record r = make_record("p");
-    return w.insert(Table::Pools, r);
-  }, [&](const Status&) {
-    observed_before_done = observed.load();
-    done.set_value();
-  });
+  store->submit(
+      [](Writer& w) {
+        Record r = make_record("p");
+        return w.insert(Table::Pools, r);
+      },
+      [&](const Status&) {
+        observed_before_done = observed.load();
+        done.set_value();
+      });
   done.get_future().wait();
   EXPECT_TRUE(observed_before_done);
 }

@@ -12,8 +12,8 @@ TEST(TaskFailures, MarksAreIdempotentAndCountedPerJob) {
   TempDir dir;
   auto store = open_store((dir.path() / "db").string());
   ASSERT_TRUE(submit_and_wait(*store, [](Writer& w) {
-    return mark_task_failed(w, "job", "a") && mark_task_failed(w, "job", "a") && mark_task_failed(w, "JOB", "b") &&
-           mark_task_failed(w, "other", "a");
+    return mark_task_failed(w, "job", "a") && mark_task_failed(w, "job", "a") &&
+           mark_task_failed(w, "JOB", "b") && mark_task_failed(w, "other", "a");
   }));
   EXPECT_EQ(failed_task_count(*store->reader(), "job"), 2);
   ASSERT_TRUE(submit_and_wait(*store, [](Writer& w) {
@@ -32,12 +32,15 @@ TEST(TaskFailures, MigrationBackfillsFailedTasksOfAnOlderDatabase) {
     // A version-2 file: the store as it was before the markers, with two failed tasks.
     RawDb db(path);
     for (const char* table : {"pools", "jobs", "tasks", "nodes", "applications", "credentials"}) {
-      db.column(std::string("CREATE TABLE ") + table +
-                " (seq INTEGER PRIMARY KEY AUTOINCREMENT, parent_key TEXT NOT NULL, key TEXT NOT NULL,"
-                " id TEXT NOT NULL, parent TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,"
-                " UNIQUE (parent_key, key))");
-      db.column(std::string("CREATE INDEX ") + table + "_by_parent ON " + table + " (parent_key, seq)");
-      db.column(std::string("CREATE INDEX ") + table + "_by_parent_state ON " + table + " (parent_key, state, seq)");
+      db.column(
+          std::string("CREATE TABLE ") + table +
+          " (seq INTEGER PRIMARY KEY AUTOINCREMENT, parent_key TEXT NOT NULL, key TEXT NOT NULL,"
+          " id TEXT NOT NULL, parent TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,"
+          " UNIQUE (parent_key, key))");
+      db.column(std::string("CREATE INDEX ") + table + "_by_parent ON " + table +
+                " (parent_key, seq)");
+      db.column(std::string("CREATE INDEX ") + table + "_by_parent_state ON " + table +
+                " (parent_key, state, seq)");
     }
     db.column(R"(INSERT INTO tasks (parent_key, key, id, parent, state, body) VALUES
       ('job', 't1', 't1', 'Job', 'completed', '{"executionInfo":{"result":"failure"}}'),

@@ -1,8 +1,7 @@
-#include "scheduler/nodes/agent_link.hpp"
+#include "scheduler/server/agent_link.hpp"
 
-#include <spdlog/spdlog.h>
+#include "common/protocol/agent_protocol.hpp"
 
-#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,11 +10,11 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
 
-#include "common/protocol/agent_protocol.hpp"
-#include "scheduler/nodes/engine.hpp"
+#include <atomic>
 
-namespace openbatch::nodes {
+namespace openbatch::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -28,7 +27,7 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 AgentLink::AgentLink(Stream stream, std::string node_id)
     : stream_(std::move(stream)), node_id_(std::move(node_id)), id_(next_link_id++) {}
 
-asio::awaitable<void> AgentLink::run(Engine& engine) {
+asio::awaitable<void> AgentLink::run(AgentChannelEvents& events) {
   auto self = shared_from_this();
   stream_.read_message_max(protocol::kMaxFrameBytes);
   // Liveness is the engine's business (heartbeats); the transport only pings idle links.
@@ -37,12 +36,13 @@ asio::awaitable<void> AgentLink::run(Engine& engine) {
   timeouts.idle_timeout = std::chrono::seconds(300);
   timeouts.keep_alive_pings = true;
   stream_.set_option(timeouts);
-  engine.on_link_opened(self, node_id_);
+  events.on_link_opened(self, node_id_);
   beast::flat_buffer buffer;
   for (;;) {
     auto [ec, n] = co_await stream_.async_read(buffer, kUseTuple);
     if (ec) {
-      if (ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != asio::error::eof) {
+      if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
+          ec != asio::error::eof) {
         spdlog::debug("agent link {} of node {}: {}", id_, node_id_, ec.message());
       }
       break;
@@ -52,10 +52,10 @@ asio::awaitable<void> AgentLink::run(Engine& engine) {
       buffer.consume(buffer.size());
       continue;
     }
-    engine.on_frame(self, beast::buffers_to_string(buffer.data()));
+    events.on_frame(self, beast::buffers_to_string(buffer.data()));
     buffer.consume(buffer.size());
   }
-  engine.on_link_closed(self);
+  events.on_link_closed(self);
 }
 
 void AgentLink::send(std::string text) {
@@ -70,16 +70,17 @@ void AgentLink::send(std::string text) {
 }
 
 void AgentLink::close(std::uint16_t code, std::string reason) {
-  asio::post(stream_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-    if (self->closing_) return;
-    self->closing_ = true;
-    self->close_code_ = code;
-    self->close_reason_ = std::move(reason);
-    if (!self->writing_) {
-      self->writing_ = true;
-      asio::co_spawn(self->stream_.get_executor(), self->write_queued(), asio::detached);
-    }
-  });
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+               if (self->closing_) return;
+               self->closing_ = true;
+               self->close_code_ = code;
+               self->close_reason_ = std::move(reason);
+               if (!self->writing_) {
+                 self->writing_ = true;
+                 asio::co_spawn(self->stream_.get_executor(), self->write_queued(), asio::detached);
+               }
+             });
 }
 
 asio::awaitable<void> AgentLink::write_queued() {
@@ -105,13 +106,13 @@ asio::awaitable<void> AgentLink::write_queued() {
   writing_ = false;
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::server
 
-namespace openbatch::nodes {
+namespace openbatch::server {
 
 void AgentLink::drop() {
   boost::beast::error_code ec;
   boost::beast::get_lowest_layer(stream_).socket().close(ec);
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::server

@@ -1,8 +1,8 @@
-#include "scheduler/nodes/task_execution.hpp"
+#include "scheduler/domain/task_execution.hpp"
 
 #include "common/time.hpp"
 
-namespace openbatch::nodes {
+namespace openbatch::domain {
 namespace {
 
 void move_state(json& task, const char* to, TimePoint now) {
@@ -93,11 +93,13 @@ json dispatch_task(json task, std::string_view job_id, const DispatchTarget& tar
   return task;
 }
 
-json complete_task(json task, const protocol::Report& report, TimePoint now, CompletionOutcome& outcome) {
+json complete_task(json task, const protocol::Report& report, TimePoint now,
+                   CompletionOutcome& outcome) {
   json& info = execution_info(task);
   const bool exit_failure = report.result == protocol::TaskResult::Failure && report.failure_info &&
                             report.failure_info->code == "FailureExitCode";
-  const int64_t max_retries = task.contains("constraints") ? int_or(task["constraints"], "maxTaskRetryCount", 0) : 0;
+  const int64_t max_retries =
+      task.contains("constraints") ? int_or(task["constraints"], "maxTaskRetryCount", 0) : 0;
   const int64_t retries = int_or(info, "retryCount", 0);
   if (exit_failure && (max_retries == -1 || retries < max_retries)) {
     outcome = CompletionOutcome::Retried;
@@ -124,8 +126,8 @@ json requeue_task(json task, TimePoint now) {
   return task;
 }
 
-protocol::Assignment make_assignment(const json& task, std::string_view job_id, const json& job_environment,
-                                     const std::string& attempt_id) {
+protocol::Assignment make_assignment(const json& task, std::string_view job_id,
+                                     const json& job_environment, const std::string& attempt_id) {
   protocol::Assignment a;
   a.attempt_id = attempt_id;
   a.job_id = std::string(job_id);
@@ -146,14 +148,17 @@ protocol::Assignment make_assignment(const json& task, std::string_view job_id, 
   if (auto identity = task.find("userIdentity"); identity != task.end() && identity->is_object()) {
     a.user_identity = *identity;
   }
-  if (auto files = task.find("resourceFiles"); files != task.end() && files->is_array()) a.resource_files = *files;
+  if (auto files = task.find("resourceFiles"); files != task.end() && files->is_array())
+    a.resource_files = *files;
   if (auto c = task.find("constraints"); c != task.end() && c->is_object()) {
-    if (auto w = c->find("maxWallClockTime"); w != c->end() && w->is_string()) a.constraints.max_wall_clock_time = *w;
-    if (auto r = c->find("retentionTime"); r != c->end() && r->is_string()) a.constraints.retention_time = *r;
+    if (auto w = c->find("maxWallClockTime"); w != c->end() && w->is_string())
+      a.constraints.max_wall_clock_time = *w;
+    if (auto r = c->find("retentionTime"); r != c->end() && r->is_string())
+      a.constraints.retention_time = *r;
     a.constraints.max_task_retry_count = int_or(*c, "maxTaskRetryCount", 0);
   }
   a.required_slots = static_cast<int>(int_or(task, "requiredSlots", 1));
   return a;
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

@@ -9,17 +9,17 @@
 // (openbatch.dispatches), so no attempt id is ever issued twice, including after reactivate.
 #pragma once
 
+#include "common/clock.hpp"
+#include "common/protocol/agent_protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
-#include "common/clock.hpp"
-#include "common/protocol/agent_protocol.hpp"
-
-namespace openbatch::nodes {
+namespace openbatch::domain {
 
 using nlohmann::json;
 
@@ -44,17 +44,18 @@ enum class CompletionOutcome { Completed, Retried };
 // Applies a completed report to the running task. A failure caused by the exit code (code
 // FailureExitCode) is retried while retries remain (maxTaskRetryCount; -1 = unlimited): the
 // task goes back to active with retryCount + 1. Anything else completes it.
-json complete_task(json task, const protocol::Report& report, TimePoint now, CompletionOutcome& outcome);
+json complete_task(json task, const protocol::Report& report, TimePoint now,
+                   CompletionOutcome& outcome);
 
 // running -> active after its node was lost or left: requeueCount + 1 (counts against nothing).
 json requeue_task(json task, TimePoint now);
 
 // What the agent needs to run the attempt. `job_environment` is the job's
 // commonEnvironmentSettings (an array, possibly empty).
-protocol::Assignment make_assignment(const json& task, std::string_view job_id, const json& job_environment,
-                                     const std::string& attempt_id);
+protocol::Assignment make_assignment(const json& task, std::string_view job_id,
+                                     const json& job_environment, const std::string& attempt_id);
 
 // "workitems/{job}/job-1/{task}": nodeInfo.taskRootDirectory, relative to the node root.
 std::string task_root_directory(std::string_view job_id, std::string_view task_id);
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

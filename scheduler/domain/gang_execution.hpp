@@ -13,7 +13,7 @@
 
 #include "common/clock.hpp"
 #include "common/protocol/agent_protocol.hpp"
-#include "scheduler/nodes/task_execution.hpp"
+#include "scheduler/domain/task_execution.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-namespace openbatch::nodes {
+namespace openbatch::domain {
 
 // The attempt id of instance `subtask_id` of the gang whose primary runs as `primary`.
 std::string instance_attempt_id(std::string_view primary, int subtask_id);
@@ -63,4 +63,4 @@ std::optional<int> gang_instance_of(const json& task, std::string_view attempt_i
 protocol::Report gang_failure_report(const protocol::Report& subtask, int subtask_id,
                                      std::string_view node_id);
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

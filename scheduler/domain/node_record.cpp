@@ -1,8 +1,8 @@
-#include "scheduler/nodes/node_record.hpp"
+#include "scheduler/domain/node_record.hpp"
 
 #include "common/time.hpp"
 
-namespace openbatch::nodes {
+namespace openbatch::domain {
 namespace {
 
 // Azure keeps a short list of the tasks that ran on a node; so do we.
@@ -46,7 +46,10 @@ json make_node(const NewNode& spec, TimePoint now) {
                {"recentTasks", json::array()},
                {"nodeAgentInfo", {{"version", "openbatch-agent"}, {"lastUpdateTime", t}}},
                {"virtualMachineInfo", {{"imageReference", spec.image_reference}}},
-               {"openbatch", {{"provisioner", spec.provisioner}, {"hostname", spec.hostname}, {"attempts", json::object()}}}};
+               {"openbatch",
+                {{"provisioner", spec.provisioner},
+                 {"hostname", spec.hostname},
+                 {"attempts", json::object()}}}};
   return node;
 }
 
@@ -108,7 +111,9 @@ bool add_attempt(json& node, const AttemptOnNode& attempt, int slots_per_node, T
   json& attempts = attempts_object(node);
   if (attempts.contains(attempt.attempt_id)) return false;
   if (used_slots(node) + attempt.slots > slots_per_node) return false;
-  attempts[attempt.attempt_id] = {{"jobId", attempt.job_id}, {"taskId", attempt.task_id}, {"slots", attempt.slots},
+  attempts[attempt.attempt_id] = {{"jobId", attempt.job_id},
+                                  {"taskId", attempt.task_id},
+                                  {"slots", attempt.slots},
                                   {"taskUrl", attempt.task_url}};
   if (attempt.subtask_id >= 0) attempts[attempt.attempt_id]["subtaskId"] = attempt.subtask_id;
   update_counts(node);
@@ -119,7 +124,8 @@ bool add_attempt(json& node, const AttemptOnNode& attempt, int slots_per_node, T
                     {"jobId", attempt.job_id},
                     {"taskId", attempt.task_id},
                     {"taskState", "running"},
-                    {"executionInfo", {{"startTime", format_iso8601(now)}, {"retryCount", 0}, {"requeueCount", 0}}},
+                    {"executionInfo",
+                     {{"startTime", format_iso8601(now)}, {"retryCount", 0}, {"requeueCount", 0}}},
                     {"openbatchAttemptId", attempt.attempt_id}});
   if (attempt.subtask_id >= 0) recent.back()["subtaskId"] = attempt.subtask_id;
   while (recent.size() > kMaxRecentTasks) recent.erase(recent.begin());
@@ -156,10 +162,10 @@ std::vector<AttemptOnNode> attempts_of(const json& node) {
   auto attempts = ext->find("attempts");
   if (attempts == ext->end() || !attempts->is_object()) return out;
   for (const auto& [id, a] : attempts->items()) {
-    out.push_back({id, a.value("jobId", ""), a.value("taskId", ""), a.value("taskUrl", ""), a.value("slots", 1),
-                   a.value("subtaskId", -1)});
+    out.push_back({id, a.value("jobId", ""), a.value("taskId", ""), a.value("taskUrl", ""),
+                   a.value("slots", 1), a.value("subtaskId", -1)});
   }
   return out;
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

@@ -1,10 +1,10 @@
 // The node record as the durable capacity ledger: attempts fit or not, counts and idle/running
 // follow the list, recentTasks and totals record what ran.
-#include "scheduler/nodes/node_record.hpp"
+#include "scheduler/domain/node_record.hpp"
 
 #include <gtest/gtest.h>
 
-namespace openbatch::nodes {
+namespace openbatch::domain {
 namespace {
 
 const TimePoint kNow = TimePoint(std::chrono::seconds(1'700'000'000));
@@ -21,7 +21,9 @@ json idle_node() {
   return make_node(spec, kNow);
 }
 
-AttemptOnNode attempt(const std::string& id, int slots) { return {id, "job", "task-" + id, "http://h/jobs/job/tasks/x", slots}; }
+AttemptOnNode attempt(const std::string& id, int slots) {
+  return {id, "job", "task-" + id, "http://h/jobs/job/tasks/x", slots};
+}
 
 TEST(NodeRecord, NewNodeHasAzureFields) {
   json node = idle_node();
@@ -47,7 +49,8 @@ TEST(NodeRecord, AttemptsFitWithinTheSlotsAndDriveTheState) {
 
   json info = {{"exitCode", 0}, {"result", "success"}};
   EXPECT_TRUE(remove_attempt(node, "a", true, "completed", info, kNow));
-  EXPECT_FALSE(remove_attempt(node, "a", true, "completed", info, kNow)) << "removing twice changes nothing";
+  EXPECT_FALSE(remove_attempt(node, "a", true, "completed", info, kNow))
+      << "removing twice changes nothing";
   EXPECT_TRUE(remove_attempt(node, "c", false, "completed", info, kNow));
   EXPECT_EQ(node["state"], "idle");
   EXPECT_EQ(node["totalTasksRun"], 2);
@@ -82,4 +85,4 @@ TEST(NodeRecord, RecentTasksAreBounded) {
 }
 
 }  // namespace
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

@@ -1,23 +1,24 @@
 // Task execution transitions (dispatch, completion with retries, requeue) and the assignment
 // an agent receives, as pure functions of the stored task JSON.
-#include "scheduler/nodes/task_execution.hpp"
-
-#include <gtest/gtest.h>
+#include "scheduler/domain/task_execution.hpp"
 
 #include "common/time.hpp"
 
-namespace openbatch::nodes {
+#include <gtest/gtest.h>
+
+namespace openbatch::domain {
 namespace {
 
 const TimePoint kNow = TimePoint(std::chrono::seconds(1'700'000'000));
 
 json active_task(int max_retries = 0) {
-  return json::parse(R"({"id":"t1","state":"active","stateTransitionTime":"2023-11-14T22:13:00.0000000Z",
+  return json::parse(
+      R"({"id":"t1","state":"active","stateTransitionTime":"2023-11-14T22:13:00.0000000Z",
     "commandLine":"/bin/sh -c 'echo hi'","requiredSlots":2,
     "environmentSettings":[{"name":"A","value":"1"}],
     "userIdentity":{"autoUser":{"scope":"pool","elevationLevel":"admin"}},
     "constraints":{"maxWallClockTime":"PT1M","retentionTime":"P7D","maxTaskRetryCount":)" +
-                     std::to_string(max_retries) + R"(},
+      std::to_string(max_retries) + R"(},
     "executionInfo":{"retryCount":0,"requeueCount":0}})");
 }
 
@@ -31,7 +32,9 @@ protocol::Report completed(int exit_code) {
   r.start_time = "2023-11-14T22:13:20.0000000Z";
   r.end_time = "2023-11-14T22:13:21.0000000Z";
   r.result = exit_code == 0 ? protocol::TaskResult::Success : protocol::TaskResult::Failure;
-  if (exit_code != 0) r.failure_info = protocol::FailureInfo{protocol::ErrorCategory::UserError, "FailureExitCode", "exit"};
+  if (exit_code != 0)
+    r.failure_info =
+        protocol::FailureInfo{protocol::ErrorCategory::UserError, "FailureExitCode", "exit"};
   return r;
 }
 
@@ -43,8 +46,10 @@ TEST(AttemptIds, AreUniquePerDispatchAndPerTaskRecord) {
   EXPECT_EQ(current_attempt_id(running), first);
   json again = requeue_task(running, kNow);
   EXPECT_EQ(current_attempt_id(again), "");
-  EXPECT_EQ(next_attempt_id(again, "job", 7), "job:t1:7:2") << "a requeued task gets a new attempt id";
-  EXPECT_EQ(next_attempt_id(active_task(), "job", 8), "job:t1:8:1") << "a re-added task id never reuses an attempt id";
+  EXPECT_EQ(next_attempt_id(again, "job", 7), "job:t1:7:2")
+      << "a requeued task gets a new attempt id";
+  EXPECT_EQ(next_attempt_id(active_task(), "job", 8), "job:t1:8:1")
+      << "a re-added task id never reuses an attempt id";
 }
 
 TEST(Dispatch, MovesToRunningWithNodeInfo) {
@@ -56,7 +61,8 @@ TEST(Dispatch, MovesToRunningWithNodeInfo) {
   EXPECT_EQ(running["nodeInfo"]["poolId"], "pool");
   EXPECT_EQ(running["nodeInfo"]["affinityId"], "TVM:tvmps_1");
   EXPECT_EQ(running["nodeInfo"]["taskRootDirectory"], "workitems/job/job-1/t1");
-  EXPECT_EQ(running["nodeInfo"]["taskRootDirectoryUrl"], "http://h/pools/pool/nodes/tvmps_1/files/workitems/job/job-1/t1");
+  EXPECT_EQ(running["nodeInfo"]["taskRootDirectoryUrl"],
+            "http://h/pools/pool/nodes/tvmps_1/files/workitems/job/job-1/t1");
 }
 
 TEST(Completion, SuccessCompletesWithTheAgentsTimes) {
@@ -140,4 +146,4 @@ TEST(Assignment, CarriesWhatTheAgentNeeds) {
 }
 
 }  // namespace
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

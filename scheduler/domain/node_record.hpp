@@ -6,25 +6,25 @@
 // list; idle <-> running follow it too. No I/O, no clock.
 #pragma once
 
+#include "common/clock.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "common/clock.hpp"
-
-namespace openbatch::nodes {
+namespace openbatch::domain {
 
 using nlohmann::json;
 
 struct NewNode {
   std::string id;
   std::string pool_id;
-  std::string url;          // <account url>/pools/<pool>/nodes/<id>
+  std::string url;  // <account url>/pools/<pool>/nodes/<id>
   std::string vm_size;
-  std::string ip_address;   // what peers and MPI use
+  std::string ip_address;  // what peers and MPI use
   std::string hostname;
   std::string provisioner;  // "local" | "static"
   json image_reference = json::object();
@@ -80,4 +80,4 @@ bool remove_attempt(json& node, std::string_view attempt_id, std::optional<bool>
 // The attempts listed on the node.
 std::vector<AttemptOnNode> attempts_of(const json& node);
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

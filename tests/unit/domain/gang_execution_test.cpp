@@ -1,11 +1,11 @@
 // Multi-instance task transitions on the stored task JSON (gang_execution.hpp).
-#include "scheduler/nodes/gang_execution.hpp"
+#include "scheduler/domain/gang_execution.hpp"
 
 #include "common/time.hpp"
 
 #include <gtest/gtest.h>
 
-namespace openbatch::nodes {
+namespace openbatch::domain {
 namespace {
 
 const TimePoint kT0 = *try_parse_iso8601("2026-11-21T10:00:00Z");
@@ -132,4 +132,4 @@ TEST(GangExecution, AFailedSubtaskFailsTheTaskKeepingItsCodeSoItIsRetried) {
 }
 
 }  // namespace
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

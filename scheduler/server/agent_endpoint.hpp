@@ -1,7 +1,8 @@
 // AgentEndpoint: the HTTP side of /agent/v1 (docs/dev/agent-protocol.md section 2).
-//   POST /agent/v1/join   Bearer <pool join token>  -> {nodeId, nodeToken, heartbeatIntervalSeconds, poolId}
-//   GET  /agent/v1/link   Bearer <node token>, WebSocket upgrade -> an AgentLink
-//   GET  /agent/v1/packages/<sha256>   Bearer <node token> -> the application package blob,
+//   POST /agent/v1/join   Bearer <pool join token>  -> {nodeId, nodeToken,
+//   heartbeatIntervalSeconds, poolId} GET  /agent/v1/link   Bearer <node token>, WebSocket upgrade
+//   -> an AgentLink GET  /agent/v1/packages/<sha256>   Bearer <node token> -> the application
+//   package blob,
 //        streamed from its file, with `x-openbatch-sha256: <sha256>`; only a package of the
 //        node's own pool or of a task dispatched to it (package_access.hpp), else 404 as for
 //        a digest no package has
@@ -11,21 +12,25 @@
 // without upgrade).
 #pragma once
 
+#include "scheduler/api/http_types.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string_view>
 
-#include "scheduler/api/http_types.hpp"
+namespace openbatch::server {
 
-namespace openbatch::nodes {
-
+namespace nodes {
 class Engine;
+}
+using nodes::Engine;
 
 class AgentEndpoint {
  public:
@@ -42,7 +47,8 @@ class AgentEndpoint {
   static bool handles(std::string_view target);  // the path starts with /agent/v1/
 
   // Plain requests: join (and a link request that is not an upgrade).
-  boost::asio::awaitable<api::HttpResponse> handle(api::HttpRequest request, std::string peer_address);
+  boost::asio::awaitable<api::HttpResponse> handle(api::HttpRequest request,
+                                                   std::string peer_address);
 
   // A WebSocket upgrade of /agent/v1/link: authenticates, accepts and runs the link until it
   // closes. Anything else is answered with an error and closed.
@@ -61,4 +67,4 @@ class AgentEndpoint {
   PackageLookup packages_;
 };
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::server

@@ -1,29 +1,31 @@
-#include "scheduler/nodes/agent_endpoint.hpp"
+#include "scheduler/server/agent_endpoint.hpp"
 
-#include <spdlog/spdlog.h>
+#include "common/auth/bearer_token.hpp"
+#include "common/encoding.hpp"
+#include "common/time.hpp"
+#include "scheduler/nodes/engine.hpp"
+#include "scheduler/server/agent_link.hpp"
 
-#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <memory>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
-#include "common/auth/bearer_token.hpp"
-#include "common/encoding.hpp"
-#include "common/time.hpp"
-#include "scheduler/nodes/agent_link.hpp"
-#include "scheduler/nodes/engine.hpp"
+#include <algorithm>
+#include <memory>
 
-namespace openbatch::nodes {
+namespace openbatch::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using nlohmann::json;
+using nodes::JoinAnswer;
+using nodes::JoinRequest;
 
 namespace {
 
@@ -40,8 +42,11 @@ api::HttpResponse answer(unsigned version, http::status status, const json& body
 }
 
 api::HttpResponse refusal(unsigned version, const Error& e) {
-  json body = {{"code", e.code},
-               {"message", {{"lang", "en-US"}, {"value", e.message + "\nTime:" + format_iso8601(std::chrono::system_clock::now())}}}};
+  json body = {
+      {"code", e.code},
+      {"message",
+       {{"lang", "en-US"},
+        {"value", e.message + "\nTime:" + format_iso8601(std::chrono::system_clock::now())}}}};
   if (!e.values.empty()) {
     body["values"] = json::array();
     for (const auto& v : e.values) body["values"].push_back({{"key", v.key}, {"value", v.value}});
@@ -51,7 +56,9 @@ api::HttpResponse refusal(unsigned version, const Error& e) {
   return res;
 }
 
-Error unauthorized(std::string message) { return Error(401, "AuthenticationFailed", std::move(message)); }
+Error unauthorized(std::string message) {
+  return Error(401, "AuthenticationFailed", std::move(message));
+}
 
 std::string_view path_of(std::string_view target) {
   auto q = target.find('?');
@@ -66,7 +73,8 @@ auto async_join(Engine& engine, JoinRequest request, Token&& token) {
         auto ex = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         engine.join(std::move(req), [shared, ex](Result<JoinAnswer> result) {
-          asio::post(ex, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+          asio::post(
+              ex, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
         });
       },
       token, std::move(request));
@@ -82,26 +90,35 @@ bool is_digest(std::string_view s) {
 
 }  // namespace
 
-bool AgentEndpoint::handles(std::string_view target) { return target.starts_with("/agent/v1/") || target == "/agent/v1"; }
+bool AgentEndpoint::handles(std::string_view target) {
+  return target.starts_with("/agent/v1/") || target == "/agent/v1";
+}
 
-asio::awaitable<api::HttpResponse> AgentEndpoint::handle(api::HttpRequest request, std::string peer_address) {
+asio::awaitable<api::HttpResponse> AgentEndpoint::handle(api::HttpRequest request,
+                                                         std::string peer_address) {
   const unsigned version = request.version();
   const auto path = path_of(std::string_view(request.target().data(), request.target().size()));
   if (path == "/agent/v1/link") {
-    co_return refusal(version, Error(426, "UpgradeRequired", "The agent link is a WebSocket: send an Upgrade request."));
+    co_return refusal(version, Error(426, "UpgradeRequired",
+                                     "The agent link is a WebSocket: send an Upgrade request."));
   }
   if (path != "/agent/v1/join") {
-    co_return refusal(version, Error(404, "InvalidUri", "The requested URI does not represent any resource on the server."));
+    co_return refusal(version,
+                      Error(404, "InvalidUri",
+                            "The requested URI does not represent any resource on the server."));
   }
   if (request.method() != http::verb::post) {
     co_return refusal(version, Error(405, "UnsupportedHttpVerb", "Join with POST."));
   }
   auto authorization = request[http::field::authorization];
   auto token = auth::bearer_token_of(std::string_view(authorization.data(), authorization.size()));
-  if (!token) co_return refusal(version, unauthorized("A pool join token is required (Authorization: Bearer <token>)."));
+  if (!token)
+    co_return refusal(
+        version, unauthorized("A pool join token is required (Authorization: Bearer <token>)."));
   auto body = json::parse(request.body(), nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    co_return refusal(version, Error(400, "InvalidRequestBody", "The join request body is not a JSON object."));
+    co_return refusal(
+        version, Error(400, "InvalidRequestBody", "The join request body is not a JSON object."));
   }
   auto pool = body.find("poolId");
   if (pool == body.end() || !pool->is_string() || pool->get_ref<const std::string&>().empty()) {
@@ -112,7 +129,8 @@ asio::awaitable<api::HttpResponse> AgentEndpoint::handle(api::HttpRequest reques
   join.token = std::string(*token);
   join.hostname = body.value("hostname", "");
   join.peer_address = std::move(peer_address);
-  if (auto inv = body.find("inventory"); inv != body.end() && inv->is_object()) join.inventory = *inv;
+  if (auto inv = body.find("inventory"); inv != body.end() && inv->is_object())
+    join.inventory = *inv;
   auto joined = co_await async_join(engine_, std::move(join), asio::use_awaitable);
   if (!joined) co_return refusal(version, joined.error());
   co_return answer(version, http::status::ok,
@@ -229,4 +247,4 @@ asio::awaitable<bool> AgentEndpoint::download_package(
   co_return reusable;
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::server

@@ -1,10 +1,10 @@
-#include "scheduler/nodes/gang_execution.hpp"
+#include "scheduler/domain/gang_execution.hpp"
 
 #include "common/time.hpp"
 
 #include <charconv>
 
-namespace openbatch::nodes {
+namespace openbatch::domain {
 namespace {
 
 constexpr std::string_view kInstanceMark = ":s";
@@ -159,4 +159,4 @@ protocol::Report gang_failure_report(const protocol::Report& subtask, int subtas
   return out;
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::domain

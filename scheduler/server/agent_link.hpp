@@ -4,39 +4,43 @@
 // thread (they post there).
 #pragma once
 
+#include "scheduler/nodes/agent_channel.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 
-namespace openbatch::nodes {
+namespace openbatch::server {
 
-class Engine;
+using nodes::AgentChannel;
+using nodes::AgentChannelEvents;
 
-class AgentLink : public std::enable_shared_from_this<AgentLink> {
+class AgentLink final : public AgentChannel, public std::enable_shared_from_this<AgentLink> {
  public:
   using Stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
 
   AgentLink(Stream stream, std::string node_id);
 
-  // Reads until the link closes, passing each text frame to engine.on_frame(); then tells the
-  // engine the link is gone.
-  boost::asio::awaitable<void> run(Engine& engine);
+  // Reads until the link closes, passing each text frame to events.on_frame(); then tells the
+  // events the link is gone.
+  boost::asio::awaitable<void> run(AgentChannelEvents& events);
 
-  void send(std::string text);
+  void send(std::string text) override;
   // Closes with a WebSocket close code (1000 normal, 1008 policy violation) after the frames
   // already queued.
-  void close(std::uint16_t code, std::string reason);
+  void close(std::uint16_t code, std::string reason) override;
   // Closes the socket at once, without the closing handshake. Only once the io_context has
   // stopped (shutdown): no handler runs then, and none would answer the agent's close, so the
   // agent would wait out its close timeout instead of exiting.
-  void drop();
+  void drop() override;
 
-  const std::string& node_id() const { return node_id_; }
-  std::uint64_t id() const { return id_; }
+  const std::string& node_id() const override { return node_id_; }
+  std::uint64_t id() const override { return id_; }
 
  private:
   boost::asio::awaitable<void> write_queued();
@@ -51,4 +55,4 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   std::string close_reason_;
 };
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::server
