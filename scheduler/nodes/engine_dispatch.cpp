@@ -10,6 +10,7 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/gang_rows.hpp"
 #include "scheduler/nodes/mpi_transport.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 #include "scheduler/placement/place.hpp"
@@ -293,7 +294,7 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
     node->dirty = true;
   }
   json running = dispatch_task(std::move(task), job_id, targets[0], primary, now);
-  running = dispatch_gang(std::move(running), job_id, targets, ids, now);
+  if (!write_gang_rows(w, job_id, task_id, targets, ids, now)) return false;
 
   std::vector<MpiNodeNet> nets;
   for (const auto& m : d.members) nets.push_back(mpi_node_net_of(m.node_id, m.address, m.network));
