@@ -442,6 +442,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-s", opt.timeout_s, "per phase")->capture_default_str();
   app.add_option("--pool", opt.pool)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each phase shows as it ends, through tee too
   if (const char* key = std::getenv("OPENBATCH_ACCOUNT_KEY")) opt.key = key;
   if (opt.key.empty()) {
     std::fprintf(stderr, "agent_sim: set OPENBATCH_ACCOUNT_KEY (the account key, base64)\n");

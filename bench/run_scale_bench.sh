@@ -40,6 +40,8 @@ for exe in "$SCHEDULER" "$SIM"; do
 done
 
 WORK=$(mktemp -d /tmp/openbatch-scale.XXXXXX)
+# mktemp makes it 0700; the scheduler warns when its nodes directory is unreachable by tasks
+chmod 0755 "$WORK"
 KEY_FILE=$WORK/account.key
 (umask 077 && head -c 32 /dev/urandom | base64 -w0 >"$KEY_FILE")
 PID=""
@@ -47,9 +49,9 @@ PID=""
 stop_scheduler() {
   [[ -n $PID ]] || return 0
   kill -TERM "$PID" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$PID" 2>/dev/null; then
-    echo "run_scale_bench: scheduler $PID ignored SIGTERM for 30 s; killing it" >&2
+    echo "run_scale_bench: scheduler $PID ignored SIGTERM for 10 s; killing it" >&2
     kill -KILL "$PID" 2>/dev/null || true
   fi
   wait "$PID" 2>/dev/null || true
