@@ -146,8 +146,13 @@ void Engine::apply_changes(std::vector<store::Change> changes) {
         if (change.table == Table::Jobs) erase_job(change.record.id);
         if (change.table == Table::Tasks) erase_task(change.record.parent, change.record.id);
         // A removal of ours finishes in its own completion, which still needs the node.
-        if (change.table == Table::Nodes && !removing_nodes_.count(change.record.id))
+        if (change.table == Table::Nodes && !removing_nodes_.count(change.record.id)) {
+          if (NodeInfo* gone = find_node(change.record.id)) {
+            members_.remove(lower(gone->pool_id), gone->id);
+            schedule_reconcile(lower(gone->pool_id));
+          }
           nodes_.erase(change.record.id);
+        }
         break;
       case store::Change::Kind::EraseChildren:
         if (change.table == Table::Tasks) erase_tasks_of_job(change.record.parent);
@@ -165,9 +170,7 @@ void Engine::apply_pool(const store::Record& record) {
   const bool changed = it == pools_.end() || it->second.target_nodes != info.target_nodes ||
                        it->second.state != info.state;
   pools_[key] = std::move(info);
-  if (changed) {
-    reconcile_pools();
-  }
+  if (changed) schedule_reconcile(key);
   schedule_round();
 }
 
@@ -328,8 +331,9 @@ void Engine::apply_node(const store::Record& record) {
       if (JobInfo* job = find_job(a.job_id)) job->running++;
     }
     it = nodes_.emplace(record.id, std::move(node)).first;
+    members_.add(lower(it->second.pool_id), record.id);
     if (it->second.state == "leavingpool") remove_node(record.id);
-    reconcile_pools();
+    schedule_reconcile(lower(it->second.pool_id));
   }
 }
 

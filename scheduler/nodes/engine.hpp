@@ -18,6 +18,7 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine_state.hpp"
 #include "scheduler/nodes/local_agents.hpp"
+#include "scheduler/nodes/pool_membership.hpp"
 #include "scheduler/placement/place.hpp"
 #include "scheduler/store/store.hpp"
 
@@ -184,7 +185,12 @@ class Engine final : public AgentChannelEvents {
   void tick();
 
   // engine_pools.cpp: node counts against targets, the local provisioner, leaving nodes.
+  // reconcile_pools() takes every pool (the tick); an event marks its pool dirty instead, and
+  // the dirty ones are reconciled once per strand turn (members_ keeps their counts).
   void reconcile_pools();
+  void schedule_reconcile(const std::string& pool_key);
+  void reconcile_dirty_pools();
+  void reconcile_pool(const std::string& key, const PoolInfo& pool);
   void create_local_nodes(const PoolInfo& pool, int count);
   void remove_node(const std::string& node_id);
   void ensure_local_agent(const NodeInfo& node);
@@ -233,6 +239,8 @@ class Engine final : public AgentChannelEvents {
   std::unordered_map<std::string, int> joins_in_flight_;               // by lowercased pool id
   std::unordered_map<std::string, PendingFileRequest> file_requests_;  // by requestId
   std::uint64_t next_file_request_ = 1;
+  // nodes_ not leaving, by lowercased pool id, and the pools to reconcile.
+  PoolMembership members_;
 };
 
 // "job\ntask", lowercased: the engine's key of a task.

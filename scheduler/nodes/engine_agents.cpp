@@ -379,10 +379,7 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
       return;
     }
     const PoolInfo pool = pool_it->second;
-    int members = 0;
-    for (const auto& [id, node] : nodes_) {
-      if (lower(node.pool_id) == lower(pool.id) && !node.leaving) members++;
-    }
+    const int members = static_cast<int>(members_.count(lower(pool.id)));
     if (members + joins_in_flight_[lower(pool.id)] >= pool.target_nodes) {
       done(Error(409, "PoolTargetReached",
                  "Pool " + pool.id + " already has its targetDedicatedNodes (" +

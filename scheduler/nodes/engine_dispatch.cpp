@@ -10,6 +10,7 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/gang_rows.hpp"
 #include "scheduler/nodes/mpi_transport.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 #include "scheduler/placement/place.hpp"
@@ -66,6 +67,20 @@ bool schedulable(const NodeInfo& node) {
          (node.state == "idle" || node.state == "running");
 }
 
+placement::NodeSnapshot snapshot_of(const NodeInfo& node, const PoolInfo& pool) {
+  placement::NodeSnapshot snap;
+  snap.id = node.id;
+  snap.pool_id = pool.id;
+  snap.state = node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
+  snap.used_slots = node.used_slots;
+  snap.running_tasks = static_cast<int>(node.attempts.size());
+  snap.affinity_id = "TVM:" + node.id;
+  snap.gpus = node.gpus;
+  snap.cuda_driver_version = node.cuda_driver_version;
+  snap.infiniband_active_ports = node.infiniband_active_ports;
+  return snap;
+}
+
 }  // namespace
 
 void Engine::run_round() {
@@ -83,24 +98,19 @@ void Engine::run_round() {
     cluster.pools.push_back({pool.id, pool.task_slots_per_node, pool.fill, pool.inter_node});
     int free_slots = 0;
     // Full nodes matter only to a gang: they are what it waits for (and reserves around), so
-    // they join the snapshot only when a multi-instance task is among those examined.
-    std::vector<placement::NodeSnapshot> full_nodes;
-    for (const auto& [id, node] : nodes_) {
-      if (lower(node.pool_id) != pool_key || !schedulable(node)) continue;
-      const int node_free = pool.task_slots_per_node - node.used_slots;
-      free_slots += std::max(0, node_free);
-      placement::NodeSnapshot snap;
-      snap.id = node.id;
-      snap.pool_id = pool.id;
-      snap.state =
-          node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
-      snap.used_slots = node.used_slots;
-      snap.running_tasks = static_cast<int>(node.attempts.size());
-      snap.affinity_id = "TVM:" + node.id;
-      snap.gpus = node.gpus;
-      snap.cuda_driver_version = node.cuda_driver_version;
-      snap.infiniband_active_ports = node.infiniband_active_ports;
-      (node_free > 0 ? cluster.nodes : full_nodes).push_back(std::move(snap));
+    // they join the snapshot only when a multi-instance task is among those examined. Only the
+    // pool's own members are looked at, and only those that can take a task get a snapshot.
+    std::vector<const NodeInfo*> full_nodes;
+    for (const auto& id : members_.members(pool_key)) {
+      const NodeInfo* node = find_node(id);
+      if (!node || !schedulable(*node)) continue;
+      const int node_free = pool.task_slots_per_node - node->used_slots;
+      if (node_free <= 0) {
+        full_nodes.push_back(node);
+        continue;
+      }
+      free_slots += node_free;
+      cluster.nodes.push_back(snapshot_of(*node, pool));
     }
     if (free_slots == 0) continue;
 
@@ -136,7 +146,7 @@ void Engine::run_round() {
     if (tasks.empty()) continue;
     if (std::any_of(tasks.begin(), tasks.end(),
                     [](const auto& t) { return t.number_of_instances > 1; })) {
-      for (auto& n : full_nodes) cluster.nodes.push_back(std::move(n));
+      for (const NodeInfo* n : full_nodes) cluster.nodes.push_back(snapshot_of(*n, pool));
     }
     placement::PlacementPolicy policy;
     policy.max_detailed_pending = 0;  // the dispatcher needs decisions, not explanations
@@ -284,7 +294,7 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
     node->dirty = true;
   }
   json running = dispatch_task(std::move(task), job_id, targets[0], primary, now);
-  running = dispatch_gang(std::move(running), job_id, targets, ids, now);
+  if (!write_gang_rows(w, job_id, task_id, targets, ids, now)) return false;
 
   std::vector<MpiNodeNet> nets;
   for (const auto& m : d.members) nets.push_back(mpi_node_net_of(m.node_id, m.address, m.network));

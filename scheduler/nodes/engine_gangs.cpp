@@ -1,14 +1,15 @@
 // Engine: multi-instance tasks after dispatch (batch-api.md section 11). Every instance runs
 // its coordination command; each one that exits 0 sends a "coordinated" report, which is
-// made durable on the task (openbatch.gang.coordinated, the subtask running) before it is
-// acked. Once all N are coordinated the primary gets startApplication. Whichever instance ends
-// first while the task runs decides the task (engine_reports.cpp); then end_gang() stops the
-// rest. A lost instance requeues the task through its primary's id (engine_agents.cpp).
+// made durable on the instance's own row (gang_rows.hpp: coordinated, the subtask running)
+// before it is acked. Once all N are coordinated the primary gets startApplication. Whichever
+// instance ends first while the task runs decides the task (engine_reports.cpp); then end_gang()
+// stops the rest. A lost instance requeues the task through its primary's id (engine_agents.cpp).
 #include "scheduler/domain/gang_execution.hpp"
 #include "scheduler/domain/task_execution.hpp"
 #include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
+#include "scheduler/nodes/gang_rows.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -44,8 +45,8 @@ void Engine::adopt_instance(AttemptInfo& info, const std::string& attempt_id, in
   gang.live++;
 }
 
-// After a restart: the gangs' sizes and coordination come from their tasks. A gang whose task
-// no longer runs it has ended.
+// After a restart: a gang whose task no longer runs it has ended; the others' sizes and
+// coordination come from their instance rows.
 void Engine::load_gang_states(store::Reader& reader) {
   for (auto& [primary, gang] : gangs_) {
     auto record = reader.get(Table::Tasks, gang.job_id, gang.task_id);
@@ -55,22 +56,16 @@ void Engine::load_gang_states(store::Reader& reader) {
       gang.ended = true;
       continue;
     }
-    const json& g = task["openbatch"]["gang"];
-    if (auto attempts = g.find("attempts"); attempts != g.end() && attempts->is_array()) {
-      const std::size_t n = attempts->size();
-      gang.attempt_ids.resize(std::max(n, gang.attempt_ids.size()));
-      gang.node_ids.resize(gang.attempt_ids.size());
-      gang.coordinated.resize(gang.attempt_ids.size(), false);
-      for (std::size_t k = 0; k < n; ++k) {
-        if (gang.attempt_ids[k].empty() && (*attempts)[k].is_string())
-          gang.attempt_ids[k] = (*attempts)[k];
-      }
-    }
-    if (auto coordinated = g.find("coordinated");
-        coordinated != g.end() && coordinated->is_array()) {
-      for (std::size_t k = 0; k < coordinated->size() && k < gang.coordinated.size(); ++k) {
-        gang.coordinated[k] = (*coordinated)[k] == true;
-      }
+    const std::vector<bool> coordinated =
+        read_gang_coordination(reader, gang.job_id, gang.task_id, primary);
+    const std::size_t n = std::max(coordinated.size(), gang.attempt_ids.size());
+    gang.attempt_ids.resize(n);
+    gang.node_ids.resize(n);
+    gang.coordinated.resize(n, false);
+    for (std::size_t k = 0; k < coordinated.size(); ++k) {
+      if (gang.attempt_ids[k].empty())
+        gang.attempt_ids[k] = instance_attempt_id(primary, static_cast<int>(k));
+      gang.coordinated[k] = coordinated[k];
     }
   }
 }
@@ -135,14 +130,13 @@ void Engine::handle_coordinated(NodeInfo& node, protocol::Report report, uint64_
   const TimePoint now = clock_.now();
   store_.submit(
       [job_id = attempt.job_id, task_id = attempt.task_id, primary = attempt.gang,
-       id = report.attempt_id, now](store::Writer& w) {
+       id = report.attempt_id, k = attempt.subtask_id, now](store::Writer& w) {
         auto record = w.get(Table::Tasks, job_id, task_id);
         if (!record || record->state != "running") return true;
         auto task = json::parse(record->body, nullptr, false);
         if (!task.is_object() || current_attempt_id(task) != primary) return true;
-        if (!mark_coordinated(task, id, now)) return true;
-        record->body = dump_entity(task);
-        return w.update(Table::Tasks, *record);
+        // The instance's own row, not the task: the same cost for any size of gang.
+        return record_coordinated(w, job_id, task_id, k, id, now) != RowChange::Failed;
       },
       [this, node_id = node.id, primary = attempt.gang, k, seq](const Status& status) {
         asio::post(strand_, [this, node_id, primary, k, seq, ok = status.has_value()] {

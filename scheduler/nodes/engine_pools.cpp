@@ -26,34 +26,55 @@ using store::Table;
 
 void Engine::reconcile_pools() {
   if (stopped_ || loading_) return;
-  std::map<std::string, std::vector<NodeInfo*>> members;  // pool key -> nodes not leaving
-  for (auto& [id, node] : nodes_) {
-    if (!node.leaving) members[lower(node.pool_id)].push_back(&node);
+  for (auto& [key, pool] : pools_) reconcile_pool(key, pool);
+}
+
+void Engine::schedule_reconcile(const std::string& pool_key) {
+  members_.mark_dirty(pool_key);
+  if (reconcile_scheduled_ || stopped_) return;
+  reconcile_scheduled_ = true;
+  asio::post(strand_, [this] { reconcile_dirty_pools(); });
+}
+
+void Engine::reconcile_dirty_pools() {
+  reconcile_scheduled_ = false;
+  if (stopped_ || loading_) return;  // load() reconciles every pool once it is done
+  for (const auto& key : members_.take_dirty()) {
+    auto it = pools_.find(key);
+    if (it != pools_.end()) reconcile_pool(key, it->second);
   }
-  for (auto& [key, pool] : pools_) {
-    auto& nodes = members[key];
-    if (pool.state == "deleting") {
-      for (NodeInfo* node : nodes) remove_node(node->id);
-      continue;
-    }
-    const int have = static_cast<int>(nodes.size());
-    if (have > pool.target_nodes) {
-      // Idle nodes go first, then the least busy; ties by id for a stable choice.
-      std::sort(nodes.begin(), nodes.end(), [](const NodeInfo* a, const NodeInfo* b) {
-        if (a->attempts.size() != b->attempts.size())
-          return a->attempts.size() < b->attempts.size();
-        return a->id > b->id;
-      });
-      for (int i = 0; i < have - pool.target_nodes; ++i) remove_node(nodes[i]->id);
-      continue;
-    }
-    if (pool.provisioner == "local" && local_agents_) {
-      if (have < pool.target_nodes && !creating_pools_.count(key))
-        create_local_nodes(pool, pool.target_nodes - have);
-      for (NodeInfo* node : nodes) {
-        if (node->provisioner == "local") ensure_local_agent(*node);
-      }
-    }
+}
+
+// Costs nothing for a pool at its target (the count is kept, not counted), except a local
+// pool, whose agents are checked one by one.
+void Engine::reconcile_pool(const std::string& key, const PoolInfo& pool) {
+  const std::set<std::string>& ids = members_.members(key);
+  const int have = static_cast<int>(ids.size());
+  if (pool.state != "deleting" && have <= pool.target_nodes &&
+      !(pool.provisioner == "local" && local_agents_))
+    return;
+  std::vector<NodeInfo*> nodes;  // copied: remove_node() changes the membership
+  nodes.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (NodeInfo* node = find_node(id)) nodes.push_back(node);
+  }
+  if (pool.state == "deleting") {
+    for (NodeInfo* node : nodes) remove_node(node->id);
+    return;
+  }
+  if (have > pool.target_nodes) {
+    // Idle nodes go first, then the least busy; ties by id for a stable choice.
+    std::sort(nodes.begin(), nodes.end(), [](const NodeInfo* a, const NodeInfo* b) {
+      if (a->attempts.size() != b->attempts.size()) return a->attempts.size() < b->attempts.size();
+      return a->id > b->id;
+    });
+    for (int i = 0; i < have - pool.target_nodes; ++i) remove_node(nodes[i]->id);
+    return;
+  }
+  if (have < pool.target_nodes && !creating_pools_.count(key))
+    create_local_nodes(pool, pool.target_nodes - have);
+  for (NodeInfo* node : nodes) {
+    if (node->provisioner == "local") ensure_local_agent(*node);
   }
 }
 
@@ -149,6 +170,7 @@ void Engine::remove_node(const std::string& node_id) {
   if (!node || removing_nodes_.count(node_id)) return;
   node->leaving = true;
   node->state = "leavingpool";
+  members_.remove(lower(node->pool_id), node_id);
   removing_nodes_.insert(node_id);
   std::vector<std::string> ids;
   std::vector<AttemptInfo> infos;
@@ -181,7 +203,10 @@ void Engine::remove_node(const std::string& node_id) {
             for (const auto& id : ids) {
               if (auto it = attempts_.find(id); it != attempts_.end()) it->second.finishing = false;
             }
-            if (leaving) leaving->leaving = false;
+            if (leaving) {
+              leaving->leaving = false;
+              members_.add(lower(leaving->pool_id), node_id);
+            }
             return;
           }
           for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -10,6 +10,7 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/nodes/gang_rows.hpp"
 #include "scheduler/store/disk_space.hpp"
 #include "scheduler/store/task_failures.hpp"
 
@@ -95,12 +96,14 @@ void Engine::flush_reports() {
           // instance ends first while the task still runs decides the task (batch-api.md 11).
           const bool instance = !r.info.gang.empty();
           const std::string& current = instance ? r.info.gang : r.report.attempt_id;
-          json task = task_record ? json::parse(task_record->body, nullptr, false) : json();
-          bool subtask_written = false;
-          if (instance && r.info.subtask_id > 0 && task.is_object()) {
-            subtask_written = complete_subtask(task, r.report.attempt_id, r.report, now);
-          }
+          // The subtask's outcome goes to its own row; the task is read only while it runs
+          // (the first instance to end decides it, the others find it decided).
+          if (instance && r.info.subtask_id > 0 &&
+              record_subtask_completion(w, r.info.job_id, r.info.task_id, r.info.subtask_id,
+                                        r.report.attempt_id, r.report, now) == RowChange::Failed)
+            return false;
           if (task_record && task_record->state == "running") {
+            json task = json::parse(task_record->body, nullptr, false);
             if (task.is_object() && current_attempt_id(task) == current) {
               const protocol::Report decisive =
                   instance && r.info.subtask_id > 0
@@ -121,12 +124,7 @@ void Engine::flush_reports() {
                   !store::mark_task_failed(w, r.info.job_id, r.info.task_id))
                 return false;
               r.task = std::move(next);
-              subtask_written = false;
             }
-          }
-          if (subtask_written) {
-            task_record->body = dump_entity(task);
-            if (!w.update(Table::Tasks, *task_record)) return false;
           }
           auto node_it = nodes.find(r.node_id);
           if (node_it == nodes.end()) {
