@@ -78,6 +78,12 @@ for n in $NODES; do
   rm -f "$WORK/ready"
   # Each link is an fd on both sides; the scheduler's connection cap follows its fd limit.
   fds=$((n * 2 + 4096))
+  # Raising the hard limit takes CAP_SYS_RESOURCE; without it, as far as the hard limit goes.
+  hard=$(ulimit -Hn)
+  if [[ $hard != unlimited ]] && ((fds > hard)); then
+    fds=$hard
+    ((n + 1024 < hard)) || echo "run_scale_bench: the fd hard limit ($hard) is below N=$n links plus a reserve; expect refused links" >&2
+  fi
   (ulimit -n "$fds" && exec "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$data" --account "$ACCOUNT" \
     --key-file "$KEY_FILE" --ready-file "$WORK/ready" --heartbeat-seconds "$HEARTBEAT" --log-level warn \
     "${SCHED_ARGS_ARRAY[@]+"${SCHED_ARGS_ARRAY[@]}"}") >>"$WORK/n$n.log" 2>&1 &
