@@ -78,7 +78,11 @@ TEST_F(LivenessTest, LinkClosedAndReopenedWithTheAttemptKeepsIt) {
   ASSERT_TRUE(h.wait_task_state(kJob, "t1", "running"));
   SimulatedAgent* agent = agent_of(node_of(kJob, "t1"));
   ASSERT_NE(agent, nullptr);
-  const std::string attempt = attempt_of(kJob, "t1");
+  // The store shows the dispatch before the frame leaves: wait for the frame.
+  auto assignment = agent->wait_assignment();
+  ASSERT_TRUE(assignment);
+  const std::string attempt = assignment->attempt_id;
+  ASSERT_EQ(attempt, attempt_of(kJob, "t1"));
   agent->report_running(attempt);
   agent->close_link();
   h.run_for(50ms);

@@ -38,6 +38,9 @@ TEST_F(RestartTest, RunningAttemptsAreKeptAndAReportAfterTheRestartLands) {
   SimulatedAgent* n1 = agent_of(node_of(kJob, "t1"));
   SimulatedAgent* n2 = agent_of(node_of(kJob, "t2"));
   ASSERT_TRUE(n1 && n2 && n1 != n2);
+  // The agents have their assignments before the scheduler goes.
+  ASSERT_TRUE(n1->wait_assignment());
+  ASSERT_TRUE(n2->wait_assignment());
 
   h.restart();
   EXPECT_TRUE(n1->link().dropped()) << "the stopping engine left its links up";
