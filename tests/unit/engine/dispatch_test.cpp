@@ -61,6 +61,25 @@ TEST_F(EngineTest, NodeNotReadyGetsNothingUntilItsSetupSaysReady) {
   EXPECT_EQ(assignment->task_id, "t1");
 }
 
+TEST_F(EngineTest, NodeWhoseStartTaskFailedTakesNoTask) {
+  token = h.add_pool(kPool, 2, 1);
+  SimulatedAgent failed(h, kPool);
+  ASSERT_TRUE(failed.try_join(token));
+  failed.open_link();
+  failed.hello();
+  ASSERT_TRUE(failed.wait_welcome());
+  failed.node_status(protocol::SetupState::StartTaskFailed);
+  ASSERT_TRUE(h.wait_node_state(kPool, failed.node_id(), "starttaskfailed"));
+  SimulatedAgent& good = add_node();
+  h.add_job(kJob, kPool);
+  h.add_task(kJob, "t1");
+  h.add_task(kJob, "t2");
+  ASSERT_TRUE(good.wait_assignment());
+  h.run_for(200ms);
+  EXPECT_TRUE(failed.link().sent<protocol::Assignment>().empty());
+  EXPECT_EQ(h.task_state(kJob, "t2"), "active");
+}
+
 TEST_F(EngineTest, NodeWithSchedulingDisabledTakesNoTask) {
   pool_with_nodes(2);
   SimulatedAgent& disabled = *agents[0];

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,17 @@ class EngineTest : public ::testing::Test {
     std::size_t n = 0;
     for (auto& a : agents) n += a->assignments().size();
     return n;
+  }
+
+  // Moves the clock by `total` in steps shorter than unknown_after, the nodes in `alive`
+  // heartbeating after each step, so that only the others fall silent.
+  void silence(std::chrono::seconds total, const std::vector<SimulatedAgent*>& alive) {
+    const auto step = std::chrono::seconds(10);
+    for (auto passed = std::chrono::seconds(0); passed < total; passed += step) {
+      h.clock().advance(step);
+      for (auto* a : alive) a->heartbeat();
+      h.run_for(std::chrono::milliseconds(5));
+    }
   }
 
   static constexpr const char* kPool = "pool";

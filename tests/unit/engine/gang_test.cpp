@@ -174,5 +174,30 @@ TEST_F(GangTest, SubtaskFailureWithARetryLeftRedispatchesTheWholeGang) {
   EXPECT_EQ(h.task_state(kJob, "mpi"), "running");
 }
 
+TEST_F(GangTest, LostInstanceNodeRequeuesTheWholeTaskOntoOtherNodes) {
+  add_gang("mpi", 2);
+  auto first = wait_instances("mpi", 2, 1);
+  ASSERT_EQ(first.size(), 2u);
+  SimulatedAgent* lost = first[1].first;
+  SimulatedAgent* primary_agent = first[0].first;
+  std::vector<SimulatedAgent*> alive;
+  for (auto& a : agents) {
+    if (a.get() != lost) alive.push_back(a.get());
+  }
+  silence(std::chrono::seconds(70), alive);
+  ASSERT_TRUE(h.wait_node_state(kPool, lost->node_id(), "offline"));
+  // The primary's instance is stopped as requeued; the task goes out again as a whole, on
+  // the two nodes left.
+  ASSERT_TRUE(primary_agent->wait_cancel(first[0].second.attempt_id));
+  EXPECT_EQ(primary_agent->link().sent<protocol::Cancel>().back().reason,
+            protocol::CancelReason::Requeued);
+  primary_agent->report_completed(first[0].second.attempt_id, 143);
+  auto second = wait_instances("mpi", 2, 2);
+  ASSERT_EQ(second.size(), 2u) << "the requeued gang was not placed again";
+  for (auto& [k, placed] : second) EXPECT_NE(placed.first, lost) << "subtask " << k;
+  EXPECT_EQ(second[0].second.requeue_count, 1);
+  EXPECT_EQ(execution_info(kJob, "mpi").value("requeueCount", -1), 1);
+}
+
 }  // namespace
 }  // namespace openbatch::testing

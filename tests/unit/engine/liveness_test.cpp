@@ -9,19 +9,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class LivenessTest : public EngineTest {
- protected:
-  // Moves the clock by `total` in steps shorter than unknown_after, the nodes in `alive`
-  // heartbeating after each step, so that only the others fall silent.
-  void silence(std::chrono::seconds total, const std::vector<SimulatedAgent*>& alive) {
-    const auto step = 10s;
-    for (auto passed = 0s; passed < total; passed += step) {
-      h.clock().advance(step);
-      for (auto* a : alive) a->heartbeat();
-      h.run_for(5ms);
-    }
-  }
-};
+// Liveness needs the clock only (EngineTest::silence); the name groups these tests.
+class LivenessTest : public EngineTest {};
 
 TEST_F(LivenessTest, NodeSilentForUnknownAfterHeartbeatsIsUnknownThenBackOnAFrame) {
   pool_with_nodes(2);
