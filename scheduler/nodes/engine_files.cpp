@@ -9,8 +9,6 @@
 #include <spdlog/spdlog.h>
 
 namespace openbatch::nodes {
-// The stored entities' pure transitions (scheduler/domain/).
-using namespace domain;  // NOLINT(google-build-using-namespace)
 namespace asio = boost::asio;
 
 namespace {

@@ -25,11 +25,12 @@
 #include <optional>
 #include <string_view>
 
+namespace openbatch::nodes {
+class Engine;
+}  // namespace openbatch::nodes
+
 namespace openbatch::server {
 
-namespace nodes {
-class Engine;
-}
 using nodes::Engine;
 
 class AgentEndpoint {
