@@ -1,5 +1,6 @@
 // Multi-instance tasks (batch-api.md section 11): placed on N nodes at once, the primary's
 // application started once all N coordinated, ended together when one instance decides.
+#include "scheduler/store/subtask_rows.hpp"
 #include "tests/unit/engine/engine_test_support.hpp"
 
 #include <map>
@@ -102,9 +103,13 @@ TEST_F(GangTest, AllCoordinatedStartsTheApplicationOnThePrimaryOnly) {
   EXPECT_EQ(primary_agent->link().sent<protocol::StartApplication>()[0].attempt_id,
             primary.attempt_id);
   EXPECT_TRUE(sub_agent->link().sent<protocol::StartApplication>().empty());
-  // Durable on the task, for a restarted scheduler.
-  auto t = h.task(kJob, "mpi");
-  EXPECT_EQ((*t)["openbatch"]["gang"]["coordinated"], json::array({true, true}));
+  // Durable in the instances' rows, for a restarted scheduler.
+  auto reader = h.store().reader();
+  for (int k = 0; k < 2; ++k) {
+    auto row = store::get_subtask_row(*reader, kJob, "mpi", k);
+    ASSERT_TRUE(row) << "no row for instance " << k;
+    EXPECT_EQ(json::parse(row->body).value("coordinated", false), true) << "instance " << k;
+  }
 }
 
 TEST_F(GangTest, PrimaryCompletionCompletesTheTaskAndStopsTheSubtasks) {
