@@ -1,6 +1,7 @@
 // Account-level routes: /supportedimages (from the images/ catalog) and /nodecounts (node
 // states per pool), plus the read-only /applications data plane.
 #include "scheduler/api/application_admin.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/listing.hpp"
@@ -211,7 +212,7 @@ RouteResult applications_route(const RequestContext& ctx, Services& s) {
 RouteResult account_route(const RequestContext& ctx, Services& s) {
   if (ctx.segments.size() != 1) co_return invalid_uri(ctx);
   if (ctx.method != "GET") co_return unsupported_verb(ctx);
-  if (lower_ascii(ctx.segments[0]) == "supportedimages") co_return supported_images(ctx, s);
+  if (text::to_lower(ctx.segments[0]) == "supportedimages") co_return supported_images(ctx, s);
   co_return node_counts(ctx, s);
 }
 

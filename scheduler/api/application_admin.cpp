@@ -1,5 +1,6 @@
 #include "scheduler/api/application_admin.hpp"
 
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/body_source.hpp"
 #include "scheduler/api/entity.hpp"
@@ -136,8 +137,8 @@ RouteResult list_versions(const RequestContext& ctx, Services& s, const std::str
 // The activate=true|false query of an upload (absent: false).
 Result<bool> activate_query(const RequestContext& ctx) {
   auto v = ctx.query_param("activate");
-  if (!v || iequals(*v, "false")) return false;
-  if (iequals(*v, "true")) return true;
+  if (!v || text::iequals(*v, "false")) return false;
+  if (text::iequals(*v, "true")) return true;
   return errors::invalid_query("activate", *v, "activate must be true or false.");
 }
 
@@ -231,7 +232,7 @@ RouteResult activate_version(const RequestContext& ctx, Services& s, const std::
   if (!body) co_return error_response(ctx, body.error());
   auto format = body->find("format");
   if (format == body->end()) co_return error_response(ctx, errors::missing_property("format"));
-  if (!format->is_string() || !iequals(format->get<std::string>(), "zip")) {
+  if (!format->is_string() || !text::iequals(format->get<std::string>(), "zip")) {
     co_return error_response(
         ctx,
         errors::invalid_property("format", format->is_string() ? format->get<std::string>() : "",
@@ -298,7 +299,7 @@ RouteResult delete_version(const RequestContext& ctx, Services& s, const std::st
     if (auto ob = app->find("openbatch"); ob != app->end() && ob->contains("packages")) {
       (*ob)["packages"].erase(*stored);
     }
-    if (iequals(app->value("defaultVersion", ""), *stored)) app->erase("defaultVersion");
+    if (text::iequals(app->value("defaultVersion", ""), *stored)) app->erase("defaultVersion");
     if (!digest.empty() && !digest_referenced(w, digest, id, *stored)) {
       retired = retire_blob(s.data_dir, digest);
     }
@@ -321,7 +322,7 @@ RouteResult application_admin_route(const RequestContext& ctx, Services& s) {
     if (m == "DELETE") co_return co_await delete_application(ctx, s, seg[1]);
     co_return unsupported_verb(ctx);
   }
-  if (seg.size() < 3 || lower_ascii(seg[2]) != "versions") co_return invalid_uri(ctx);
+  if (seg.size() < 3 || text::to_lower(seg[2]) != "versions") co_return invalid_uri(ctx);
   if (seg.size() == 3) {
     if (m == "GET") co_return co_await list_versions(ctx, s, seg[1]);
     co_return unsupported_verb(ctx);
@@ -332,7 +333,7 @@ RouteResult application_admin_route(const RequestContext& ctx, Services& s) {
     if (m == "DELETE") co_return co_await delete_version(ctx, s, seg[1], seg[3]);
     co_return unsupported_verb(ctx);
   }
-  if (seg.size() == 5 && lower_ascii(seg[4]) == "activate") {
+  if (seg.size() == 5 && text::to_lower(seg[4]) == "activate") {
     if (m == "POST") co_return co_await activate_version(ctx, s, seg[1], seg[3]);
     co_return unsupported_verb(ctx);
   }

@@ -1,6 +1,7 @@
 // Pool routes: add, get, list, exists (HEAD), delete, patch, updateproperties, resize,
 // stopresize, removenodes, and the autoscale verbs (refused: OpenBatch runs no autoscale).
 #include "common/auth/bearer_token.hpp"
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -286,7 +287,7 @@ RouteResult pools_route(const RequestContext& ctx, Services& s) {
   }
   if (seg.size() != 3) co_return invalid_uri(ctx);
   if (m != "POST") co_return unsupported_verb(ctx);
-  const std::string action = lower_ascii(seg[2]);
+  const std::string action = text::to_lower(seg[2]);
   if (action == "updateproperties") co_return co_await patch_pool(ctx, s, id, true);
   if (action == "resize") co_return co_await resize_pool(ctx, s, id);
   if (action == "stopresize") co_return co_await stop_resize(ctx, s, id);
