@@ -35,8 +35,9 @@ TaskCounts counts_from_taskcounts(const json& reply) {
 TaskPhase task_phase(const json& task) {
   const std::string state = text::to_lower(text_at(task, "state"));
   if (state == "completed") {
-    return text::to_lower(text_at(task, "executionInfo/result")) == "failure" ? TaskPhase::Failed
-                                                                     : TaskPhase::Succeeded;
+    return text::to_lower(text_at(task, "executionInfo/result")) == "failure"
+               ? TaskPhase::Failed
+               : TaskPhase::Succeeded;
   }
   if (state == "running" || state == "preparing") return TaskPhase::Running;
   return TaskPhase::Active;

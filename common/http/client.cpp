@@ -130,9 +130,7 @@ HttpResponse to_response(BeastResponse&& res) {
 }  // namespace
 
 bool CiLess::operator()(std::string_view a, std::string_view b) const noexcept {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return ascii_lower(x) < ascii_lower(y);
-  });
+  return text::iless(a, b);
 }
 
 std::string_view HttpResponse::header(std::string_view name) const {
@@ -419,7 +417,8 @@ Result<HttpResponse> BatchClient::request_file(std::string_view method, std::str
                                                HeaderList extra_headers) {
   if (auto v = valid(); !v) return v.error();
   bool has_date = false;
-  for (const auto& [name, value] : extra_headers) has_date = has_date || text::iequals(name, "ocp-date");
+  for (const auto& [name, value] : extra_headers)
+    has_date = has_date || text::iequals(name, "ocp-date");
   if (!has_date) {
     const TimePoint now = clock_ ? clock_->now() : std::chrono::system_clock::now();
     extra_headers.emplace_back("ocp-date", format_http_date(now));
@@ -437,7 +436,8 @@ std::string with_api_version(std::string_view target, std::string_view version) 
     while (!rest.empty()) {
       const auto amp = rest.find('&');
       const std::string_view param = rest.substr(0, amp);
-      if (text::iequals(param.substr(0, param.find('=')), "api-version")) return std::string(target);
+      if (text::iequals(param.substr(0, param.find('=')), "api-version"))
+        return std::string(target);
       rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     }
   }

@@ -108,7 +108,8 @@ std::vector<std::string> app_package_variable_names(std::string_view application
   name = map_package_chars(std::move(name));
   std::vector<std::string> names{name};
   // Lower-case only the part after the fixed prefix, which is already upper case.
-  std::string lower = name.substr(0, kPrefix.size()) + text::to_lower(std::string_view(name).substr(kPrefix.size()));
+  std::string lower = name.substr(0, kPrefix.size()) +
+                      text::to_lower(std::string_view(name).substr(kPrefix.size()));
   if (lower != name) names.push_back(std::move(lower));
   return names;
 }

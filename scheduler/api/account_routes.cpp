@@ -1,14 +1,14 @@
 // Account-level routes: /supportedimages (from the images/ catalog) and /nodecounts (node
 // states per pool), plus the read-only /applications data plane.
-#include "scheduler/api/application_admin.hpp"
 #include "common/text/ascii.hpp"
+#include "scheduler/api/application_admin.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/listing.hpp"
-#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/odata/filter.hpp"
+#include "scheduler/packages/applications.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -164,7 +164,7 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
 // ApplicationSummary: only active versions are listed (Azure: "only Applications and versions
 // that are available for use on Compute Nodes"); an application without one is not listed.
 std::optional<json> application_summary(const json& app) {
-  json versions = active_versions(app);
+  json versions = packages::active_versions(app);
   if (versions.empty()) return std::nullopt;
   return json{{"id", app.value("id", "")},
               {"displayName", app.value("displayName", app.value("id", ""))},

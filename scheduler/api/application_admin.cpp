@@ -6,9 +6,9 @@
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/json_body.hpp"
-#include "scheduler/api/package_blobs.hpp"
-#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
+#include "scheduler/packages/applications.hpp"
+#include "scheduler/packages/blob_store.hpp"
 #include "scheduler/store/async_write.hpp"
 
 #include <nlohmann/json.hpp>
@@ -47,13 +47,13 @@ store::Record application_record(const json& app) {
 
 HttpResponse package_response(const RequestContext& ctx, http::status status, const json& app,
                               const std::string& version) {
-  return json_response(ctx, status, dump_json(package_wire(app, version)));
+  return json_response(ctx, status, dump_json(packages::package_wire(app, version)));
 }
 
 // ---- the application ----
 
 RouteResult put_application(const RequestContext& ctx, Services& s, const std::string& id) {
-  if (!valid_package_name(id)) {
+  if (!packages::valid_package_name(id)) {
     co_return error_response(
         ctx, errors::invalid_property("applicationId", id,
                                       "Ids use [A-Za-z0-9_-.], at most 64 characters."));
@@ -79,8 +79,8 @@ RouteResult put_application(const RequestContext& ctx, Services& s, const std::s
     if (body->contains("allowUpdates")) value["allowUpdates"] = (*body)["allowUpdates"];
     if (body->contains("defaultVersion")) {
       const std::string v = (*body)["defaultVersion"];
-      auto stored = find_version(value, v);
-      if (!stored || !is_active(value, *stored)) {
+      auto stored = packages::find_version(value, v);
+      if (!stored || !packages::is_active(value, *stored)) {
         error = errors::invalid_property("defaultVersion", v,
                                          "The default version must be an existing active version.");
         return false;
@@ -122,7 +122,7 @@ RouteResult list_versions(const RequestContext& ctx, Services& s, const std::str
   if (!app) co_return error_response(ctx, application_not_found());
   json value = json::array();
   for (const auto& v : app->value("versions", json::array())) {
-    if (v.is_string()) value.push_back(package_wire(*app, v.get<std::string>()));
+    if (v.is_string()) value.push_back(packages::package_wire(*app, v.get<std::string>()));
   }
   json body = {{"applicationId", app->value("id", id)},
                {"displayName", app->value("displayName", app->value("id", id))},
@@ -145,13 +145,13 @@ Result<bool> activate_query(const RequestContext& ctx) {
 // Checked before the body is read (a doomed upload is not received) and again under the write.
 Status may_upload(const std::optional<json>& app, const std::string& version) {
   if (!app) return application_not_found();
-  if (find_version(*app, version) && !allows_updates(*app)) return updates_not_allowed();
+  if (packages::find_version(*app, version) && !allows_updates(*app)) return updates_not_allowed();
   return {};
 }
 
 RouteResult upload_version(const RequestContext& ctx, Services& s, const std::string& id,
                            const std::string& version) {
-  if (!valid_package_name(version)) {
+  if (!packages::valid_package_name(version)) {
     co_return error_response(
         ctx, errors::invalid_property("version", version,
                                       "Versions use [A-Za-z0-9_-.], at most 64 characters."));
@@ -168,7 +168,7 @@ RouteResult upload_version(const RequestContext& ctx, Services& s, const std::st
   StringBodySource whole(ctx.http.body());
   BodySource& body = ctx.body_stream ? *ctx.body_stream : whole;
   co_await body.accept();
-  auto staged = co_await receive_package(body, s.data_dir, s.max_package_bytes);
+  auto staged = co_await packages::receive_package(body, s.data_dir, s.max_package_bytes);
   if (!staged) co_return error_response(ctx, staged.error());
 
   Error error;
@@ -184,32 +184,32 @@ RouteResult upload_version(const RequestContext& ctx, Services& s, const std::st
       error = ok.error();
       return false;
     }
-    auto existing = find_version(*app, version);
+    auto existing = packages::find_version(*app, version);
     created = !existing;
     stored = existing.value_or(version);
-    if (const json* old = package_of(*app, stored)) old_digest = old->value("sha256", "");
-    if (auto published = publish_blob(s.data_dir, *staged); !published) {
+    if (const json* old = packages::package_of(*app, stored)) old_digest = old->value("sha256", "");
+    if (auto published = packages::publish_blob(s.data_dir, *staged); !published) {
       error = published.error();
       return false;
     }
     // Replaced content whose blob nothing else shares goes once this commits.
     if (!old_digest.empty() && old_digest != staged->sha256 &&
-        !digest_referenced(w, old_digest, id, stored)) {
-      retired = retire_blob(s.data_dir, old_digest);
+        !packages::digest_referenced(w, old_digest, id, stored)) {
+      retired = packages::retire_blob(s.data_dir, old_digest);
     }
     if (created) (*app)["versions"].push_back(stored);
     json package = {{"sha256", staged->sha256},
                     {"size", staged->size},
                     {"format", "zip"},
-                    {"state", *activate ? kPackageActive : kPackagePending}};
+                    {"state", *activate ? packages::kPackageActive : packages::kPackagePending}};
     if (*activate) package["lastActivationTime"] = format_iso8601(ctx.now);
     (*app)["openbatch"]["packages"][stored] = std::move(package);
     saved = *app;
     applied = w.update(store::Table::Applications, application_record(*app));
     return applied;
   });
-  discard_staged(*staged);  // still there only when it was not published
-  settle_retired(s.data_dir, old_digest, retired, status && applied);
+  packages::discard_staged(*staged);  // still there only when it was not published
+  packages::settle_retired(s.data_dir, old_digest, retired, status && applied);
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
   co_return package_response(ctx, created ? http::status::created : http::status::ok, saved,
@@ -221,7 +221,7 @@ RouteResult get_version(const RequestContext& ctx, Services& s, const std::strin
   auto reader = s.store.reader();
   auto app = load_entity(*reader, store::Table::Applications, "", id);
   if (!app) co_return error_response(ctx, application_not_found());
-  auto stored = find_version(*app, version);
+  auto stored = packages::find_version(*app, version);
   if (!stored) co_return error_response(ctx, package_not_found());
   co_return package_response(ctx, http::status::ok, *app, *stored);
 }
@@ -247,14 +247,14 @@ RouteResult activate_version(const RequestContext& ctx, Services& s, const std::
       error = application_not_found();
       return false;
     }
-    auto found = find_version(*app, version);
-    if (!found || !package_of(*app, *found)) {
+    auto found = packages::find_version(*app, version);
+    if (!found || !packages::package_of(*app, *found)) {
       error = package_not_found();
       return false;
     }
     stored = *found;
     json& package = (*app)["openbatch"]["packages"][stored];
-    package["state"] = kPackageActive;
+    package["state"] = packages::kPackageActive;
     package["format"] = "zip";
     package["lastActivationTime"] = format_iso8601(ctx.now);
     saved = *app;
@@ -277,12 +277,12 @@ RouteResult delete_version(const RequestContext& ctx, Services& s, const std::st
       error = application_not_found();
       return false;
     }
-    auto stored = find_version(*app, version);
+    auto stored = packages::find_version(*app, version);
     if (!stored) {
       error = package_not_found();
       return false;
     }
-    if (auto pools = pools_using(w, *app, *stored); !pools.empty()) {
+    if (auto pools = packages::pools_using(w, *app, *stored); !pools.empty()) {
       std::vector<ErrorDetail> details;
       for (auto& p : pools) details.push_back({"PoolId", std::move(p)});
       error =
@@ -290,7 +290,7 @@ RouteResult delete_version(const RequestContext& ctx, Services& s, const std::st
                 "The application package is referenced by one or more pools.", std::move(details));
       return false;
     }
-    if (const json* p = package_of(*app, *stored)) digest = p->value("sha256", "");
+    if (const json* p = packages::package_of(*app, *stored)) digest = p->value("sha256", "");
     json versions = json::array();
     for (const auto& v : (*app)["versions"]) {
       if (!(v.is_string() && v.get<std::string>() == *stored)) versions.push_back(v);
@@ -300,13 +300,13 @@ RouteResult delete_version(const RequestContext& ctx, Services& s, const std::st
       (*ob)["packages"].erase(*stored);
     }
     if (text::iequals(app->value("defaultVersion", ""), *stored)) app->erase("defaultVersion");
-    if (!digest.empty() && !digest_referenced(w, digest, id, *stored)) {
-      retired = retire_blob(s.data_dir, digest);
+    if (!digest.empty() && !packages::digest_referenced(w, digest, id, *stored)) {
+      retired = packages::retire_blob(s.data_dir, digest);
     }
     applied = w.update(store::Table::Applications, application_record(*app));
     return applied;
   });
-  settle_retired(s.data_dir, digest, retired, status && applied);
+  packages::settle_retired(s.data_dir, digest, retired, status && applied);
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
   co_return empty_response(ctx, http::status::no_content);

@@ -16,7 +16,9 @@ constexpr std::array<std::string_view, 5> kStoppingActions = {"terminate", "disa
 }  // namespace
 
 bool refused_when_disk_low(std::string_view method, const std::vector<std::string>& segments) {
-  if (text::iequals(method, "GET") || text::iequals(method, "HEAD") || text::iequals(method, "DELETE")) return false;
+  if (text::iequals(method, "GET") || text::iequals(method, "HEAD") ||
+      text::iequals(method, "DELETE"))
+    return false;
   if (text::iequals(method, "POST") && !segments.empty()) {
     const std::string& last = segments.back();
     for (std::string_view action : kStoppingActions) {

@@ -1,8 +1,8 @@
 // Job routes: add, get, list, delete, patch, update (PUT), terminate, disable, enable,
 // taskcounts. State changes that need work done elsewhere (killing tasks, removing a deleted
 // job's tasks) are recorded here and finished by the lifecycle sweep.
-#include "common/time.hpp"
 #include "common/text/ascii.hpp"
+#include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/entity_update.hpp"

@@ -8,12 +8,12 @@
 #include "scheduler/api/entity_update.hpp"
 #include "scheduler/api/json_body.hpp"
 #include "scheduler/api/listing.hpp"
-#include "scheduler/api/package_refs.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/pool_validation.hpp"
-#include "scheduler/nodes/credentials.hpp"
+#include "scheduler/packages/resolution.hpp"
 #include "scheduler/store/async_write.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -55,8 +55,8 @@ RouteResult add_pool(const RequestContext& ctx, Services& s) {
   auto record = make_record(pool, "");
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    if (auto refs =
-            check_package_refs(w, pool.value("applicationPackageReferences", json::array()));
+    if (auto refs = packages::check_package_refs(
+            w, pool.value("applicationPackageReferences", json::array()));
         !refs) {
       error = refs.error();
       return false;
@@ -140,7 +140,7 @@ RouteResult patch_pool(const RequestContext& ctx, Services& s, const std::string
   const json& changes = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer& w, json& pool) -> Status {
     if (auto refs = changes.find("applicationPackageReferences"); refs != changes.end()) {
-      if (auto ok = check_package_refs(w, *refs); !ok) return ok.error();
+      if (auto ok = packages::check_package_refs(w, *refs); !ok) return ok.error();
     }
     for (const char* field : {"startTask", "applicationPackageReferences", "metadata",
                               "certificateReferences", "targetNodeCommunicationMode"}) {
@@ -250,7 +250,7 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
   }
   const std::string pool_id = pool->value("id", id);
   const std::string token = auth::new_bearer_token(pool_id);
-  auto record = nodes::credential_record(nodes::kJoinCredential, pool_id, token, pool_id);
+  auto record = store::credential_record(store::kJoinCredential, pool_id, token, pool_id);
   bool found = true;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto current = w.get(Table::Pools, "", pool_id);
@@ -258,7 +258,7 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
       found = false;
       return false;
     }
-    return nodes::put_credential(w, record);
+    return store::put_credential(w, record);
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!found) co_return error_response(ctx, pool_not_found());

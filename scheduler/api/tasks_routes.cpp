@@ -1,8 +1,8 @@
 // Task routes: add, addtaskcollection (<= 100, one group-commit op for the whole collection),
 // get, list, update (PUT constraints), delete, terminate, reactivate, subtasksinfo; file
 // routes under a task are delegated to files_route.
-#include "common/time.hpp"
 #include "common/text/ascii.hpp"
+#include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/json_body.hpp"

@@ -24,9 +24,10 @@ bool SupportedImage::has_capability(std::string_view capability) const {
 }
 
 const VmSize* Catalog::find_vm_size(std::string_view name) const {
-  auto it = std::lower_bound(
-      sizes_by_name_.begin(), sizes_by_name_.end(), name,
-      [this](std::uint32_t idx, std::string_view key) { return text::iless(sizes_[idx].name, key); });
+  auto it = std::lower_bound(sizes_by_name_.begin(), sizes_by_name_.end(), name,
+                             [this](std::uint32_t idx, std::string_view key) {
+                               return text::iless(sizes_[idx].name, key);
+                             });
   if (it == sizes_by_name_.end() || !text::iequals(sizes_[*it].name, name)) return nullptr;
   return &sizes_[*it];
 }
@@ -34,7 +35,8 @@ const VmSize* Catalog::find_vm_size(std::string_view name) const {
 const SupportedImage* Catalog::find_image(std::string_view publisher, std::string_view offer,
                                           std::string_view sku) const {
   for (const auto& img : images_) {
-    if (text::iequals(img.publisher, publisher) && text::iequals(img.offer, offer) && text::iequals(img.sku, sku)) {
+    if (text::iequals(img.publisher, publisher) && text::iequals(img.offer, offer) &&
+        text::iequals(img.sku, sku)) {
       return &img;
     }
   }

@@ -149,7 +149,7 @@ Status take_job_tasks(Fields& f) {
   if (auto st = f.object("jobReleaseTask", check_release_task); !st) return st;
   if (f.out().contains("jobReleaseTask") &&
       text::iequals(string_member(f.out()["jobPreparationTask"], "id"),
-                       string_member(f.out()["jobReleaseTask"], "id"))) {
+                    string_member(f.out()["jobReleaseTask"], "id"))) {
     const Path release = f.at("jobReleaseTask");
     return detail::invalid(release / "id", f.out()["jobReleaseTask"]["id"],
                            "must differ from the job preparation task's id");

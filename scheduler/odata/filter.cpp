@@ -5,8 +5,8 @@
 // are used only after checking the value's type).
 #include "scheduler/odata/filter.hpp"
 
-#include "common/time.hpp"
 #include "common/text/ascii.hpp"
+#include "common/time.hpp"
 #include "scheduler/odata/filter_program.hpp"
 
 #include <nlohmann/json.hpp>

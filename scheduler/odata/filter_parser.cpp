@@ -8,8 +8,8 @@
 //              | operand op operand          (one side a property path, the other a literal)
 // Recursion happens only through '(' and 'not', both counted against kMaxFilterDepth, so a
 // hostile "((((..." fails with an error instead of overflowing the stack.
-#include "common/time.hpp"
 #include "common/text/ascii.hpp"
+#include "common/time.hpp"
 #include "scheduler/odata/entity_properties.hpp"
 #include "scheduler/odata/filter.hpp"
 #include "scheduler/odata/filter_lexer.hpp"

@@ -3,8 +3,8 @@
 // nothing with reservations, and a bounded report for every task left pending.
 #include "scheduler/placement/place.hpp"
 
-#include "scheduler/placement/filters.hpp"
 #include "common/text/ascii.hpp"
+#include "scheduler/placement/filters.hpp"
 #include "scheduler/placement/pool_index.hpp"
 
 #include <algorithm>
@@ -16,9 +16,9 @@
 namespace openbatch::placement {
 namespace {
 
-using text::ILess;
 using detail::PoolIndex;
 using detail::WorkingNode;
+using text::ILess;
 
 struct JobBudget {
   int limit = -1;  // maxParallelTasks; negative = unlimited

@@ -1,11 +1,10 @@
-#include "scheduler/api/packages.hpp"
+#include "scheduler/packages/applications.hpp"
 
 #include "common/text/ascii.hpp"
-#include "scheduler/api/entity.hpp"
 
 #include <cctype>
 
-namespace openbatch::api {
+namespace openbatch::packages {
 
 using nlohmann::json;
 
@@ -144,4 +143,4 @@ std::vector<std::string> pools_using(store::Reader& reader, const json& app,
   return out;
 }
 
-}  // namespace openbatch::api
+}  // namespace openbatch::packages
