@@ -321,7 +321,7 @@ int main(int argc, char** argv) {
   http_server.route_stream(server::router_streams(), server::router_stream_handler(router));
   agent_endpoint->serve_packages([&services](std::string_view digest) -> std::optional<fs::path> {
     auto reader = services.store.reader();
-    if (!api::digest_referenced(*reader, digest)) return std::nullopt;
+    if (!packages::digest_referenced(*reader, digest)) return std::nullopt;
     return packages::blob_path(services.data_dir, digest);
   });
   http_server.route_stream(
