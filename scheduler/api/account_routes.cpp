@@ -1,14 +1,15 @@
 // Account-level routes: /supportedimages (from the images/ catalog) and /nodecounts (node
 // states per pool), plus the read-only /applications data plane.
+#include "common/text/ascii.hpp"
 #include "scheduler/api/application_admin.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/listing.hpp"
-#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/states.hpp"
 #include "scheduler/odata/filter.hpp"
+#include "scheduler/packages/applications.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -180,7 +181,7 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
 // ApplicationSummary: only active versions are listed (Azure: "only Applications and versions
 // that are available for use on Compute Nodes"); an application without one is not listed.
 std::optional<json> application_summary(const json& app) {
-  json versions = active_versions(app);
+  json versions = packages::active_versions(app);
   if (versions.empty()) return std::nullopt;
   return json{{"id", app.value("id", "")},
               {"displayName", app.value("displayName", app.value("id", ""))},
@@ -228,7 +229,7 @@ RouteResult applications_route(const RequestContext& ctx, Services& s) {
 RouteResult account_route(const RequestContext& ctx, Services& s) {
   if (ctx.segments.size() != 1) co_return invalid_uri(ctx);
   if (ctx.method != "GET") co_return unsupported_verb(ctx);
-  if (lower_ascii(ctx.segments[0]) == "supportedimages") co_return supported_images(ctx, s);
+  if (text::to_lower(ctx.segments[0]) == "supportedimages") co_return supported_images(ctx, s);
   co_return node_counts(ctx, s);
 }
 

@@ -4,7 +4,6 @@
 #include "common/time.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 
 namespace openbatch::api {
@@ -75,19 +74,6 @@ Status check_preconditions(const RequestContext& ctx, const nlohmann::json& enti
       return condition_failed(is_read);
   }
   return {};
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 void append_json_string(std::string& out, std::string_view text) {

@@ -25,10 +25,6 @@ void touch(nlohmann::json& entity, std::string_view etag, TimePoint now);
 // entity. Reads fail with 304 ConditionNotMet, writes with 412 ConditionNotMet.
 Status check_preconditions(const RequestContext& ctx, const nlohmann::json& entity, bool is_read);
 
-// Lowercased copy of an ASCII id (ids are [A-Za-z0-9_-], so this is the case-insensitive key).
-std::string lower_ascii(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
-
 // Appends `text` to `out` as a JSON string literal (quotes and escapes included).
 void append_json_string(std::string& out, std::string_view text);
 

@@ -1,6 +1,7 @@
 // Job routes: add, get, list, delete, patch, update (PUT), terminate, disable, enable,
 // taskcounts. State changes that need work done elsewhere (killing tasks, removing a deleted
 // job's tasks) are recorded here and finished by the lifecycle sweep.
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -167,7 +168,7 @@ RouteResult jobs_route(const RequestContext& ctx, Services& s) {
     if (m == "POST") co_return co_await add_job(ctx, s);
     co_return unsupported_verb(ctx);
   }
-  if (seg.size() >= 3 && (seg[2] == "tasks" || lower_ascii(seg[2]) == "addtaskcollection")) {
+  if (seg.size() >= 3 && (seg[2] == "tasks" || text::to_lower(seg[2]) == "addtaskcollection")) {
     co_return co_await tasks_route(ctx, s);
   }
   const std::string& id = seg[1];
@@ -179,7 +180,7 @@ RouteResult jobs_route(const RequestContext& ctx, Services& s) {
     co_return unsupported_verb(ctx);
   }
   if (seg.size() != 3) co_return invalid_uri(ctx);
-  const std::string action = lower_ascii(seg[2]);
+  const std::string action = text::to_lower(seg[2]);
   if (action == "taskcounts") {
     if (m != "GET") co_return unsupported_verb(ctx);
     co_return task_counts(ctx, s, id);

@@ -1,21 +1,22 @@
 // Pool routes: add, get, list, exists (HEAD), delete, patch, updateproperties, resize,
 // stopresize, removenodes, and the autoscale verbs (refused: OpenBatch runs no autoscale).
 #include "common/auth/bearer_token.hpp"
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/entity_update.hpp"
 #include "scheduler/api/json_body.hpp"
 #include "scheduler/api/listing.hpp"
-#include "scheduler/api/package_refs.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
 #include "scheduler/domain/entity_state.hpp"
 #include "scheduler/domain/node_record.hpp"
 #include "scheduler/domain/pool_transitions.hpp"
 #include "scheduler/domain/pool_validation.hpp"
-#include "scheduler/nodes/credentials.hpp"
+#include "scheduler/packages/resolution.hpp"
 #include "scheduler/store/async_write.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -61,8 +62,8 @@ RouteResult add_pool(const RequestContext& ctx, Services& s) {
   auto record = make_record(pool, "");
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    if (auto refs =
-            check_package_refs(w, pool.value("applicationPackageReferences", json::array()));
+    if (auto refs = packages::check_package_refs(
+            w, pool.value("applicationPackageReferences", json::array()));
         !refs) {
       error = refs.error();
       return false;
@@ -143,7 +144,7 @@ RouteResult patch_pool(const RequestContext& ctx, Services& s, const std::string
   const json& changes = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer& w, json& pool) -> Status {
     if (auto refs = changes.find("applicationPackageReferences"); refs != changes.end()) {
-      if (auto ok = check_package_refs(w, *refs); !ok) return ok.error();
+      if (auto ok = packages::check_package_refs(w, *refs); !ok) return ok.error();
     }
     for (const char* field : {"startTask", "applicationPackageReferences", "metadata",
                               "certificateReferences", "targetNodeCommunicationMode"}) {
@@ -226,7 +227,7 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
   }
   const std::string pool_id = pool->value("id", id);
   const std::string token = auth::new_bearer_token(pool_id);
-  auto record = nodes::credential_record(nodes::kJoinCredential, pool_id, token, pool_id);
+  auto record = store::credential_record(store::kJoinCredential, pool_id, token, pool_id);
   bool found = true;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto current = w.get(Table::Pools, "", pool_id);
@@ -234,7 +235,7 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
       found = false;
       return false;
     }
-    return nodes::put_credential(w, record);
+    return store::put_credential(w, record);
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!found) co_return error_response(ctx, pool_not_found());
@@ -263,7 +264,7 @@ RouteResult pools_route(const RequestContext& ctx, Services& s) {
   }
   if (seg.size() != 3) co_return invalid_uri(ctx);
   if (m != "POST") co_return unsupported_verb(ctx);
-  const std::string action = lower_ascii(seg[2]);
+  const std::string action = text::to_lower(seg[2]);
   if (action == "updateproperties") co_return co_await patch_pool(ctx, s, id, true);
   if (action == "resize") co_return co_await resize_pool(ctx, s, id);
   if (action == "stopresize") co_return co_await stop_resize(ctx, s, id);

@@ -1,6 +1,7 @@
 // Task routes: add, addtaskcollection (<= 100, one group-commit op for the whole collection),
 // get, list, update (PUT constraints), delete, terminate, reactivate, subtasksinfo; file
 // routes under a task are delegated to files_route.
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -322,7 +323,7 @@ RouteResult tasks_route(const RequestContext& ctx, Services& s) {
       ctx.segments;  // jobs/{j}/tasks[/{t}[/action|files...]] or jobs/{j}/addtaskcollection
   const std::string& m = ctx.method;
   const std::string& job_id = seg[1];
-  if (lower_ascii(seg[2]) == "addtaskcollection") {
+  if (text::to_lower(seg[2]) == "addtaskcollection") {
     if (seg.size() != 3) co_return invalid_uri(ctx);
     if (m != "POST") co_return unsupported_verb(ctx);
     co_return co_await add_tasks(ctx, s, job_id, true);
@@ -341,7 +342,7 @@ RouteResult tasks_route(const RequestContext& ctx, Services& s) {
   }
   if (seg[4] == "files") co_return co_await files_route(ctx, s);
   if (seg.size() != 5) co_return invalid_uri(ctx);
-  const std::string action = lower_ascii(seg[4]);
+  const std::string action = text::to_lower(seg[4]);
   if (action == "subtasksinfo") {
     if (m != "GET") co_return unsupported_verb(ctx);
     co_return subtasks_info(ctx, s, job_id, task_id);

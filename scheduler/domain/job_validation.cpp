@@ -1,7 +1,7 @@
 // Job request validators (job_validation.hpp).
 #include "scheduler/domain/job_validation.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/domain/duration.hpp"
 #include "scheduler/domain/entity_state.hpp"
 #include "scheduler/domain/fields.hpp"
@@ -149,8 +149,8 @@ Status take_job_tasks(Fields& f) {
   }
   if (auto st = f.object("jobReleaseTask", check_release_task); !st) return st;
   if (f.out().contains("jobReleaseTask") &&
-      catalog::iequals(string_member(f.out()["jobPreparationTask"], "id"),
-                       string_member(f.out()["jobReleaseTask"], "id"))) {
+      text::iequals(string_member(f.out()["jobPreparationTask"], "id"),
+                    string_member(f.out()["jobReleaseTask"], "id"))) {
     const Path release = f.at("jobReleaseTask");
     return detail::invalid(release / "id", f.out()["jobReleaseTask"]["id"],
                            "must differ from the job preparation task's id");
@@ -200,7 +200,7 @@ Status check_against_current(const json& out, const json& current, const Path& r
     const std::string_view new_id = string_member(*pool_info, "poolId");
     changes = old_info == nullptr ||
               (new_id.empty() ? *old_info != *pool_info
-                              : !catalog::iequals(new_id, string_member(*old_info, "poolId")));
+                              : !text::iequals(new_id, string_member(*old_info, "poolId")));
   }
   if (!changes) return {};
   return errors::conflict("OperationInvalidForCurrentState",

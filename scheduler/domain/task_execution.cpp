@@ -1,5 +1,6 @@
 #include "scheduler/domain/task_execution.hpp"
 
+#include "common/protocol/environment_settings.hpp"
 #include "common/time.hpp"
 #include "scheduler/domain/entity_state.hpp"
 
@@ -162,14 +163,9 @@ protocol::Assignment make_assignment(const json& task, std::string_view job_id,
     a.requeue_count = int_or(*info, "requeueCount", 0);
   }
   a.command_line = task.value("commandLine", "");
-  auto settings = [](const json& list, std::vector<protocol::EnvironmentSetting>& out) {
-    if (!list.is_array()) return;
-    for (const auto& s : list) {
-      if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", "")});
-    }
-  };
-  if (auto env = task.find("environmentSettings"); env != task.end()) settings(*env, a.environment);
-  settings(job_environment, a.job_environment);
+  if (auto env = task.find("environmentSettings"); env != task.end())
+    protocol::append_environment_settings(*env, a.environment);
+  protocol::append_environment_settings(job_environment, a.job_environment);
   if (auto identity = task.find("userIdentity"); identity != task.end() && identity->is_object()) {
     a.user_identity = *identity;
   }

@@ -1,15 +1,16 @@
-// Which packages a node may download, as the pure decision (package_access.hpp): its pool's
+// Which packages a node may download, as the pure decision (access.hpp): its pool's
 // references and those of the tasks dispatched to it, resolved as the node's setup and
 // assignments resolve them; nothing of other pools or other nodes' tasks.
-#include "scheduler/nodes/package_access.hpp"
+#include "scheduler/packages/access.hpp"
+
+#include "common/text/ascii.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <map>
 #include <string>
 
-namespace openbatch::nodes {
+namespace openbatch::packages {
 namespace {
 
 using nlohmann::json;
@@ -34,8 +35,7 @@ class PackageAccess : public ::testing::Test {
                     {"3.0", {{"sha256", kPending}, {"size", 1}, {"state", "pending"}}}})},
       {"appb", app("AppB", "1.0", {{"1.0", {{"sha256", kB1}, {"size", 1}, {"state", "active"}}}})}};
   ApplicationLookup lookup_ = [this](const std::string& id) -> std::optional<json> {
-    std::string key = id;
-    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = text::to_lower(id);
     auto it = apps_.find(key);
     if (it == apps_.end()) return std::nullopt;
     return it->second;
@@ -85,4 +85,4 @@ TEST_F(PackageAccess, PendingVersionsUnknownApplicationsAndJunkGrantNothing) {
 }
 
 }  // namespace
-}  // namespace openbatch::nodes
+}  // namespace openbatch::packages

@@ -1,15 +1,13 @@
-#include "scheduler/nodes/package_access.hpp"
+#include "scheduler/packages/access.hpp"
 
 #include "scheduler/domain/node_record.hpp"
-#include "scheduler/nodes/credentials.hpp"
-#include "scheduler/nodes/package_resolution.hpp"
+#include "scheduler/packages/resolution.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <set>
 #include <utility>
 
-namespace openbatch::nodes {
-// The stored entities' pure transitions (scheduler/domain/).
-using namespace domain;  // NOLINT(google-build-using-namespace)
+namespace openbatch::packages {
 using nlohmann::json;
 
 namespace {
@@ -52,7 +50,7 @@ bool node_may_download(const json& pool, const std::vector<json>& tasks, std::st
 
 bool node_may_download(store::Reader& reader, const std::string& node_id, std::string_view digest) {
   // The node token's credential names the node's pool (credentials.hpp).
-  auto credential = parsed(reader.get(store::Table::Credentials, kNodeCredential, node_id));
+  auto credential = parsed(reader.get(store::Table::Credentials, store::kNodeCredential, node_id));
   if (!credential) return false;
   const std::string pool_id = credential->value("poolId", "");
   if (pool_id.empty()) return false;
@@ -61,7 +59,7 @@ bool node_may_download(store::Reader& reader, const std::string& node_id, std::s
   if (!pool || !node) return false;
   std::vector<json> tasks;
   std::set<std::pair<std::string, std::string>> seen;  // the instances of one task: read once
-  for (const auto& attempt : attempts_of(*node)) {
+  for (const auto& attempt : domain::attempts_of(*node)) {
     if (!seen.emplace(attempt.job_id, attempt.task_id).second) continue;
     if (auto task = parsed(reader.get(store::Table::Tasks, attempt.job_id, attempt.task_id))) {
       tasks.push_back(std::move(*task));
@@ -73,4 +71,4 @@ bool node_may_download(store::Reader& reader, const std::string& node_id, std::s
   return node_may_download(*pool, tasks, digest, applications);
 }
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::packages

@@ -9,16 +9,29 @@
 #pragma once
 
 #include "common/error.hpp"
-#include "scheduler/api/body_source.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
-namespace openbatch::api {
+namespace openbatch::packages {
+
+// An upload's bytes, read piece by piece so that a package is never held in memory whole.
+// The HTTP layer's request body (api::BodySource) is one.
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  // The announced size (Content-Length), when there is one.
+  virtual std::optional<std::uint64_t> length() const = 0;
+  // Reads the next piece into `buf`; 0 once the stream is complete.
+  virtual boost::asio::awaitable<Result<std::size_t>> read_some(std::span<char> buf) = 0;
+};
 
 struct StagedBlob {
   std::filesystem::path temp;  // packages/.upload-<uuid>; removed by publish or discard
@@ -34,7 +47,7 @@ bool looks_like_zip(std::string_view head);
 // not a zip (detected from the first bytes: the rest is not read), 413 RequestBodyTooLarge past
 // `max_bytes`, 400 when the body ends before its Content-Length, 500 on a disk failure. On
 // error nothing is left on disk.
-boost::asio::awaitable<Result<StagedBlob>> receive_package(BodySource& body,
+boost::asio::awaitable<Result<StagedBlob>> receive_package(ByteStream& body,
                                                            const std::filesystem::path& data_dir,
                                                            std::uint64_t max_bytes);
 
@@ -52,4 +65,4 @@ std::optional<std::filesystem::path> retire_blob(const std::filesystem::path& da
 void settle_retired(const std::filesystem::path& data_dir, const std::string& digest,
                     const std::optional<std::filesystem::path>& retired, bool committed);
 
-}  // namespace openbatch::api
+}  // namespace openbatch::packages

@@ -5,7 +5,7 @@
 // nodes. The endpoint answers a refused digest exactly as an unknown one, so a node cannot
 // learn which packages exist elsewhere.
 //
-// References resolve as for the node's setup and assignments (package_resolution.hpp): an
+// References resolve as for the node's setup and assignments (resolution.hpp): an
 // explicit version, or the application's default version at the time of the download.
 #pragma once
 
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace openbatch::nodes {
+namespace openbatch::packages {
 
 // An application's stored JSON by its id; nullopt when there is no such application.
 using ApplicationLookup =
@@ -35,4 +35,4 @@ bool node_may_download(const nlohmann::json& pool, const std::vector<nlohmann::j
 // False when the node or its pool is gone.
 bool node_may_download(store::Reader& reader, const std::string& node_id, std::string_view digest);
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::packages

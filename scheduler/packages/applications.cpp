@@ -1,10 +1,10 @@
-#include "scheduler/api/packages.hpp"
+#include "scheduler/packages/applications.hpp"
 
-#include "scheduler/api/entity.hpp"
+#include "common/text/ascii.hpp"
 
 #include <cctype>
 
-namespace openbatch::api {
+namespace openbatch::packages {
 
 using nlohmann::json;
 
@@ -38,7 +38,7 @@ std::optional<std::string> find_version(const json& app, std::string_view versio
   auto it = app.find("versions");
   if (it == app.end() || !it->is_array()) return std::nullopt;
   for (const auto& v : *it) {
-    if (v.is_string() && iequals(v.get_ref<const std::string&>(), version)) {
+    if (v.is_string() && text::iequals(v.get_ref<const std::string&>(), version)) {
       return v.get<std::string>();
     }
   }
@@ -112,10 +112,10 @@ bool digest_referenced(store::Reader& reader, std::string_view digest, std::stri
     if (found) return;
     auto it = app.find("versions");
     if (it == app.end() || !it->is_array()) return;
-    const bool same_app = iequals(app.value("id", ""), except_app);
+    const bool same_app = text::iequals(app.value("id", ""), except_app);
     for (const auto& v : *it) {
       if (!v.is_string()) continue;
-      if (same_app && iequals(v.get_ref<const std::string&>(), except_version)) continue;
+      if (same_app && text::iequals(v.get_ref<const std::string&>(), except_version)) continue;
       const json* p = package_of(app, v.get_ref<const std::string&>());
       if (p && p->value("sha256", "") == digest) found = true;
     }
@@ -126,15 +126,15 @@ bool digest_referenced(store::Reader& reader, std::string_view digest, std::stri
 std::vector<std::string> pools_using(store::Reader& reader, const json& app,
                                      std::string_view stored_version) {
   const std::string app_id = app.value("id", "");
-  const bool is_default = iequals(app.value("defaultVersion", ""), stored_version);
+  const bool is_default = text::iequals(app.value("defaultVersion", ""), stored_version);
   std::vector<std::string> out;
   for_each_record(reader, store::Table::Pools, [&](const json& pool) {
     auto refs = pool.find("applicationPackageReferences");
     if (refs == pool.end() || !refs->is_array()) return;
     for (const auto& ref : *refs) {
-      if (!ref.is_object() || !iequals(ref.value("applicationId", ""), app_id)) continue;
+      if (!ref.is_object() || !text::iequals(ref.value("applicationId", ""), app_id)) continue;
       const std::string version = ref.value("version", "");
-      if (version.empty() ? is_default : iequals(version, stored_version)) {
+      if (version.empty() ? is_default : text::iequals(version, stored_version)) {
         out.push_back(pool.value("id", ""));
         break;
       }
@@ -143,4 +143,4 @@ std::vector<std::string> pools_using(store::Reader& reader, const json& app,
   return out;
 }
 
-}  // namespace openbatch::api
+}  // namespace openbatch::packages

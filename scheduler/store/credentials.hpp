@@ -9,20 +9,20 @@
 #include <string>
 #include <string_view>
 
-namespace openbatch::nodes {
+namespace openbatch::store {
 
 inline constexpr std::string_view kJoinCredential = "join";
 inline constexpr std::string_view kNodeCredential = "node";
 
 // A record for `token` (its digest) of kind join/node; `pool_id` is kept for node tokens.
-store::Record credential_record(std::string_view kind, const std::string& id,
-                                std::string_view token, const std::string& pool_id);
+Record credential_record(std::string_view kind, const std::string& id, std::string_view token,
+                         const std::string& pool_id);
 
 // Inserts or replaces the credential.
-bool put_credential(store::Writer& w, const store::Record& record);
+bool put_credential(Writer& w, const Record& record);
 
 // True when `token` matches the stored credential of (kind, id).
-bool credential_matches(store::Reader& r, std::string_view kind, const std::string& id,
+bool credential_matches(Reader& r, std::string_view kind, const std::string& id,
                         std::string_view token);
 
-}  // namespace openbatch::nodes
+}  // namespace openbatch::store

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace openbatch::api {
+namespace openbatch::packages {
 
 inline constexpr std::string_view kPackagePending = "pending";
 inline constexpr std::string_view kPackageActive = "active";
@@ -55,4 +55,4 @@ bool digest_referenced(store::Reader& reader, std::string_view digest,
 std::vector<std::string> pools_using(store::Reader& reader, const nlohmann::json& app,
                                      std::string_view stored_version);
 
-}  // namespace openbatch::api
+}  // namespace openbatch::packages

@@ -1,7 +1,7 @@
-#include "scheduler/api/package_blobs.hpp"
+#include "scheduler/packages/blob_store.hpp"
 
 #include "common/encoding.hpp"
-#include "scheduler/api/packages.hpp"
+#include "scheduler/packages/applications.hpp"
 #include "scheduler/store/disk_space.hpp"
 
 #include <openssl/evp.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace openbatch::api {
+namespace openbatch::packages {
 namespace fs = std::filesystem;
 
 namespace {
@@ -75,7 +75,7 @@ bool looks_like_zip(std::string_view head) {
          ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6));
 }
 
-boost::asio::awaitable<Result<StagedBlob>> receive_package(BodySource& body,
+boost::asio::awaitable<Result<StagedBlob>> receive_package(ByteStream& body,
                                                            const fs::path& data_dir,
                                                            std::uint64_t max_bytes) {
   if (auto length = body.length(); length && *length > max_bytes) co_return too_large();
@@ -162,4 +162,4 @@ void settle_retired(const fs::path& data_dir, const std::string& digest,
   }
 }
 
-}  // namespace openbatch::api
+}  // namespace openbatch::packages

@@ -1,8 +1,8 @@
-#include "scheduler/nodes/package_resolution.hpp"
+#include "scheduler/packages/resolution.hpp"
 
-#include "scheduler/nodes/entity_facts.hpp"
+#include "common/text/ascii.hpp"
 
-namespace openbatch::nodes {
+namespace openbatch::packages {
 using nlohmann::json;
 
 namespace {
@@ -27,7 +27,7 @@ std::optional<protocol::PackageRef> resolve_package(const json& application,
   if (packages == ext->end() || !packages->is_object()) return std::nullopt;
   // Versions compare case-insensitively, as Azure's do.
   for (const auto& [version, blob] : packages->items()) {
-    if (lower(version) != lower(wanted) || !blob.is_object()) continue;
+    if (!text::iequals(version, wanted) || !blob.is_object()) continue;
     if (blob.value("state", "active") != "active") return std::nullopt;
     protocol::PackageRef ref;
     ref.application_id = string_at(application, "id");
@@ -63,4 +63,22 @@ ResolvedPackages resolve_packages(store::Reader& reader, const json& references)
   return out;
 }
 
-}  // namespace openbatch::nodes
+Result<std::vector<protocol::PackageRef>> resolve_package_refs(store::Reader& reader,
+                                                               const nlohmann::json& refs) {
+  ResolvedPackages resolved = resolve_packages(reader, refs);
+  if (resolved.unresolved.empty()) return std::move(resolved.packages);
+  std::vector<ErrorDetail> bad;
+  for (auto& [app, version] : resolved.unresolved)
+    bad.push_back({std::move(app), std::move(version)});
+  return Error(409, "InvalidApplicationPackageReferences",
+               "One or more of the specified application package references are invalid.",
+               std::move(bad));
+}
+
+Status check_package_refs(store::Reader& reader, const nlohmann::json& refs) {
+  auto resolved = resolve_package_refs(reader, refs);
+  if (!resolved) return resolved.error();
+  return {};
+}
+
+}  // namespace openbatch::packages
