@@ -1,11 +1,18 @@
 #include "scheduler/nodes/package_resolution.hpp"
 
-#include "scheduler/nodes/entity_facts.hpp"
+#include <cctype>
 
 namespace openbatch::nodes {
 using nlohmann::json;
 
 namespace {
+
+// Versions compare case-insensitively.
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::string string_at(const json& object, const char* key) {
   auto it = object.find(key);

@@ -25,12 +25,13 @@
 #include <optional>
 #include <string_view>
 
-namespace openbatch::server {
-
-namespace nodes {
+namespace openbatch::engine {
 class Engine;
 }
-using nodes::Engine;
+
+namespace openbatch::server {
+
+using engine::Engine;
 
 class AgentEndpoint {
  public:

@@ -2,7 +2,6 @@
 // nodeStatus, the node record it writes, the packages a reference resolves to, and the task's
 // GPU request.
 #include "scheduler/domain/node_record.hpp"
-#include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/package_resolution.hpp"
 
 #include <gtest/gtest.h>
