@@ -175,7 +175,10 @@ void ModelFeed::apply_task(const store::Record& record) {
     if (model.pending_seq.count(key)) return;
     JobInfo* job = model.find_job(record.parent);
     if (!job) return;
-    auto body = json::parse(record.body, nullptr, false);
+    // A task an API route just added comes with its entity parsed (store::Record::entity).
+    json parsed;
+    if (!record.entity) parsed = json::parse(record.body, nullptr, false);
+    const json& body = record.entity ? *record.entity : parsed;
     if (!body.is_object()) return;
     int64_t seq = record.seq;
     if (seq == 0) {
