@@ -2,13 +2,15 @@
 // gangs forgotten with their slots and counts.
 #include "scheduler/cluster/cluster_model.hpp"
 
+#include "scheduler/cluster/entity_facts.hpp"
+
 #include <gtest/gtest.h>
 
 namespace openbatch::cluster {
 namespace {
 
 JobInfo& add_job(ClusterModel& model, const std::string& id, int priority = 0) {
-  JobInfo& job = model.jobs[id];
+  JobInfo& job = model.jobs[lower(id)];  // the model's keys are lowercased
   job.id = id;
   job.pool_key = "p";
   job.priority = priority;
