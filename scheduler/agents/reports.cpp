@@ -1,6 +1,7 @@
 #include "scheduler/agents/reports.hpp"
 
 #include "scheduler/agents/agent_channel.hpp"
+#include "scheduler/cluster/gang_rows.hpp"
 #include "scheduler/domain/gang_execution.hpp"
 #include "scheduler/domain/node_record.hpp"
 #include "scheduler/domain/task_execution.hpp"
@@ -42,20 +43,22 @@ struct TaskEffect {
 };
 
 // Moves the task on when the report names its current attempt. A gang instance's report: a
-// subtask's own entry takes its outcome, and whichever instance ends first while the task
-// still runs decides the task (batch-api.md 11). False only when the store refused a write.
+// subtask's outcome goes to its own row, and whichever instance ends first while the task
+// still runs decides the task (batch-api.md 11); the others find it decided. False only when
+// the store refused a write.
 bool apply_to_task(store::Writer& w, QueuedReport& r, TimePoint now, TaskEffect& effect) {
   r.task_changed = false;
   auto task_record = w.get(Table::Tasks, r.info.job_id, r.info.task_id);
   const bool instance = !r.info.gang.empty();
   const std::string& current = instance ? r.info.gang : r.report.attempt_id;
-  json task = task_record ? json::parse(task_record->body, nullptr, false) : json();
-  bool subtask_written = false;
-  if (instance && r.info.subtask_id > 0 && task.is_object()) {
-    subtask_written = complete_subtask(task, r.report.attempt_id, r.report, now);
-  }
-  if (task_record && task_record->state == "running" && task.is_object() &&
-      current_attempt_id(task) == current) {
+  if (instance && r.info.subtask_id > 0 &&
+      cluster::record_subtask_completion(w, r.info.job_id, r.info.task_id, r.info.subtask_id,
+                                         r.report.attempt_id, r.report,
+                                         now) == cluster::RowChange::Failed)
+    return false;
+  if (!task_record || task_record->state != "running") return true;
+  json task = json::parse(task_record->body, nullptr, false);
+  if (task.is_object() && current_attempt_id(task) == current) {
     const protocol::Report decisive =
         instance && r.info.subtask_id > 0
             ? gang_failure_report(r.report, r.info.subtask_id, r.node_id)
@@ -75,11 +78,6 @@ bool apply_to_task(store::Writer& w, QueuedReport& r, TimePoint now, TaskEffect&
         !store::mark_task_failed(w, r.info.job_id, r.info.task_id))
       return false;
     r.task = std::move(next);
-    subtask_written = false;
-  }
-  if (subtask_written) {
-    task_record->body = cluster::dump_entity(task);
-    if (!w.update(Table::Tasks, *task_record)) return false;
   }
   return true;
 }

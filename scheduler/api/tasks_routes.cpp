@@ -8,8 +8,10 @@
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/subtask_rows.hpp"
 #include "scheduler/domain/task_validation.hpp"
 #include "scheduler/store/async_write.hpp"
+#include "scheduler/store/subtask_rows.hpp"
 #include "scheduler/store/task_failures.hpp"
 
 #include <nlohmann/json.hpp>
@@ -319,6 +321,7 @@ RouteResult delete_task(const RequestContext& ctx, Services& s, const std::strin
       return false;
     }
     store::clear_task_failed(w, job->id, task_id);
+    store::erase_subtask_rows(w, job->id, task_id);
     return w.erase(Table::Tasks, job->id, task_id);
   });
   if (!status) co_return error_response(ctx, status.error());
@@ -333,11 +336,17 @@ HttpResponse subtasks_info(const RequestContext& ctx, Services& s, const std::st
   if (!job) return error_response(ctx, job_not_found());
   auto task = load_entity(*reader, Table::Tasks, job->id, task_id);
   if (!task) return error_response(ctx, task_not_found());
-  // Subtasks exist once a multi-instance task has been placed; their records live in the
-  // task's "openbatch.subtasks" list (written by the dispatcher).
+  // Subtasks exist once a multi-instance task has been placed: rows 1..N-1 of its instances
+  // (store/subtask_rows.hpp; row 0 is the primary, the task itself).
   json value = json::array();
-  if (auto ext = task->find("openbatch"); ext != task->end() && ext->contains("subtasks"))
-    value = (*ext)["subtasks"];
+  const std::string stored_task_id = task->value("id", task_id);
+  for (int k = 1;; ++k) {
+    auto row = store::get_subtask_row(*reader, job->id, stored_task_id, k);
+    if (!row) break;
+    const json body = json::parse(row->body, nullptr, false);
+    if (const json* info = body.is_object() ? domain::subtask_info_of(body) : nullptr)
+      value.push_back(*info);
+  }
   json body = {{"odata.metadata", ctx.base_url + "/$metadata#subtaskinformations"},
                {"value", value}};
   return json_response(ctx, http::status::ok, dump_json(body));

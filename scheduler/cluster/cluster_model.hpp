@@ -5,6 +5,7 @@
 #pragma once
 
 #include "scheduler/cluster/model.hpp"
+#include "scheduler/cluster/pool_membership.hpp"
 
 #include <set>
 #include <string>
@@ -49,6 +50,8 @@ class ClusterModel {
   std::unordered_map<std::string, AttemptInfo> attempts;         // by attempt id
   std::unordered_map<std::string, std::string> attempt_of_task;  // task_key -> attempt id
   std::unordered_map<std::string, GangInfo> gangs;               // by the primary's attempt id
+  // nodes not leaving, by lowercased pool id, and the pools to reconcile.
+  PoolMembership members;
 };
 
 }  // namespace openbatch::cluster

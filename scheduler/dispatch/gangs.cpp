@@ -1,5 +1,6 @@
 #include "scheduler/dispatch/gangs.hpp"
 
+#include "scheduler/cluster/gang_rows.hpp"
 #include "scheduler/domain/gang_execution.hpp"
 #include "scheduler/domain/task_execution.hpp"
 
@@ -17,28 +18,6 @@ using cluster::NodeInfo;
 using nlohmann::json;
 using store::Table;
 
-namespace {
-
-void read_gang_state(const json& g, GangInfo& gang) {
-  if (auto attempts = g.find("attempts"); attempts != g.end() && attempts->is_array()) {
-    const std::size_t n = attempts->size();
-    gang.attempt_ids.resize(std::max(n, gang.attempt_ids.size()));
-    gang.node_ids.resize(gang.attempt_ids.size());
-    gang.coordinated.resize(gang.attempt_ids.size(), false);
-    for (std::size_t k = 0; k < n; ++k) {
-      if (gang.attempt_ids[k].empty() && (*attempts)[k].is_string())
-        gang.attempt_ids[k] = (*attempts)[k];
-    }
-  }
-  if (auto coordinated = g.find("coordinated"); coordinated != g.end() && coordinated->is_array()) {
-    for (std::size_t k = 0; k < coordinated->size() && k < gang.coordinated.size(); ++k) {
-      gang.coordinated[k] = (*coordinated)[k] == true;
-    }
-  }
-}
-
-}  // namespace
-
 void Gangs::load_states(store::Reader& reader) {
   for (auto& [primary, gang] : ctx_.model.gangs) {
     auto record = reader.get(Table::Tasks, gang.job_id, gang.task_id);
@@ -48,7 +27,17 @@ void Gangs::load_states(store::Reader& reader) {
       gang.ended = true;
       continue;
     }
-    read_gang_state(task["openbatch"]["gang"], gang);
+    const std::vector<bool> coordinated =
+        cluster::read_gang_coordination(reader, gang.job_id, gang.task_id, primary);
+    const std::size_t n = std::max(coordinated.size(), gang.attempt_ids.size());
+    gang.attempt_ids.resize(n);
+    gang.node_ids.resize(n);
+    gang.coordinated.resize(n, false);
+    for (std::size_t k = 0; k < coordinated.size(); ++k) {
+      if (gang.attempt_ids[k].empty())
+        gang.attempt_ids[k] = instance_attempt_id(primary, static_cast<int>(k));
+      gang.coordinated[k] = coordinated[k];
+    }
   }
 }
 
@@ -94,14 +83,14 @@ void Gangs::handle_coordinated(NodeInfo& node, protocol::Report report, uint64_t
   }
   ctx_.store.submit(
       [job_id = attempt.job_id, task_id = attempt.task_id, primary = attempt.gang,
-       id = report.attempt_id, now = ctx_.clock.now()](store::Writer& w) {
+       id = report.attempt_id, k = attempt.subtask_id, now = ctx_.clock.now()](store::Writer& w) {
         auto record = w.get(Table::Tasks, job_id, task_id);
         if (!record || record->state != "running") return true;
         auto task = json::parse(record->body, nullptr, false);
         if (!task.is_object() || current_attempt_id(task) != primary) return true;
-        if (!mark_coordinated(task, id, now)) return true;
-        record->body = cluster::dump_entity(task);
-        return w.update(Table::Tasks, *record);
+        // The instance's own row, not the task: the same cost for any size of gang.
+        return cluster::record_coordinated(w, job_id, task_id, k, id, now) !=
+               cluster::RowChange::Failed;
       },
       [this, node_id = node.id, primary = attempt.gang, k, seq](const Status& status) {
         asio::post(ctx_.strand, [this, node_id, primary, k, seq, ok = status.has_value()] {

@@ -1,6 +1,7 @@
 // Gangs: multi-instance tasks after dispatch (batch-api.md section 11). Every instance runs
 // its coordination command; each one that exits 0 sends a "coordinated" report, which is made
-// durable on the task (openbatch.gang.coordinated, the subtask running) before it is acked.
+// durable on the instance's own row (cluster/gang_rows.hpp: coordinated, the subtask running)
+// before it is acked.
 // Once all N are coordinated the primary gets startApplication. Whichever instance ends first
 // while the task runs decides the task (agents/reports.cpp); then end() stops the rest. A lost
 // instance requeues the task through its primary's id (agents/attempt_ends.cpp).

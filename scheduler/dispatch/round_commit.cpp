@@ -1,6 +1,7 @@
 #include "scheduler/dispatch/round_commit.hpp"
 
 #include "scheduler/cluster/attempt_writes.hpp"
+#include "scheduler/cluster/gang_rows.hpp"
 #include "scheduler/dispatch/mpi_transport.hpp"
 #include "scheduler/domain/gang_execution.hpp"
 #include "scheduler/domain/node_record.hpp"
@@ -225,7 +226,7 @@ bool commit_gang(store::Writer& w, Dispatch& d, store::Record& task_record, Node
       reserve_members(d, edits, primary, job_id, task_id, now, account_url, targets);
   if (ids.empty()) return true;
   json running = dispatch_task(std::move(task), job_id, targets[0], primary, now);
-  running = dispatch_gang(std::move(running), job_id, targets, ids, now);
+  if (!cluster::write_gang_rows(w, job_id, task_id, targets, ids, now)) return false;
   const MpiTransport transport = choose_transport(d, running);
   protocol::Assignment base = make_assignment(running, job_id, d.job_environment, primary);
   attach_packages(w, running, base, job_id, task_id, false);

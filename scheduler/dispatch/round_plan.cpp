@@ -34,29 +34,36 @@ const cluster::PendingItem* item_of(const JobInfo* job, int64_t seq) {
   return it == job->pending.end() ? nullptr : &it->second;
 }
 
+placement::NodeSnapshot snapshot_of(const NodeInfo& node, const PoolInfo& pool) {
+  placement::NodeSnapshot snap;
+  snap.id = node.id;
+  snap.pool_id = pool.id;
+  snap.state = node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
+  snap.used_slots = node.used_slots;
+  snap.running_tasks = static_cast<int>(node.attempts.size());
+  snap.affinity_id = "TVM:" + node.id;
+  snap.gpus = node.gpus;
+  snap.cuda_driver_version = node.cuda_driver_version;
+  snap.infiniband_active_ports = node.infiniband_active_ports;
+  return snap;
+}
+
 // The pool's schedulable nodes with free slots in `cluster`; full ones in `full_nodes` (they
-// matter only to a gang: they are what it waits for, and reserves around). Returns the free
-// slots.
+// matter only to a gang: they are what it waits for, and reserves around). Only the pool's own
+// members are looked at. Returns the free slots.
 int snapshot_nodes(const ClusterModel& model, const std::string& pool_key, const PoolInfo& pool,
-                   placement::ClusterSnapshot& cluster,
-                   std::vector<placement::NodeSnapshot>& full_nodes) {
+                   placement::ClusterSnapshot& cluster, std::vector<const NodeInfo*>& full_nodes) {
   int free_slots = 0;
-  for (const auto& [id, node] : model.nodes) {
-    if (cluster::lower(node.pool_id) != pool_key || !schedulable(node)) continue;
-    const int node_free = pool.task_slots_per_node - node.used_slots;
-    free_slots += std::max(0, node_free);
-    placement::NodeSnapshot snap;
-    snap.id = node.id;
-    snap.pool_id = pool.id;
-    snap.state =
-        node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
-    snap.used_slots = node.used_slots;
-    snap.running_tasks = static_cast<int>(node.attempts.size());
-    snap.affinity_id = "TVM:" + node.id;
-    snap.gpus = node.gpus;
-    snap.cuda_driver_version = node.cuda_driver_version;
-    snap.infiniband_active_ports = node.infiniband_active_ports;
-    (node_free > 0 ? cluster.nodes : full_nodes).push_back(std::move(snap));
+  for (const auto& id : model.members.members(pool_key)) {
+    const NodeInfo* node = model.find_node(id);
+    if (!node || !schedulable(*node)) continue;
+    const int node_free = pool.task_slots_per_node - node->used_slots;
+    if (node_free <= 0) {
+      full_nodes.push_back(node);
+      continue;
+    }
+    free_slots += node_free;
+    cluster.nodes.push_back(snapshot_of(*node, pool));
   }
   return free_slots;
 }
@@ -154,7 +161,7 @@ void plan_pool(const ClusterModel& model, const std::string& pool_key, const Poo
                RoundPlan& plan) {
   placement::ClusterSnapshot cluster;
   cluster.pools.push_back({pool.id, pool.task_slots_per_node, pool.fill, pool.inter_node});
-  std::vector<placement::NodeSnapshot> full_nodes;
+  std::vector<const NodeInfo*> full_nodes;
   const int free_slots = snapshot_nodes(model, pool_key, pool, cluster, full_nodes);
   if (free_slots == 0) return;
   // At most as many tasks as could start now (plus a little, so a task that fits nowhere does
@@ -166,7 +173,7 @@ void plan_pool(const ClusterModel& model, const std::string& pool_key, const Poo
   if (tasks.empty()) return;
   if (std::any_of(tasks.begin(), tasks.end(),
                   [](const auto& t) { return t.number_of_instances > 1; })) {
-    for (auto& n : full_nodes) cluster.nodes.push_back(std::move(n));
+    for (const NodeInfo* n : full_nodes) cluster.nodes.push_back(snapshot_of(*n, pool));
   }
   placement::PlacementPolicy policy;
   policy.max_detailed_pending = 0;  // the dispatcher needs decisions, not explanations

@@ -80,7 +80,7 @@ void ModelFeed::apply_changes(std::vector<store::Change> changes) {
         if (change.table == Table::Tasks) erase_task(change.record.parent, change.record.id);
         // A removal of ours finishes in its own completion, which still needs the node.
         if (change.table == Table::Nodes && !provisioner_.removing(change.record.id))
-          ctx_.model.nodes.erase(change.record.id);
+          erase_node(change.record.id);
         break;
       case store::Change::Kind::EraseChildren:
         if (change.table == Table::Tasks) erase_tasks_of_job(change.record.parent);
@@ -99,7 +99,7 @@ void ModelFeed::apply_pool(const store::Record& record) {
   const bool changed = it == pools.end() || it->second.target_nodes != info.target_nodes ||
                        it->second.state != info.state;
   pools[key] = std::move(info);
-  if (changed) provisioner_.reconcile_pools();
+  if (changed) provisioner_.schedule_reconcile(key);
   ctx_.wiring->schedule_round();
 }
 
@@ -266,8 +266,18 @@ void ModelFeed::apply_node(const store::Record& record) {
   NodeInfo node = node_info_of(record, body, ctx_.clock.steady_now());
   adopt_attempts(node, body);
   it = ctx_.model.nodes.emplace(record.id, std::move(node)).first;
+  const std::string pool_key = lower(it->second.pool_id);
+  ctx_.model.members.add(pool_key, record.id);
   if (it->second.state == "leavingpool") provisioner_.remove_node(record.id);
-  provisioner_.reconcile_pools();
+  provisioner_.schedule_reconcile(pool_key);
+}
+
+void ModelFeed::erase_node(const std::string& node_id) {
+  if (NodeInfo* gone = ctx_.model.find_node(node_id)) {
+    ctx_.model.members.remove(lower(gone->pool_id), gone->id);
+    provisioner_.schedule_reconcile(lower(gone->pool_id));
+  }
+  ctx_.model.nodes.erase(node_id);
 }
 
 // The attempts the node's record lists (after a restart, or a node the feed just brought).

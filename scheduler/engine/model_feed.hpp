@@ -34,6 +34,7 @@ class ModelFeed {
   void apply_task(const store::Record& record);
   void apply_node(const store::Record& record);
   void adopt_attempts(cluster::NodeInfo& node, const nlohmann::json& body);
+  void erase_node(const std::string& node_id);
   void erase_pool(const std::string& id);
   void erase_job(const std::string& id);
   void erase_task(const std::string& job_id, const std::string& task_id);

@@ -96,8 +96,11 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
         auto status = co_await store::write(store_, [&](store::Writer& w) {
           std::size_t removed = w.erase_children(Table::Tasks, record.id, kDeleteChunk);
           w.erase_children(Table::TaskFailures, record.id, kDeleteChunk);
+          w.erase_children(Table::Subtasks, record.id, kDeleteChunk);
           if (removed < kDeleteChunk) {
             while (w.erase_children(Table::TaskFailures, record.id, kDeleteChunk) == kDeleteChunk) {
+            }
+            while (w.erase_children(Table::Subtasks, record.id, kDeleteChunk) == kDeleteChunk) {
             }
             w.erase(Table::Jobs, "", record.id);
             finished = true;

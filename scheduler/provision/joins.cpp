@@ -37,10 +37,7 @@ const cluster::PoolInfo* Joins::admit(const JoinRequest& request,
     done(Error(401, "AuthenticationFailed", "The pool join token is not valid for this pool."));
     return nullptr;
   }
-  int members = 0;
-  for (const auto& [id, node] : ctx_.model.nodes) {
-    if (lower(node.pool_id) == lower(pool->id) && !node.leaving) members++;
-  }
+  const int members = static_cast<int>(ctx_.model.members.count(lower(pool->id)));
   if (members + in_flight_[lower(pool->id)] >= pool->target_nodes) {
     done(Error(409, "PoolTargetReached",
                "Pool " + pool->id + " already has its targetDedicatedNodes (" +

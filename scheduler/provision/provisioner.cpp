@@ -31,28 +31,50 @@ void Provisioner::stop_agents() {
 
 void Provisioner::reconcile_pools() {
   if (ctx_.stopped || ctx_.loading) return;
-  std::map<std::string, std::vector<NodeInfo*>> members;  // pool key -> nodes not leaving
-  for (auto& [id, node] : ctx_.model.nodes) {
-    if (!node.leaving) members[cluster::lower(node.pool_id)].push_back(&node);
+  for (auto& [key, pool] : ctx_.model.pools) reconcile_pool(key, pool);
+}
+
+void Provisioner::schedule_reconcile(const std::string& pool_key) {
+  ctx_.model.members.mark_dirty(pool_key);
+  if (reconcile_scheduled_ || ctx_.stopped) return;
+  reconcile_scheduled_ = true;
+  asio::post(ctx_.strand, [this] { reconcile_dirty_pools(); });
+}
+
+void Provisioner::reconcile_dirty_pools() {
+  reconcile_scheduled_ = false;
+  if (ctx_.stopped || ctx_.loading) return;  // load() reconciles every pool once it is done
+  for (const auto& key : ctx_.model.members.take_dirty()) {
+    auto it = ctx_.model.pools.find(key);
+    if (it != ctx_.model.pools.end()) reconcile_pool(key, it->second);
   }
-  for (auto& [key, pool] : ctx_.model.pools) {
-    auto& nodes = members[key];
-    if (pool.state == "deleting") {
-      for (NodeInfo* node : nodes) remove_node(node->id);
-      continue;
-    }
-    const int have = static_cast<int>(nodes.size());
-    if (have > pool.target_nodes) {
-      shrink(nodes, pool.target_nodes);
-      continue;
-    }
-    if (pool.provisioner == "local" && local_agents_) {
-      if (have < pool.target_nodes && !creating_pools_.count(key))
-        create_local_nodes(pool, pool.target_nodes - have);
-      for (NodeInfo* node : nodes) {
-        if (node->provisioner == "local") ensure_local_agent(*node);
-      }
-    }
+}
+
+// Costs nothing for a pool at its target (the count is kept, not counted), except a local
+// pool, whose agents are checked one by one.
+void Provisioner::reconcile_pool(const std::string& key, const cluster::PoolInfo& pool) {
+  const std::set<std::string>& ids = ctx_.model.members.members(key);
+  const int have = static_cast<int>(ids.size());
+  if (pool.state != "deleting" && have <= pool.target_nodes &&
+      !(pool.provisioner == "local" && local_agents_))
+    return;
+  std::vector<NodeInfo*> nodes;  // copied: remove_node() changes the membership
+  nodes.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (NodeInfo* node = ctx_.model.find_node(id)) nodes.push_back(node);
+  }
+  if (pool.state == "deleting") {
+    for (NodeInfo* node : nodes) remove_node(node->id);
+    return;
+  }
+  if (have > pool.target_nodes) {
+    shrink(nodes, pool.target_nodes);
+    return;
+  }
+  if (have < pool.target_nodes && !creating_pools_.count(key))
+    create_local_nodes(pool, pool.target_nodes - have);
+  for (NodeInfo* node : nodes) {
+    if (node->provisioner == "local") ensure_local_agent(*node);
   }
 }
 
@@ -169,6 +191,7 @@ void Provisioner::remove_node(const std::string& node_id) {
   if (!node || removing_nodes_.count(node_id)) return;
   node->leaving = true;
   node->state = "leavingpool";
+  ctx_.model.members.remove(cluster::lower(node->pool_id), node_id);
   removing_nodes_.insert(node_id);
   auto r = std::make_shared<Removal>();
   r->node_id = node_id;
@@ -207,7 +230,10 @@ void Provisioner::on_removed(const Removal& r, bool ok) {
       if (auto it = ctx_.model.attempts.find(id); it != ctx_.model.attempts.end())
         it->second.finishing = false;
     }
-    if (leaving) leaving->leaving = false;
+    if (leaving) {
+      leaving->leaving = false;
+      ctx_.model.members.add(cluster::lower(leaving->pool_id), r.node_id);
+    }
     return;
   }
   for (std::size_t i = 0; i < r.ids.size(); ++i) {

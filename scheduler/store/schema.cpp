@@ -54,11 +54,39 @@ std::string migration_3() {
          " WHERE state = 'completed' AND instr(body, '\"result\":\"failure\"') > 0;\n";
 }
 
+// Migration 4: the instances of multi-instance tasks leave the task's JSON for rows of their
+// own (subtask_rows.hpp), so a report rewrites one row instead of the whole gang. Existing
+// gangs (openbatch.gang.attempts / .coordinated, openbatch.subtasks) become rows
+// {"attemptId", "coordinated", "subtask"} with id "<task>/<k>", and leave their tasks.
+std::string migration_4() {
+  return initial_table_sql(table_name(Table::Subtasks)) +
+         "WITH g AS (SELECT t.parent_key, t.key, t.id, t.parent, t.body,"
+         "   a.key AS k, a.value AS attempt,"
+         "   json_extract(t.body, '$.openbatch.gang.coordinated[' || a.key || ']') IS 1 AS c"
+         "  FROM tasks t, json_each(t.body, '$.openbatch.gang.attempts') a"
+         "  WHERE json_type(t.body, '$.openbatch.gang') = 'object'),"
+         " r AS (SELECT g.*,"
+         "   (SELECT s.value FROM json_each(g.body, '$.openbatch.subtasks') s"
+         "    WHERE json_extract(s.value, '$.id') = g.k AND g.k > 0) AS sub,"
+         "   json_object('attemptId', g.attempt, 'coordinated',"
+         "    json(CASE WHEN g.c THEN 'true' ELSE 'false' END)) AS base"
+         "  FROM g)"
+         " INSERT INTO subtasks (parent_key, key, id, parent, state, body)"
+         " SELECT parent_key, key || '/' || k, id || '/' || k, parent,"
+         "  COALESCE(json_extract(sub, '$.state'), CASE WHEN c THEN 'running' ELSE 'preparing' "
+         "END),"
+         "  CASE WHEN sub IS NULL THEN base ELSE json_set(base, '$.subtask', json(sub)) END"
+         " FROM r;\n"
+         "UPDATE tasks SET body = json_remove(body, '$.openbatch.gang', '$.openbatch.subtasks')"
+         " WHERE json_type(body, '$.openbatch.gang') IS NOT NULL"
+         " OR json_type(body, '$.openbatch.subtasks') IS NOT NULL;\n";
+}
+
 // The ordered migrations: entry i takes user_version i to i + 1. Append only; never edit one
 // that has shipped.
 const std::vector<std::function<std::string()>>& migrations() {
   static const std::vector<std::function<std::string()>> kMigrations = {migration_1, migration_2,
-                                                                        migration_3};
+                                                                        migration_3, migration_4};
   return kMigrations;
 }
 
@@ -98,6 +126,8 @@ std::string_view table_name(Table table) {
       return "credentials";
     case Table::TaskFailures:
       return "task_failures";
+    case Table::Subtasks:
+      return "subtasks";
   }
   return "pools";  // unreachable: every enumerator is handled above
 }

@@ -15,9 +15,9 @@ namespace openbatch::store {
 
 class Connection;
 
-inline constexpr std::array<Table, 7> kAllTables = {
-    Table::Pools,        Table::Jobs,        Table::Tasks,       Table::Nodes,
-    Table::Applications, Table::Credentials, Table::TaskFailures};
+inline constexpr std::array<Table, 8> kAllTables = {
+    Table::Pools,        Table::Jobs,        Table::Tasks,        Table::Nodes,
+    Table::Applications, Table::Credentials, Table::TaskFailures, Table::Subtasks};
 
 // The SQL name of `table`: "pools", "jobs", "tasks", "nodes", "applications".
 std::string_view table_name(Table table);

@@ -33,7 +33,8 @@ namespace openbatch::store {
 // Credentials holds token digests (pool join tokens, node tokens): never served by the API.
 // TaskFailures marks each completed task that failed (parent = job, id = task), so a job's
 // failed count is an index count of its failures, never a scan of its completed tasks.
-enum class Table { Pools, Jobs, Tasks, Nodes, Applications, Credentials, TaskFailures };
+// Subtasks holds one row per instance of a multi-instance task (subtask_rows.hpp).
+enum class Table { Pools, Jobs, Tasks, Nodes, Applications, Credentials, TaskFailures, Subtasks };
 
 struct Record {
   std::string id;      // as the client spelled it

@@ -221,9 +221,12 @@ test('a coordination command failing on one node fails the whole task, which is 
   assert.equal(done.executionInfo.result, 'success', JSON.stringify(done.executionInfo));
   assert.equal(done.executionInfo.retryCount, 1);
   assert.match(await taskFileText(client, 'coord', 'retried', 'stdout.txt'), /application ran/);
-  const subs = await subtasks('coord', 'retried');
+  // The subtasks complete once the task's end has stopped them (just after the task itself).
+  const subs = await until(async () => {
+    const list = await subtasks('coord', 'retried');
+    return list.every((s) => s.state === 'completed') ? list : undefined;
+  }, { timeoutMs: 10000, intervalMs: 100, what: 'subtasks of coord/retried completed' });
   assert.deepEqual(subs.map((s) => s.id), [1, 2]);
-  for (const s of subs) assert.equal(s.state, 'completed');
 
   // Without a retry left, the failure is the task's: the subtask's exit code and why.
   await client.task.add('coord', multiInstanceTask('failed', {
