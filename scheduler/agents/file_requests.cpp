@@ -34,7 +34,8 @@ void FileRequests::request(const std::string& node_id, protocol::FileRequest req
   }
   const std::string id = "f" + std::to_string(next_id_++);
   request.request_id = id;
-  auto deadline = std::make_unique<asio::steady_timer>(ctx_.strand, kTimeout);
+  auto deadline =
+      std::make_unique<asio::steady_timer>(ctx_.strand, ctx_.config.file_request_timeout);
   deadline->async_wait([this, id](const boost::system::error_code& ec) {
     if (ec) return;  // answered or failed first
     auto it = pending_.find(id);

@@ -20,12 +20,12 @@ namespace openbatch::agents {
 class FileRequests {
  public:
   using FileAnswer = std::function<void(protocol::FileResponse)>;
-  static constexpr std::chrono::seconds kTimeout{30};
 
   explicit FileRequests(cluster::Context& ctx) : ctx_(ctx) {}
 
   // On the strand: sends one fileRequest to the node's agent, minting its requestId; `done`
-  // gets the agent's answer, or 409 NodeNotReachable / 504 OperationTimedOut.
+  // gets the agent's answer, or 409 NodeNotReachable / 504 OperationTimedOut (after
+  // config.file_request_timeout).
   void request(const std::string& node_id, protocol::FileRequest request, FileAnswer done);
   void handle_response(cluster::NodeInfo& node, protocol::FileResponse response);
   // Fails the requests sent on the link with this id (it closed).

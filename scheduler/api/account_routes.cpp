@@ -7,6 +7,7 @@
 #include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/odata/filter.hpp"
 
 #include <nlohmann/json.hpp>
@@ -73,24 +74,40 @@ json zero_counts() {
   return c;
 }
 
-// Node states are lowercase on the wire; nodecounts keys are camelCase.
+// Node states are lowercase on the wire; nodecounts keys are camelCase. States NodeCounts has
+// no key for count as unknown.
 const char* count_key(const std::string& state) {
-  static const std::pair<const char*, const char*> kKeys[] = {
-      {"creating", "creating"},
-      {"idle", "idle"},
-      {"offline", "offline"},
-      {"preempted", "preempted"},
-      {"rebooting", "rebooting"},
-      {"reimaging", "reimaging"},
-      {"running", "running"},
-      {"starting", "starting"},
-      {"starttaskfailed", "startTaskFailed"},
-      {"leavingpool", "leavingPool"},
-      {"unknown", "unknown"},
-      {"unusable", "unusable"},
-      {"waitingforstarttask", "waitingForStartTask"}};
-  for (const auto& [state_name, key] : kKeys) {
-    if (state == state_name) return key;
+  using domain::NodeState;
+  switch (domain::parse_node_state(state).value_or(NodeState::Unknown)) {
+    case NodeState::Creating:
+      return "creating";
+    case NodeState::Idle:
+      return "idle";
+    case NodeState::Offline:
+      return "offline";
+    case NodeState::Preempted:
+      return "preempted";
+    case NodeState::Rebooting:
+      return "rebooting";
+    case NodeState::Reimaging:
+      return "reimaging";
+    case NodeState::Running:
+      return "running";
+    case NodeState::Starting:
+      return "starting";
+    case NodeState::StartTaskFailed:
+      return "startTaskFailed";
+    case NodeState::LeavingPool:
+      return "leavingPool";
+    case NodeState::Unusable:
+      return "unusable";
+    case NodeState::WaitingForStartTask:
+      return "waitingForStartTask";
+    case NodeState::Unknown:
+    case NodeState::UpgradingOs:
+    case NodeState::Deallocated:
+    case NodeState::Deallocating:
+      break;
   }
   return "unknown";
 }

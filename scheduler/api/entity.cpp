@@ -25,24 +25,6 @@ void touch(nlohmann::json& entity, std::string_view etag, TimePoint now) {
   entity["lastModified"] = format_iso8601(now);
 }
 
-void transition_state(nlohmann::json& entity, std::string_view to, TimePoint now) {
-  auto it = entity.find("state");
-  if (it != entity.end() && it->is_string() && it->get_ref<const std::string&>() == to) return;
-  if (it != entity.end()) {
-    entity["previousState"] = *it;
-    entity["previousStateTransitionTime"] = entity.value("stateTransitionTime", std::string());
-  }
-  entity["state"] = to;
-  entity["stateTransitionTime"] = format_iso8601(now);
-}
-
-void transition_allocation_state(nlohmann::json& entity, std::string_view to, TimePoint now) {
-  auto it = entity.find("allocationState");
-  if (it != entity.end() && it->is_string() && it->get_ref<const std::string&>() == to) return;
-  entity["allocationState"] = to;
-  entity["allocationStateTransitionTime"] = format_iso8601(now);
-}
-
 namespace {
 
 // An ETag list header matches when it is "*" or names the entity's tag (quoted or not).

@@ -9,7 +9,9 @@
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/job_transitions.hpp"
 #include "scheduler/domain/job_validation.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/store/async_write.hpp"
 #include "scheduler/store/task_failures.hpp"
 
@@ -18,6 +20,8 @@
 namespace openbatch::api {
 namespace {
 
+using domain::JobState;
+using domain::TaskState;
 using nlohmann::json;
 using store::Table;
 
@@ -28,21 +32,6 @@ HttpResponse entity_reply(const RequestContext& ctx, http::status status, const 
   return res;
 }
 
-// The 409 for an operation that needs the job in another state.
-Error job_state_conflict(const std::string& state) {
-  if (state == "deleting")
-    return errors::conflict(
-        "JobBeingDeleted",
-        "The specified job has been marked for deletion and is being garbage collected.");
-  if (state == "terminating")
-    return errors::conflict("JobBeingTerminated", "The specified job is being terminated.");
-  if (state == "completed")
-    return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
-  if (state == "disabled" || state == "disabling")
-    return errors::conflict("JobDisabled", "The specified job is disabled.");
-  return errors::conflict("JobNotActive", "The specified job is not in the active state.");
-}
-
 RouteResult add_job(const RequestContext& ctx, Services& s) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
@@ -50,7 +39,8 @@ RouteResult add_job(const RequestContext& ctx, Services& s) {
   if (!validated) co_return error_response(ctx, validated.error());
   json job = std::move(*validated);
   const std::string id = job["id"];
-  stamp_new(job, s.account.public_url + "/jobs/" + id, s.etags.next(), ctx.now, "active");
+  stamp_new(job, s.account.public_url + "/jobs/" + id, s.etags.next(), ctx.now,
+            to_string(JobState::Active));
   json info = {{"startTime", format_iso8601(ctx.now)}};
   if (auto pool_id = job["poolInfo"].find("poolId"); pool_id != job["poolInfo"].end())
     info["poolId"] = *pool_id;
@@ -83,9 +73,7 @@ boost::asio::awaitable<Result<json>> update_job(const RequestContext& ctx, Servi
 
 RouteResult delete_job(const RequestContext& ctx, Services& s, const std::string& id) {
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    if (job.value("state", "") == "deleting") return job_state_conflict("deleting");
-    transition_state(job, "deleting", ctx.now);
-    return {};
+    return domain::delete_job(job, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return empty_response(ctx, http::status::accepted);
@@ -98,13 +86,8 @@ RouteResult terminate_job(const RequestContext& ctx, Services& s, const std::str
   if (!validated) co_return error_response(ctx, validated.error());
   const std::string reason = validated->value("terminateReason", "UserTerminate");
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state == "completed" || state == "terminating" || state == "deleting")
-      return job_state_conflict(state);
     // The sweep completes the job once its running tasks are stopped; active tasks never run.
-    transition_state(job, "terminating", ctx.now);
-    job["executionInfo"]["terminateReason"] = reason;
-    return {};
+    return domain::terminate_job(job, reason, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -115,9 +98,7 @@ RouteResult patch_job(const RequestContext& ctx, Services& s, const std::string&
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state == "completed" || state == "terminating" || state == "deleting")
-      return job_state_conflict(state);
+    if (auto accepted = domain::job_accepts_updates(job); !accepted) return accepted;
     auto changes = full_update ? domain::validate_job_update(*body, job)
                                : domain::validate_job_patch(*body, job);
     if (!changes) return changes.error();
@@ -138,12 +119,8 @@ RouteResult disable_job(const RequestContext& ctx, Services& s, const std::strin
   if (!validated) co_return error_response(ctx, validated.error());
   const std::string option = validated->value("disableTasks", "requeue");
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state != "active") return job_state_conflict(state);
     // The sweep finishes disabling once running tasks are dealt with per `disableTasks`.
-    transition_state(job, "disabling", ctx.now);
-    job["openbatch"]["disableTasks"] = option;
-    return {};
+    return domain::disable_job(job, option, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -151,12 +128,7 @@ RouteResult disable_job(const RequestContext& ctx, Services& s, const std::strin
 
 RouteResult enable_job(const RequestContext& ctx, Services& s, const std::string& id) {
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state != "disabled" && state != "disabling") {
-      return errors::conflict("JobNotDisabled", "The specified job is not disabled.");
-    }
-    transition_state(job, "enabling", ctx.now);
-    return {};
+    return domain::enable_job(job, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -167,10 +139,12 @@ HttpResponse task_counts(const RequestContext& ctx, Services& s, const std::stri
   auto job = reader->get(Table::Jobs, "", id);
   if (!job) return error_response(ctx, job_not_found());
   const std::string real_id = job->id;
-  const int64_t active = reader->count(Table::Tasks, real_id, "active");
-  const int64_t running = reader->count(Table::Tasks, real_id, "running") +
-                          reader->count(Table::Tasks, real_id, "preparing");
-  const int64_t completed = reader->count(Table::Tasks, real_id, "completed");
+  auto in_state = [&](TaskState state) {
+    return reader->count(Table::Tasks, real_id, to_string(state));
+  };
+  const int64_t active = in_state(TaskState::Active);
+  const int64_t running = in_state(TaskState::Running) + in_state(TaskState::Preparing);
+  const int64_t completed = in_state(TaskState::Completed);
   const int64_t failed = store::failed_task_count(*reader, real_id);
   json counts = {{"active", active},
                  {"running", running},

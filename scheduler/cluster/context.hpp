@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,6 +31,8 @@ struct EngineConfig {
   int unknown_after_heartbeats = 3;  // no frame for this many intervals -> unknown
   int offline_after_heartbeats = 6;  // ... and this many -> offline, attempts requeued
   std::size_t max_dispatch_per_round = 2048;
+  // A fileRequest unanswered this long fails with 504 OperationTimedOut.
+  std::chrono::milliseconds file_request_timeout = std::chrono::seconds(30);
 };
 
 using Executor = boost::asio::strand<boost::asio::io_context::executor_type>;

@@ -3,6 +3,7 @@
 
 #include "scheduler/catalog/ascii.hpp"
 #include "scheduler/domain/duration.hpp"
+#include "scheduler/domain/entity_state.hpp"
 #include "scheduler/domain/fields.hpp"
 #include "scheduler/domain/parts.hpp"
 #include "scheduler/domain/values.hpp"
@@ -192,7 +193,7 @@ Status check_against_current(const json& out, const json& current, const Path& r
         "A job's onAllTasksComplete cannot be changed from terminatejob to noaction.");
   }
   const json* pool_info = detail::find_member(out, "poolInfo");
-  if (pool_info == nullptr || string_member(current, "state") == "disabled") return {};
+  if (pool_info == nullptr || job_state(current) == JobState::Disabled) return {};
   bool changes = pool_info_always_changes;
   if (!changes) {
     const json* old_info = current.is_object() ? detail::find_member(current, "poolInfo") : nullptr;

@@ -78,9 +78,8 @@ class Engine final : public agents::AgentChannelEvents, private cluster::Wiring 
   // Node files (agents/file_requests.hpp, agent-protocol.md 3.9): sends one fileRequest to the
   // node's agent, minting its requestId, and calls `done` on the strand with the agent's
   // answer; or with 409 NodeNotReachable when the node has no link now or its link closes
-  // first, or 504 OperationTimedOut after kFileRequestTimeout. Thread-safe (posts).
+  // first, or 504 OperationTimedOut after config.file_request_timeout. Thread-safe (posts).
   using FileAnswer = agents::FileRequests::FileAnswer;
-  static constexpr std::chrono::seconds kFileRequestTimeout = agents::FileRequests::kTimeout;
   void file_request(std::string node_id, protocol::FileRequest request, FileAnswer done);
 
   // The node a node token belongs to (reads the store; call off the strand). nullopt when the
