@@ -31,6 +31,7 @@ NodeInfo& add_node(ClusterModel& model, const std::string& id, const std::string
   node.state = "idle";
   node.linked = linked;
   node.ip_address = "10.0.0." + std::to_string(model.nodes.size());
+  model.members.add(pool, id);  // a pool's nodes are read through its membership
   return node;
 }
 
