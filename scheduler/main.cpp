@@ -10,10 +10,10 @@
 #include "scheduler/api/router.hpp"
 #include "scheduler/api/services.hpp"
 #include "scheduler/catalog/catalog.hpp"
+#include "scheduler/engine/engine.hpp"
 #include "scheduler/lifecycle/sweeper.hpp"
-#include "scheduler/nodes/engine.hpp"
-#include "scheduler/nodes/local_agents.hpp"
 #include "scheduler/packages/applications.hpp"
+#include "scheduler/provision/local_agents.hpp"
 #include "scheduler/server/agent_endpoint.hpp"
 #include "scheduler/server/http_server.hpp"
 #include "scheduler/server/routed_node_files.hpp"
@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
   server::HttpServer http_server(
       ioc, [&router](api::HttpRequest req) { return router.handle(std::move(req)); },
       server_limits);
-  std::unique_ptr<nodes::Engine> engine;
+  std::unique_ptr<openbatch::engine::Engine> engine;
   std::unique_ptr<server::AgentEndpoint> agent_endpoint;
   asio::ip::tcp::endpoint bound;
   try {
@@ -291,21 +291,21 @@ int main(int argc, char** argv) {
                           ":" + std::to_string(bound.port());
   if (services.account.public_url.empty()) services.account.public_url = url;
 
-  nodes::LocalAgentsConfig agents_config;
+  provision::LocalAgentsConfig agents_config;
   agents_config.agent_binary = opt.agent_binary.empty() ? default_agent_binary() : opt.agent_binary;
   agents_config.data_dir = fs::absolute(opt.data_dir);
   agents_config.nodes_dir = fs::absolute(nodes_dir).lexically_normal();
   agents_config.agent_umask = started_umask;
   agents_config.scheduler_url = url;
   agents_config.extra_args = opt.agent_args;
-  nodes::EngineConfig engine_config;
+  openbatch::engine::EngineConfig engine_config;
   engine_config.account_name = opt.account;
   engine_config.account_url = services.account.public_url;
   engine_config.default_provisioner = opt.provisioner;
   engine_config.heartbeat_interval_seconds = opt.heartbeat_seconds;
-  engine = std::make_unique<nodes::Engine>(
+  engine = std::make_unique<openbatch::engine::Engine>(
       ioc, **store, clock, engine_config, [&services] { return services.etags.next(); },
-      std::make_unique<nodes::LocalAgents>(agents_config));
+      std::make_unique<provision::LocalAgents>(agents_config));
   agent_endpoint = std::make_unique<server::AgentEndpoint>(*engine);
   // Node files: local roots directly, the others through their agents (needs the engine).
   services.node_files = std::make_unique<server::RoutedNodeFiles>(agents_config.nodes_dir, *engine);

@@ -3,7 +3,7 @@
 #include "common/auth/bearer_token.hpp"
 #include "common/encoding.hpp"
 #include "common/time.hpp"
-#include "scheduler/nodes/engine.hpp"
+#include "scheduler/engine/engine.hpp"
 #include "scheduler/server/agent_link.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -23,9 +23,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+using engine::JoinAnswer;
+using engine::JoinRequest;
 using nlohmann::json;
-using nodes::JoinAnswer;
-using nodes::JoinRequest;
 
 namespace {
 

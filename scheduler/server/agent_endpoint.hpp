@@ -25,13 +25,13 @@
 #include <optional>
 #include <string_view>
 
-namespace openbatch::nodes {
+namespace openbatch::engine {
 class Engine;
-}  // namespace openbatch::nodes
+}
 
 namespace openbatch::server {
 
-using nodes::Engine;
+using engine::Engine;
 
 class AgentEndpoint {
  public:

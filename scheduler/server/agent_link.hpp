@@ -4,7 +4,7 @@
 // thread (they post there).
 #pragma once
 
-#include "scheduler/nodes/agent_channel.hpp"
+#include "scheduler/agents/agent_channel.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -17,8 +17,8 @@
 
 namespace openbatch::server {
 
-using nodes::AgentChannel;
-using nodes::AgentChannelEvents;
+using agents::AgentChannel;
+using agents::AgentChannelEvents;
 
 class AgentLink final : public AgentChannel, public std::enable_shared_from_this<AgentLink> {
  public:

@@ -33,7 +33,7 @@ protocol::FileRequest request_of(protocol::FileOp op, std::string path) {
 
 asio::awaitable<protocol::FileResponse> AgentNodeFiles::ask(std::string node,
                                                             protocol::FileRequest request) {
-  nodes::Engine& engine = engine_;
+  engine::Engine& engine = engine_;
   // The engine answers on its strand; the coroutine resumes on its own executor.
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
                                           void(protocol::FileResponse)>(

@@ -9,13 +9,13 @@
 
 #include "common/protocol/agent_protocol.hpp"
 #include "scheduler/api/node_files.hpp"
-#include "scheduler/nodes/engine.hpp"
+#include "scheduler/engine/engine.hpp"
 
 namespace openbatch::server {
 
 class AgentNodeFiles final : public api::NodeFiles {
  public:
-  explicit AgentNodeFiles(nodes::Engine& engine) : engine_(engine) {}
+  explicit AgentNodeFiles(engine::Engine& engine) : engine_(engine) {}
 
   Async<files::FileInfo> stat(std::string pool, std::string node, std::string path) override;
   Async<std::vector<files::FileInfo>> list(std::string pool, std::string node, std::string dir,
@@ -29,7 +29,7 @@ class AgentNodeFiles final : public api::NodeFiles {
   boost::asio::awaitable<protocol::FileResponse> ask(std::string node,
                                                      protocol::FileRequest request);
 
-  nodes::Engine& engine_;
+  engine::Engine& engine_;
 };
 
 }  // namespace openbatch::server

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "scheduler/api/node_files.hpp"
-#include "scheduler/nodes/engine.hpp"
+#include "scheduler/engine/engine.hpp"
 #include "scheduler/server/agent_node_files.hpp"
 
 #include <filesystem>
@@ -16,7 +16,7 @@ namespace openbatch::server {
 
 class RoutedNodeFiles final : public api::NodeFiles {
  public:
-  RoutedNodeFiles(std::filesystem::path nodes_root, nodes::Engine& engine)
+  RoutedNodeFiles(std::filesystem::path nodes_root, engine::Engine& engine)
       : local_(std::move(nodes_root)), agents_(engine) {}
 
   // Not coroutines: each hands back the chosen implementation's own awaitable.

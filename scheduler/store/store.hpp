@@ -18,6 +18,8 @@
 
 #include "common/error.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +42,10 @@ struct Record {
   std::string state;   // the entity's state (indexed): "active", "completed", ...
   std::string body;    // the entity's JSON text
   int64_t seq = 0;     // assigned by the store on insert: insertion order, unique per table
+  // `body` already parsed, when the writer of the record had it (an API route that built the
+  // entity): the change feed hands it on so the engine does not parse the body again. Never
+  // stored; null on every record read from the store. Whoever changes `body` resets it.
+  std::shared_ptr<const nlohmann::json> entity{};
 };
 
 // One page of a table (optionally one parent, optionally one state), ordered by seq.

@@ -23,8 +23,8 @@ std::string with_version(const std::string& path) {
 
 }  // namespace
 
-nodes::EngineConfig EngineHarness::default_config() {
-  nodes::EngineConfig config;
+engine::EngineConfig EngineHarness::default_config() {
+  engine::EngineConfig config;
   config.account_name = "acct";
   config.account_url = "http://batch.test";
   config.default_provisioner = "static";
@@ -32,7 +32,7 @@ nodes::EngineConfig EngineHarness::default_config() {
   return config;
 }
 
-EngineHarness::EngineHarness(nodes::EngineConfig config) : config_(std::move(config)) {
+EngineHarness::EngineHarness(engine::EngineConfig config) : config_(std::move(config)) {
   auto loaded = catalog::Catalog::load(std::filesystem::path(OPENBATCH_SOURCE_DIR) / "images");
   catalog_ = std::move(*loaded);
   open();
@@ -50,7 +50,7 @@ void EngineHarness::open() {
                              config_.account_url, false};
   services_ = std::make_unique<api::Services>(*store_, *catalog_, clock_, account, dir_.path());
   router_ = std::make_unique<api::Router>(*services_);
-  engine_ = std::make_unique<nodes::Engine>(
+  engine_ = std::make_unique<engine::Engine>(
       *ioc_, *store_, clock_, config_, [this] { return services_->etags.next(); }, nullptr);
   engine_->start();
 }

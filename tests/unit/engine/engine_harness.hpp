@@ -11,7 +11,7 @@
 #include "scheduler/api/router.hpp"
 #include "scheduler/api/services.hpp"
 #include "scheduler/catalog/catalog.hpp"
-#include "scheduler/nodes/engine.hpp"
+#include "scheduler/engine/engine.hpp"
 #include "scheduler/store/store.hpp"
 #include "tests/support/fake_clock.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -34,12 +34,12 @@ struct ApiReply {
 
 class EngineHarness {
  public:
-  explicit EngineHarness(nodes::EngineConfig config = default_config());
+  explicit EngineHarness(engine::EngineConfig config = default_config());
   ~EngineHarness();
   EngineHarness(const EngineHarness&) = delete;
   EngineHarness& operator=(const EngineHarness&) = delete;
 
-  static nodes::EngineConfig default_config();
+  static engine::EngineConfig default_config();
 
   // Runs the io_context until `done` holds (true) or `timeout` passes (false).
   bool run_until(const std::function<bool()>& done,
@@ -83,7 +83,7 @@ class EngineHarness {
   // store, router and engine open on the same database and rebuild from it.
   void restart();
 
-  nodes::Engine& engine() { return *engine_; }
+  engine::Engine& engine() { return *engine_; }
   store::Store& store() { return *store_; }
   FakeClock& clock() { return clock_; }
   boost::asio::io_context& io() { return *ioc_; }
@@ -92,7 +92,7 @@ class EngineHarness {
   void open();
   void close();
 
-  nodes::EngineConfig config_;
+  engine::EngineConfig config_;
   TempDir dir_;
   FakeClock clock_;
   std::optional<catalog::Catalog> catalog_;
@@ -100,7 +100,7 @@ class EngineHarness {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<api::Services> services_;
   std::unique_ptr<api::Router> router_;
-  std::unique_ptr<nodes::Engine> engine_;
+  std::unique_ptr<engine::Engine> engine_;
 };
 
 }  // namespace openbatch::testing

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "common/protocol/agent_protocol.hpp"
-#include "scheduler/nodes/agent_channel.hpp"
+#include "scheduler/agents/agent_channel.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@
 
 namespace openbatch::testing {
 
-class FakeAgentChannel final : public nodes::AgentChannel {
+class FakeAgentChannel final : public agents::AgentChannel {
  public:
   explicit FakeAgentChannel(std::string node_id) : node_id_(std::move(node_id)), id_(next_id()) {}
 

@@ -23,15 +23,15 @@ std::string next_address() {
 SimulatedAgent::SimulatedAgent(EngineHarness& harness, std::string pool_id, std::string hostname)
     : harness_(harness), pool_id_(std::move(pool_id)), hostname_(std::move(hostname)) {}
 
-Result<nodes::JoinAnswer> SimulatedAgent::try_join(const std::string& token) {
-  std::optional<Result<nodes::JoinAnswer>> answer;
+Result<engine::JoinAnswer> SimulatedAgent::try_join(const std::string& token) {
+  std::optional<Result<engine::JoinAnswer>> answer;
   const std::string address = next_address();
-  nodes::JoinRequest request{
+  engine::JoinRequest request{
       pool_id_, token, hostname_, address,
       json{{"hostname", hostname_},
            {"addresses", json::array({{{"address", address}, {"family", "inet"}}})}}};
   harness_.engine().join(std::move(request),
-                         [&answer](Result<nodes::JoinAnswer> a) { answer = std::move(a); });
+                         [&answer](Result<engine::JoinAnswer> a) { answer = std::move(a); });
   if (!harness_.run_until([&] { return answer.has_value(); }))
     return Error(500, "Timeout", "no join answer");
   if (*answer) {

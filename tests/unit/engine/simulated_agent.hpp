@@ -20,7 +20,7 @@ class SimulatedAgent {
   SimulatedAgent(EngineHarness& harness, std::string pool_id, std::string hostname = "host");
 
   // Engine::join with `token`; the answer (a node id and token) or the engine's error.
-  Result<nodes::JoinAnswer> try_join(const std::string& token);
+  Result<engine::JoinAnswer> try_join(const std::string& token);
   // Joins (asserting success), links, says hello and reports "ready": the node takes tasks.
   // Returns false when any step did not happen in time.
   bool join_and_ready(const std::string& token);

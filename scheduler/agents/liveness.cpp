@@ -1,0 +1,77 @@
+#include "scheduler/agents/liveness.hpp"
+
+#include "scheduler/agents/agent_channel.hpp"
+#include "scheduler/domain/node_record.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace openbatch::agents {
+// The stored entities' pure transitions (scheduler/domain/).
+using namespace domain;  // NOLINT(google-build-using-namespace)
+using cluster::NodeInfo;
+using nlohmann::json;
+using store::Table;
+
+void Liveness::write_node_state(const std::string& node_id, std::string state) {
+  NodeInfo* node = ctx_.model.find_node(node_id);
+  if (!node) return;
+  node->state = state;
+  const TimePoint now = ctx_.clock.now();
+  const std::string pool_id = node->pool_id;
+  ctx_.store.submit(
+      [pool_id, node_id, state, now](store::Writer& w) {
+        auto record = w.get(Table::Nodes, pool_id, node_id);
+        if (!record) return false;
+        auto node_json = json::parse(record->body, nullptr, false);
+        if (!node_json.is_object() || node_json.value("state", "") == "leavingpool") return false;
+        std::string target = state;
+        // idle/running follow the durable attempt list, not the caller's view of it.
+        if (node_is_up(target)) target = attempts_of(node_json).empty() ? "idle" : "running";
+        set_node_state(node_json, target, now);
+        record->state = target;
+        record->body = cluster::dump_entity(node_json);
+        return w.update(Table::Nodes, *record);
+      },
+      nullptr);
+}
+
+void Liveness::check() {
+  const auto now = ctx_.clock.steady_now();
+  const auto interval = std::chrono::seconds(ctx_.config.heartbeat_interval_seconds);
+  const auto unknown_after = interval * ctx_.config.unknown_after_heartbeats;
+  const auto offline_after = interval * ctx_.config.offline_after_heartbeats;
+  std::vector<std::string> to_unknown, to_offline;
+  for (auto& [id, node] : ctx_.model.nodes) {
+    if (node.leaving) continue;
+    const auto silent = now - node.last_seen;
+    const bool set_up_or_setting_up = node_is_up(node.state) ||
+                                      node.state == "waitingforstarttask" ||
+                                      node.state == "starttaskfailed" || node.state == "unusable";
+    if (set_up_or_setting_up && silent > unknown_after) to_unknown.push_back(id);
+    if ((node.state == "unknown" || node.state == "starting") && silent > offline_after)
+      to_offline.push_back(id);
+  }
+  for (const auto& id : to_unknown) {
+    spdlog::warn("node {}: no frame for {} heartbeats: unknown", id,
+                 ctx_.config.unknown_after_heartbeats);
+    write_node_state(id, "unknown");
+  }
+  for (const auto& id : to_offline) mark_offline(id);
+}
+
+void Liveness::mark_offline(const std::string& id) {
+  NodeInfo* node = ctx_.model.find_node(id);
+  if (!node) return;
+  spdlog::warn("node {}: lost: offline, requeueing {} attempts", id, node->attempts.size());
+  if (node->link) node->link->close(1001, "the node was marked offline");
+  node->link.reset();
+  node->linked = false;
+  if (node->attempts.empty()) {
+    write_node_state(id, "offline");
+  } else {
+    ends_.requeue(id, std::vector<std::string>(node->attempts.begin(), node->attempts.end()),
+                  "offline", std::nullopt);
+  }
+}
+
+}  // namespace openbatch::agents
