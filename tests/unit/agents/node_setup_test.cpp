@@ -12,6 +12,7 @@ namespace openbatch::agents {
 using namespace domain;    // NOLINT(google-build-using-namespace)
 using namespace packages;  // NOLINT(google-build-using-namespace)
 using cluster::gpu_request_of;
+using cluster::parse_cuda_version;
 namespace {
 
 using nlohmann::json;
