@@ -52,9 +52,9 @@ void AgentLinks::frame(const std::shared_ptr<AgentChannel>& link, const std::str
     return;
   }
   node->last_seen = ctx_.clock.steady_now();
-  if (node->state == "unknown")
-    rooms_.liveness.write_node_state(node->id,
-                                     resting_state(node->setup_state, !node->attempts.empty()));
+  if (node->state == NodeState::Unknown)
+    rooms_.liveness.write_node_state(
+        node->id, resting_node_state(node->setup_state, !node->attempts.empty()));
   route(link, *node, std::move(*message));
 }
 
@@ -105,9 +105,10 @@ void AgentLinks::handle_hello(const std::shared_ptr<AgentChannel>& link, NodeInf
   cancel_ended_jobs(node);
   // The node's state follows the nodeStatus the agent sends right after welcome; until then
   // a node coming back from unknown/offline shows what its setup last said.
-  if (!node_is_up(node.state) && node.state != "leavingpool" && !node.setup_state.empty()) {
+  if (!node_is_up(node.state) && node.state != NodeState::LeavingPool &&
+      !node.setup_state.empty()) {
     rooms_.liveness.write_node_state(node.id,
-                                     resting_state(node.setup_state, !node.attempts.empty()));
+                                     resting_node_state(node.setup_state, !node.attempts.empty()));
   }
   ctx_.wiring->resend_start_applications(node);
   ctx_.wiring->schedule_round();
@@ -177,8 +178,8 @@ void AgentLinks::cancel_ended_jobs(NodeInfo& node) {
     auto a = ctx_.model.attempts.find(id);
     if (a == ctx_.model.attempts.end() || a->second.finishing) continue;
     cluster::JobInfo* job = ctx_.model.find_job(a->second.job_id);
-    if (!job || job->state == "terminating" || job->state == "completed" ||
-        job->state == "deleting") {
+    if (!job || job->state == JobState::Terminating || job->state == JobState::Completed ||
+        job->state == JobState::Deleting) {
       rooms_.ends.cancel(id, protocol::CancelReason::JobTerminated);
     }
   }

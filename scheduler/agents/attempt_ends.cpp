@@ -2,7 +2,9 @@
 
 #include "common/time.hpp"
 #include "scheduler/cluster/entity_facts.hpp"
+#include "scheduler/domain/job_transitions.hpp"
 #include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/domain/task_execution.hpp"
 
 #include <boost/asio/post.hpp>
@@ -24,7 +26,7 @@ struct AttemptEnds::Requeue {
   std::string pool_id;
   std::vector<std::string> ids;
   std::vector<AttemptInfo> infos;
-  std::optional<std::string> node_state;
+  std::optional<NodeState> node_state;
   std::optional<protocol::CancelReason> cancel;
   TimePoint now;
   std::vector<RequeuedTask> results;  // filled by the commit
@@ -36,7 +38,7 @@ namespace {
 // node's attempt list (and state) is written once.
 bool commit_requeue(store::Writer& w, const std::string& pool_id, const std::string& node_id,
                     const std::vector<std::string>& ids, const std::vector<AttemptInfo>& infos,
-                    const std::optional<std::string>& node_state, TimePoint now,
+                    const std::optional<NodeState>& node_state, TimePoint now,
                     std::vector<RequeuedTask>& results) {
   auto node_record = w.get(Table::Nodes, pool_id, node_id);
   json node_json = node_record ? json::parse(node_record->body, nullptr, false) : json();
@@ -49,7 +51,8 @@ bool commit_requeue(store::Writer& w, const std::string& pool_id, const std::str
     const json execution_info =
         requeued.changed ? requeued.task.value("executionInfo", json::object()) : json::object();
     if (node_json.is_object()) {
-      remove_attempt(node_json, ids[i], std::nullopt, requeued.changed ? "active" : "completed",
+      remove_attempt(node_json, ids[i], std::nullopt,
+                     to_string(requeued.changed ? TaskState::Active : TaskState::Completed),
                      execution_info, now);
     }
   }
@@ -65,7 +68,7 @@ bool commit_requeue(store::Writer& w, const std::string& pool_id, const std::str
 }  // namespace
 
 void AttemptEnds::requeue(const std::string& node_id, std::vector<std::string> attempt_ids,
-                          std::optional<std::string> node_state,
+                          std::optional<NodeState> node_state,
                           std::optional<protocol::CancelReason> cancel) {
   NodeInfo* node = ctx_.model.find_node(node_id);
   if (!node) return;
@@ -80,7 +83,7 @@ void AttemptEnds::requeue(const std::string& node_id, std::vector<std::string> a
   if (node_state) node->state = *node_state;
   r->node_id = node_id;
   r->pool_id = node->pool_id;
-  r->node_state = std::move(node_state);
+  r->node_state = node_state;
   r->cancel = cancel;
   r->now = ctx_.clock.now();
   r->results.resize(r->ids.size());
@@ -150,24 +153,15 @@ namespace {
 bool commit_job_finish(store::Writer& w, const std::string& job_id, TimePoint now,
                        const std::string& etag) {
   auto record = w.get(Table::Jobs, "", job_id);
-  if (!record || record->state != "active") return false;
-  if (w.count(Table::Tasks, record->id, "active") + w.count(Table::Tasks, record->id, "running") +
-          w.count(Table::Tasks, record->id, "preparing") >
-      0) {
-    return false;
+  if (!record || parse_job_state(record->state) != JobState::Active) return false;
+  for (const TaskState open : {TaskState::Active, TaskState::Running, TaskState::Preparing}) {
+    if (w.count(Table::Tasks, record->id, to_string(open)) > 0) return false;
   }
   auto job_json = json::parse(record->body, nullptr, false);
-  if (!job_json.is_object() || job_json.value("onAllTasksComplete", "") != "terminatejob")
-    return false;
-  const std::string t = format_iso8601(now);
-  job_json["previousState"] = "active";
-  job_json["previousStateTransitionTime"] = job_json.value("stateTransitionTime", t);
-  job_json["state"] = "terminating";
-  job_json["stateTransitionTime"] = t;
-  job_json["executionInfo"]["terminateReason"] = "AllTasksComplete";
+  if (!end_job_when_all_tasks_complete(job_json, now)) return false;
   job_json["eTag"] = etag;
-  job_json["lastModified"] = t;
-  record->state = "terminating";
+  job_json["lastModified"] = format_iso8601(now);
+  record->state = job_json.value("state", record->state);
   record->body = cluster::dump_entity(job_json);
   return w.update(Table::Jobs, *record);
 }
@@ -178,7 +172,8 @@ void AttemptEnds::maybe_finish_job(const std::string& job_key) {
   auto it = ctx_.model.jobs.find(job_key);
   if (it == ctx_.model.jobs.end()) return;
   cluster::JobInfo& job = it->second;
-  if (!job.terminate_when_done || job.state != "active" || !job.pending.empty() || job.running > 0)
+  if (!job.terminate_when_done || job.state != JobState::Active || !job.pending.empty() ||
+      job.running > 0)
     return;
   ctx_.store.submit([job_id = job.id, now = ctx_.clock.now(), etag = ctx_.next_etag()](
                         store::Writer& w) { return commit_job_finish(w, job_id, now, etag); },

@@ -20,7 +20,8 @@ class AttemptEnds {
   // Moves the attempts' tasks back to active (requeueCount + 1) and off the node, in one op;
   // optionally sets the node's state and tells the agent to stop them.
   void requeue(const std::string& node_id, std::vector<std::string> attempt_ids,
-               std::optional<std::string> node_state, std::optional<protocol::CancelReason> cancel);
+               std::optional<domain::NodeState> node_state,
+               std::optional<protocol::CancelReason> cancel);
   void cancel(const std::string& attempt_id, protocol::CancelReason reason);
   void cancel_of_job(const std::string& job_id, protocol::CancelReason reason);
   // Drops a finished attempt from the model once its commit is durable (it is off its node and

@@ -12,7 +12,7 @@ using cluster::NodeInfo;
 using nlohmann::json;
 using store::Table;
 
-void Liveness::write_node_state(const std::string& node_id, std::string state) {
+void Liveness::write_node_state(const std::string& node_id, NodeState state) {
   NodeInfo* node = ctx_.model.find_node(node_id);
   if (!node) return;
   node->state = state;
@@ -23,12 +23,8 @@ void Liveness::write_node_state(const std::string& node_id, std::string state) {
         auto record = w.get(Table::Nodes, pool_id, node_id);
         if (!record) return false;
         auto node_json = json::parse(record->body, nullptr, false);
-        if (!node_json.is_object() || node_json.value("state", "") == "leavingpool") return false;
-        std::string target = state;
-        // idle/running follow the durable attempt list, not the caller's view of it.
-        if (node_is_up(target)) target = attempts_of(node_json).empty() ? "idle" : "running";
-        set_node_state(node_json, target, now);
-        record->state = target;
+        if (!settle_node_state(node_json, state, now)) return false;
+        record->state = node_json.value("state", record->state);
         record->body = cluster::dump_entity(node_json);
         return w.update(Table::Nodes, *record);
       },
@@ -44,17 +40,18 @@ void Liveness::check() {
   for (auto& [id, node] : ctx_.model.nodes) {
     if (node.leaving) continue;
     const auto silent = now - node.last_seen;
-    const bool set_up_or_setting_up = node_is_up(node.state) ||
-                                      node.state == "waitingforstarttask" ||
-                                      node.state == "starttaskfailed" || node.state == "unusable";
+    const bool set_up_or_setting_up =
+        node_is_up(node.state) || node.state == NodeState::WaitingForStartTask ||
+        node.state == NodeState::StartTaskFailed || node.state == NodeState::Unusable;
     if (set_up_or_setting_up && silent > unknown_after) to_unknown.push_back(id);
-    if ((node.state == "unknown" || node.state == "starting") && silent > offline_after)
+    if ((node.state == NodeState::Unknown || node.state == NodeState::Starting) &&
+        silent > offline_after)
       to_offline.push_back(id);
   }
   for (const auto& id : to_unknown) {
     spdlog::warn("node {}: no frame for {} heartbeats: unknown", id,
                  ctx_.config.unknown_after_heartbeats);
-    write_node_state(id, "unknown");
+    write_node_state(id, NodeState::Unknown);
   }
   for (const auto& id : to_offline) mark_offline(id);
 }
@@ -67,10 +64,10 @@ void Liveness::mark_offline(const std::string& id) {
   node->link.reset();
   node->linked = false;
   if (node->attempts.empty()) {
-    write_node_state(id, "offline");
+    write_node_state(id, NodeState::Offline);
   } else {
     ends_.requeue(id, std::vector<std::string>(node->attempts.begin(), node->attempts.end()),
-                  "offline", std::nullopt);
+                  NodeState::Offline, std::nullopt);
   }
 }
 

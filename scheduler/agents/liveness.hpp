@@ -5,6 +5,7 @@
 
 #include "scheduler/agents/attempt_ends.hpp"
 #include "scheduler/cluster/context.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <string>
 
@@ -18,7 +19,7 @@ class Liveness {
   void check();
   // Sets the node's state in the model and the store (idle/running follow the durable
   // attempt list; a node leaving its pool keeps leavingpool).
-  void write_node_state(const std::string& node_id, std::string state);
+  void write_node_state(const std::string& node_id, domain::NodeState state);
 
  private:
   void mark_offline(const std::string& node_id);

@@ -43,7 +43,7 @@ void NodeUpdates::handle_node_status(NodeInfo& node, protocol::NodeStatus status
   // A remote-launch server started after welcome (the pool's setting arrives there) is
   // announced here; hello announces one already running.
   if (status.exec_port) node.exec_port = *status.exec_port;
-  if (!node.leaving) node.state = resting_state(setup_state, !node.attempts.empty());
+  if (!node.leaving) node.state = resting_node_state(setup_state, !node.attempts.empty());
   spdlog::info("node {}: setup {} (generation {})", node.id, setup_state, status.generation);
   json start_task;
   if (const cluster::PoolInfo* pool = ctx_.model.find_pool(node.pool_id)) {

@@ -4,6 +4,7 @@
 #include "scheduler/cluster/gang_rows.hpp"
 #include "scheduler/domain/gang_execution.hpp"
 #include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/domain/task_execution.hpp"
 #include "scheduler/store/disk_space.hpp"
 #include "scheduler/store/task_failures.hpp"
@@ -37,7 +38,7 @@ struct NodeEdit {
 
 // What the report did to its task, for the node's attempt list.
 struct TaskEffect {
-  std::string task_state = "completed";
+  std::string task_state{to_string(TaskState::Completed)};
   json execution_info = json::object();
   std::optional<bool> succeeded;
 };
@@ -56,7 +57,7 @@ bool apply_to_task(store::Writer& w, QueuedReport& r, TimePoint now, TaskEffect&
                                          r.report.attempt_id, r.report,
                                          now) == cluster::RowChange::Failed)
     return false;
-  if (!task_record || task_record->state != "running") return true;
+  if (!task_record || task_record->state != to_string(TaskState::Running)) return true;
   json task = json::parse(task_record->body, nullptr, false);
   if (task.is_object() && current_attempt_id(task) == current) {
     const protocol::Report decisive =
@@ -66,7 +67,7 @@ bool apply_to_task(store::Writer& w, QueuedReport& r, TimePoint now, TaskEffect&
     CompletionOutcome completion = CompletionOutcome::Completed;
     json next = complete_task(std::move(task), decisive, now, completion);
     r.retried = completion == CompletionOutcome::Retried;
-    task_record->state = next.value("state", "completed");
+    task_record->state = next.value("state", std::string(to_string(TaskState::Completed)));
     task_record->body = cluster::dump_entity(next);
     if (!w.update(Table::Tasks, *task_record)) return false;
     r.task_changed = true;
@@ -83,7 +84,7 @@ bool apply_to_task(store::Writer& w, QueuedReport& r, TimePoint now, TaskEffect&
 }
 
 bool commit_reports(store::Writer& w, std::vector<QueuedReport>& batch,
-                    std::map<std::string, std::string>& node_states, TimePoint now) {
+                    std::map<std::string, NodeState>& node_states, TimePoint now) {
   std::map<std::string, NodeEdit> nodes;
   for (auto& r : batch) {
     TaskEffect effect;
@@ -108,7 +109,7 @@ bool commit_reports(store::Writer& w, std::vector<QueuedReport>& batch,
       node.record.body = cluster::dump_entity(node.body);
       if (!w.update(Table::Nodes, node.record)) return false;
     }
-    node_states[id] = node.record.state;
+    if (const auto state = parse_node_state(node.record.state)) node_states[id] = *state;
   }
   return true;
 }
@@ -158,7 +159,7 @@ void Reports::flush() {
   if (batch_.empty()) return;
   auto batch = std::make_shared<std::vector<QueuedReport>>(std::move(batch_));
   batch_.clear();
-  auto node_states = std::make_shared<std::map<std::string, std::string>>();
+  auto node_states = std::make_shared<std::map<std::string, NodeState>>();
   const TimePoint now = ctx_.clock.now();
   ctx_.store.submit(
       [batch, node_states, now](store::Writer& w) {

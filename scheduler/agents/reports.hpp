@@ -7,6 +7,7 @@
 
 #include "scheduler/agents/attempt_ends.hpp"
 #include "scheduler/cluster/context.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -39,7 +40,7 @@ class Reports {
 
  private:
   using Batch = std::shared_ptr<std::vector<QueuedReport>>;
-  using NodeStates = std::shared_ptr<std::map<std::string, std::string>>;
+  using NodeStates = std::shared_ptr<std::map<std::string, domain::NodeState>>;
   void flush();
   void retry_later(const Batch& batch);
   void fail_links(const Batch& batch);

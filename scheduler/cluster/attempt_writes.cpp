@@ -1,5 +1,6 @@
 #include "scheduler/cluster/attempt_writes.hpp"
 
+#include "scheduler/domain/states.hpp"
 #include "scheduler/domain/task_execution.hpp"
 
 namespace openbatch::cluster {
@@ -15,11 +16,11 @@ bool requeue_if_current(store::Writer& w, const std::string& job_id, const std::
                         const std::string& attempt_id, TimePoint now, RequeuedTask& out) {
   out = RequeuedTask{};
   auto record = w.get(store::Table::Tasks, job_id, task_id);
-  if (!record || record->state != "running") return true;
+  if (!record || record->state != to_string(TaskState::Running)) return true;
   auto task = json::parse(record->body, nullptr, false);
   if (!task.is_object() || current_attempt_id(task) != attempt_id) return true;
   json next = requeue_task(std::move(task), now);
-  record->state = "active";
+  record->state = to_string(TaskState::Active);
   record->body = dump_entity(next);
   if (!w.update(store::Table::Tasks, *record)) return false;
   out = {true, record->seq, std::move(next)};

@@ -53,7 +53,7 @@ class Wiring {
   virtual void ack(NodeInfo& node, std::vector<uint64_t> seqs) = 0;
   virtual void close_link(NodeInfo& node, std::uint16_t code, const std::string& reason) = 0;
   virtual void requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
-                                std::optional<std::string> node_state,
+                                std::optional<domain::NodeState> node_state,
                                 std::optional<protocol::CancelReason> cancel) = 0;
   virtual void cancel_attempt(const std::string& attempt_id, protocol::CancelReason reason) = 0;
   virtual void forget_attempt(const std::string& attempt_id, const AttemptInfo& info,

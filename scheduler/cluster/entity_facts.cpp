@@ -1,6 +1,7 @@
 #include "scheduler/cluster/entity_facts.hpp"
 
 #include "common/text/ascii.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -27,7 +28,7 @@ std::string lower(std::string_view s) { return text::to_lower(s); }
 PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) {
   PoolInfo p;
   p.id = string_of(pool, "id");
-  p.state = string_of(pool, "state");
+  p.state = domain::parse_pool_state(string_of(pool, "state"));
   p.target_nodes =
       int_of(pool, "targetDedicatedNodes", 0) + int_of(pool, "targetLowPriorityNodes", 0);
   p.task_slots_per_node =
@@ -66,7 +67,7 @@ PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) 
 
 void read_job_facts(const json& job, JobInfo& info) {
   info.id = string_of(job, "id");
-  info.state = string_of(job, "state");
+  info.state = domain::parse_job_state(string_of(job, "state"));
   info.priority = int_of(job, "priority", 0);
   info.max_parallel = int_of(job, "maxParallelTasks", -1);
   info.terminate_when_done = lower(string_of(job, "onAllTasksComplete")) == "terminatejob";

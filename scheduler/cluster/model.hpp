@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/protocol/agent_protocol.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/placement/snapshot.hpp"
 
 #include <nlohmann/json.hpp>
@@ -31,8 +32,8 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct PoolInfo {
   std::string id;
-  std::string state = "active";  // active | deleting
-  int target_nodes = 0;          // targetDedicatedNodes + targetLowPriorityNodes
+  std::optional<domain::PoolState> state = domain::PoolState::Active;  // nullopt: unreadable
+  int target_nodes = 0;  // targetDedicatedNodes + targetLowPriorityNodes
   int task_slots_per_node = 1;
   placement::NodeFillType fill = placement::NodeFillType::Spread;
   bool inter_node = false;
@@ -58,8 +59,8 @@ struct PendingItem {
 
 struct JobInfo {
   std::string id;
-  std::string pool_key;  // lowercased poolInfo.poolId
-  std::string state = "active";
+  std::string pool_key;                                              // lowercased poolInfo.poolId
+  std::optional<domain::JobState> state = domain::JobState::Active;  // nullopt: unreadable
   int priority = 0;
   int max_parallel = -1;
   bool terminate_when_done = false;  // onAllTasksComplete == terminatejob
@@ -108,7 +109,7 @@ struct GangInfo {
 struct NodeInfo {
   std::string id;
   std::string pool_id;
-  std::string state = "creating";
+  domain::NodeState state = domain::NodeState::Creating;
   // The agent's last nodeStatus: "ready" (takes tasks) or the Azure state it stands in
   // (starting, waitingforstarttask, starttaskfailed, unusable); "" before any.
   std::string setup_state;

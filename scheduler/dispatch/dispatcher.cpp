@@ -3,6 +3,7 @@
 #include "common/auth/bearer_token.hpp"
 #include "scheduler/cluster/entity_facts.hpp"
 #include "scheduler/dispatch/round_commit.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -61,7 +62,7 @@ void Dispatcher::write_pending_reasons(std::vector<PendingReasonWrite> writes) {
       [writes = std::move(writes)](store::Writer& w) {
         for (const auto& write : writes) {
           auto record = w.get(Table::Tasks, write.job_id, write.task_id);
-          if (!record || record->state != "active") continue;
+          if (!record || record->state != domain::to_string(domain::TaskState::Active)) continue;
           auto task = json::parse(record->body, nullptr, false);
           if (!task.is_object()) continue;
           task["openbatch"]["pendingReason"] = {{"code", write.code}, {"message", write.message}};
@@ -120,7 +121,7 @@ void Dispatcher::record_gang(Dispatch& d, Sends& to_send) {
     gang.live++;
     if (NodeInfo* member = ctx_.model.find_node(member_id)) {
       member->attempts.insert(id);
-      if (member->state == "idle") member->state = "running";
+      if (member->state == domain::NodeState::Idle) member->state = domain::NodeState::Running;
       to_send[member_id].push_back(std::move(d.instances[k]));
     }
   }
@@ -135,7 +136,7 @@ void Dispatcher::record_single(Dispatch& d, Sends& to_send) {
   ctx_.model.attempt_of_task[cluster::task_key(d.job_id, d.item.task_id)] = d.attempt_id;
   if (NodeInfo* node = ctx_.model.find_node(d.node_id)) {
     node->attempts.insert(d.attempt_id);
-    if (node->state == "idle") node->state = "running";
+    if (node->state == domain::NodeState::Idle) node->state = domain::NodeState::Running;
     to_send[d.node_id].push_back(std::move(d.assignment));
   }
 }

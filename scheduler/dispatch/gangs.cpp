@@ -2,6 +2,7 @@
 
 #include "scheduler/cluster/gang_rows.hpp"
 #include "scheduler/domain/gang_execution.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/domain/task_execution.hpp"
 
 #include <boost/asio/post.hpp>
@@ -22,7 +23,7 @@ void Gangs::load_states(store::Reader& reader) {
   for (auto& [primary, gang] : ctx_.model.gangs) {
     auto record = reader.get(Table::Tasks, gang.job_id, gang.task_id);
     json task = record ? json::parse(record->body, nullptr, false) : json();
-    if (!record || record->state != "running" || !task.is_object() ||
+    if (!record || record->state != to_string(TaskState::Running) || !task.is_object() ||
         current_attempt_id(task) != primary) {
       gang.ended = true;
       continue;
@@ -85,7 +86,7 @@ void Gangs::handle_coordinated(NodeInfo& node, protocol::Report report, uint64_t
       [job_id = attempt.job_id, task_id = attempt.task_id, primary = attempt.gang,
        id = report.attempt_id, k = attempt.subtask_id, now = ctx_.clock.now()](store::Writer& w) {
         auto record = w.get(Table::Tasks, job_id, task_id);
-        if (!record || record->state != "running") return true;
+        if (!record || record->state != to_string(TaskState::Running)) return true;
         auto task = json::parse(record->body, nullptr, false);
         if (!task.is_object() || current_attempt_id(task) != primary) return true;
         // The instance's own row, not the task: the same cost for any size of gang.

@@ -4,8 +4,10 @@
 #include "scheduler/cluster/attempt_writes.hpp"
 #include "scheduler/cluster/gang_rows.hpp"
 #include "scheduler/dispatch/mpi_transport.hpp"
+#include "scheduler/domain/entity_state.hpp"
 #include "scheduler/domain/gang_execution.hpp"
 #include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/domain/task_execution.hpp"
 #include "scheduler/packages/resolution.hpp"
 
@@ -60,8 +62,8 @@ class NodeEdits {
 };
 
 bool node_up(const json& body) {
-  const std::string state = body.is_object() ? body.value("state", "") : "";
-  return state == "idle" || state == "running";
+  const auto state = node_state(body);
+  return state && node_is_up(*state);
 }
 
 // The packages the agent installs for the task. Azure fails a task whose package is missing
@@ -84,7 +86,7 @@ void attach_packages(store::Writer& w, const json& running, protocol::Assignment
 
 bool finish_commit(store::Writer& w, Dispatch& d, store::Record& task_record, const json& running,
                    std::string attempt_id) {
-  task_record.state = "running";
+  task_record.state = to_string(TaskState::Running);
   task_record.body = dump_entity(running);
   if (!w.update(Table::Tasks, task_record)) return false;
   d.attempt_id = std::move(attempt_id);
@@ -237,7 +239,7 @@ bool commit_round(store::Writer& w, std::vector<Dispatch>& dispatches, TimePoint
     d.committed = false;
     d.still_pending = false;
     auto task_record = w.get(Table::Tasks, d.job_id, d.item.task_id);
-    if (!task_record || task_record->state != "active") continue;
+    if (!task_record || task_record->state != to_string(TaskState::Active)) continue;
     d.still_pending = true;
     const bool ok = d.members.empty() ? commit_single(w, d, *task_record, edits, now, account_url)
                                       : commit_gang(w, d, *task_record, edits, now, account_url);

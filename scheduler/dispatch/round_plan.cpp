@@ -1,6 +1,7 @@
 #include "scheduler/dispatch/round_plan.hpp"
 
 #include "scheduler/cluster/entity_facts.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/placement/place.hpp"
 
 #include <algorithm>
@@ -19,8 +20,7 @@ namespace {
 using Refs = std::vector<std::pair<std::string, int64_t>>;
 
 bool schedulable(const NodeInfo& node) {
-  return node.linked && !node.leaving && node.scheduling_enabled &&
-         (node.state == "idle" || node.state == "running");
+  return node.linked && !node.leaving && node.scheduling_enabled && domain::node_is_up(node.state);
 }
 
 const JobInfo* job_of(const ClusterModel& model, const std::string& job_key) {
@@ -38,7 +38,8 @@ placement::NodeSnapshot snapshot_of(const NodeInfo& node, const PoolInfo& pool) 
   placement::NodeSnapshot snap;
   snap.id = node.id;
   snap.pool_id = pool.id;
-  snap.state = node.state == "running" ? placement::NodeState::Running : placement::NodeState::Idle;
+  snap.state = node.state == domain::NodeState::Running ? placement::NodeState::Running
+                                                        : placement::NodeState::Idle;
   snap.used_slots = node.used_slots;
   snap.running_tasks = static_cast<int>(node.attempts.size());
   snap.affinity_id = "TVM:" + node.id;
@@ -189,7 +190,8 @@ RoundPlan plan_round(const ClusterModel& model, const RoundLimits& limits) {
   for (const auto& [pool_key, queue] : model.queues) {
     if (queue.empty()) continue;
     auto pool_it = model.pools.find(pool_key);
-    if (pool_it == model.pools.end() || pool_it->second.state != "active") continue;
+    if (pool_it == model.pools.end() || pool_it->second.state != domain::PoolState::Active)
+      continue;
     plan_pool(model, pool_key, pool_it->second, queue, limits, plan);
   }
   return plan;

@@ -76,6 +76,10 @@ std::string resting_state(std::string_view setup_state, bool has_attempts) {
   return std::string(setup_state);
 }
 
+NodeState resting_node_state(std::string_view setup_state, bool has_attempts) {
+  return parse_node_state(resting_state(setup_state, has_attempts)).value_or(NodeState::Unusable);
+}
+
 bool settle_node_state(json& node, NodeState requested, TimePoint now) {
   if (!node.is_object() || node_state(node) == NodeState::LeavingPool) return false;
   NodeState target = requested;

@@ -64,6 +64,9 @@ void refresh_busy_state(json& node, TimePoint now);
 // (starting, waitingforstarttask, starttaskfailed, unusable), else idle/running from its
 // attempts. "" (no status yet) counts as ready, so nodes from before setups existed keep working.
 std::string resting_state(std::string_view setup_state, bool has_attempts);
+// The same as the enum, for the engine's model. Setup states are node-state spellings; one that
+// is not (never written by an agent) reads as unusable.
+NodeState resting_node_state(std::string_view setup_state, bool has_attempts);
 
 // Applies an agent's nodeStatus to the node record: state (see resting_state), startTaskInfo,
 // errors (removed when empty, as Azure omits them), the pool's startTask as the node got it,

@@ -142,9 +142,9 @@ void Engine::close_link(cluster::NodeInfo& node, std::uint16_t code, const std::
   if (node.link) node.link->close(code, reason);
 }
 void Engine::requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
-                              std::optional<std::string> node_state,
+                              std::optional<domain::NodeState> node_state,
                               std::optional<protocol::CancelReason> cancel) {
-  ends_.requeue(node_id, std::move(attempt_ids), std::move(node_state), cancel);
+  ends_.requeue(node_id, std::move(attempt_ids), node_state, cancel);
 }
 void Engine::cancel_attempt(const std::string& attempt_id, protocol::CancelReason reason) {
   ends_.cancel(attempt_id, reason);

@@ -106,7 +106,7 @@ class Engine final : public agents::AgentChannelEvents, private cluster::Wiring 
   void ack(cluster::NodeInfo& node, std::vector<uint64_t> seqs) override;
   void close_link(cluster::NodeInfo& node, std::uint16_t code, const std::string& reason) override;
   void requeue_attempts(const std::string& node_id, std::vector<std::string> attempt_ids,
-                        std::optional<std::string> node_state,
+                        std::optional<domain::NodeState> node_state,
                         std::optional<protocol::CancelReason> cancel) override;
   void cancel_attempt(const std::string& attempt_id, protocol::CancelReason reason) override;
   void forget_attempt(const std::string& attempt_id, const cluster::AttemptInfo& info,

@@ -1,7 +1,9 @@
 #include "scheduler/engine/model_feed.hpp"
 
 #include "scheduler/cluster/entity_facts.hpp"
+#include "scheduler/domain/entity_state.hpp"
 #include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -49,10 +51,11 @@ void ModelFeed::load() {
                   [&](const store::Record& r) { apply_node(r); });
   gangs_.load_states(*reader);
   std::size_t pending = 0;
-  for_each_record(*reader, Table::Tasks, std::string("active"), [&](const store::Record& r) {
-    apply_task(r);
-    ++pending;
-  });
+  for_each_record(*reader, Table::Tasks, std::string(to_string(TaskState::Active)),
+                  [&](const store::Record& r) {
+                    apply_task(r);
+                    ++pending;
+                  });
   const auto& model = ctx_.model;
   spdlog::info("engine: loaded {} pools, {} jobs, {} nodes, {} pending tasks, {} running attempts",
                model.pools.size(), model.jobs.size(), model.nodes.size(), pending,
@@ -110,7 +113,7 @@ void ModelFeed::apply_job(const store::Record& record) {
   if (!body.is_object()) return;
   const std::string key = lower(record.id);
   JobInfo& job = ctx_.model.jobs[key];
-  const std::string old_state = job.state;
+  const std::optional<JobState> old_state = job.state;
   const bool was_known = !job.id.empty();
   const std::string old_pool = job.pool_key;
   if (job.queued && job.priority != body.value("priority", 0)) ctx_.model.unqueue_job(job);
@@ -121,7 +124,7 @@ void ModelFeed::apply_job(const store::Record& record) {
     if (probe.pool_key != old_pool) ctx_.model.unqueue_job(job);
   }
   cluster::read_job_facts(body, job);
-  const bool eligible = job.state == "active";
+  const bool eligible = job.state == JobState::Active;
   if (eligible && !job.queued) ctx_.model.queue_job(job);
   if (!eligible && job.queued) ctx_.model.unqueue_job(job);
   if (!was_known || old_state != job.state) apply_job_state(job, body);
@@ -132,11 +135,11 @@ void ModelFeed::apply_job(const store::Record& record) {
 // A job's new state reaches its running attempts: terminated or deleted jobs cancel them, a
 // disabled job requeues or terminates them (its disableTasks option) or lets them finish.
 void ModelFeed::apply_job_state(JobInfo& job, const json& body) {
-  if (job.state == "terminating" || job.state == "completed") {
+  if (job.state && job_is_ending(*job.state)) {
     ends_.cancel_of_job(job.id, protocol::CancelReason::JobTerminated);
-  } else if (job.state == "deleting") {
+  } else if (job.state == JobState::Deleting) {
     ends_.cancel_of_job(job.id, protocol::CancelReason::TaskDeleted);
-  } else if (job.state == "disabling") {
+  } else if (job.state == JobState::Disabling) {
     std::string option = "requeue";
     if (auto ext = body.find("openbatch"); ext != body.end() && ext->is_object()) {
       option = ext->value("disableTasks", "requeue");
@@ -167,7 +170,8 @@ void ModelFeed::erase_job(const std::string& id) {
 void ModelFeed::apply_task(const store::Record& record) {
   const std::string key = task_key(record.parent, record.id);
   auto& model = ctx_.model;
-  if (record.state == "active") {
+  const std::optional<TaskState> state = parse_task_state(record.state);
+  if (state == TaskState::Active) {
     // An active task has no current attempt: one still mapped is finishing (our own retry or
     // requeue, whose completion re-adds the task anyway) or stale (terminated, then
     // reactivated before its agent reported). Either way the task waits for placement again.
@@ -185,7 +189,7 @@ void ModelFeed::apply_task(const store::Record& record) {
       // An update by an API route (reactivate) carries no seq; read it once.
       auto reader = ctx_.store.reader();
       auto current = reader->get(Table::Tasks, record.parent, record.id);
-      if (!current || current->state != "active") return;
+      if (!current || current->state != to_string(TaskState::Active)) return;
       seq = current->seq;
     }
     model.add_pending(*job, cluster::pending_item_of(body, seq));
@@ -193,7 +197,7 @@ void ModelFeed::apply_task(const store::Record& record) {
     return;
   }
   model.remove_pending(record.parent, record.id);
-  if (record.state == "completed") {
+  if (state == TaskState::Completed) {
     auto it = model.attempt_of_task.find(key);
     if (it != model.attempt_of_task.end())
       ends_.cancel(it->second, protocol::CancelReason::TaskTerminated);
@@ -223,7 +227,7 @@ NodeInfo node_info_of(const store::Record& record, const json& body, SteadyTime 
   NodeInfo node;
   node.id = record.id;
   node.pool_id = record.parent;
-  node.state = body.value("state", "creating");
+  node.state = node_state(body).value_or(NodeState::Creating);
   node.scheduling_enabled = body.value("schedulingState", "enabled") == "enabled";
   node.ip_address = body.value("ipAddress", "");
   node.last_seen = now;
@@ -255,8 +259,8 @@ void ModelFeed::apply_node(const store::Record& record) {
     // already. What others write is a removal (removenodes marks the node leavingpool), and
     // the record's state column says so without parsing the body.
     NodeInfo& node = it->second;
-    if (record.state == "leavingpool" && !node.leaving) {
-      node.state = record.state;
+    if (parse_node_state(record.state) == NodeState::LeavingPool && !node.leaving) {
+      node.state = NodeState::LeavingPool;
       provisioner_.remove_node(node.id);
     }
     return;
@@ -268,7 +272,7 @@ void ModelFeed::apply_node(const store::Record& record) {
   it = ctx_.model.nodes.emplace(record.id, std::move(node)).first;
   const std::string pool_key = lower(it->second.pool_id);
   ctx_.model.members.add(pool_key, record.id);
-  if (it->second.state == "leavingpool") provisioner_.remove_node(record.id);
+  if (it->second.state == NodeState::LeavingPool) provisioner_.remove_node(record.id);
   provisioner_.schedule_reconcile(pool_key);
 }
 

@@ -4,6 +4,7 @@
 #include "common/encoding.hpp"
 #include "scheduler/cluster/entity_facts.hpp"
 #include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/store/credentials.hpp"
 
 #include <boost/asio/post.hpp>
@@ -24,7 +25,7 @@ const cluster::PoolInfo* Joins::admit(const JoinRequest& request,
   // An unknown pool and a wrong token get the same answer, so that an unauthenticated caller
   // cannot tell which pool ids exist; the log says which it was.
   const cluster::PoolInfo* pool = ctx_.model.find_pool(request.pool_id);
-  const bool pool_joinable = pool && pool->state == "active";
+  const bool pool_joinable = pool && pool->state == PoolState::Active;
   bool token_valid = false;
   {
     auto reader = ctx_.store.reader();
@@ -63,12 +64,12 @@ void Joins::join(const JoinRequest& request, std::function<void(Result<JoinAnswe
   spec.hostname = request.hostname;
   spec.provisioner = "static";
   spec.image_reference = pool.image_reference;
-  spec.state = "starting";
+  spec.state = to_string(NodeState::Starting);
   json node_json = make_node(spec, ctx_.clock.now());
   if (request.inventory.is_object()) node_json["openbatch"]["inventory"] = request.inventory;
   const std::string token = auth::new_bearer_token(spec.id);
   auto credential = store::credential_record(store::kNodeCredential, spec.id, token, pool.id);
-  store::Record record{spec.id, pool.id, "starting", cluster::dump_entity(node_json), 0};
+  store::Record record{spec.id, pool.id, spec.state, cluster::dump_entity(node_json), 0};
   in_flight_[lower(pool.id)]++;
   ctx_.store.submit(
       [record, credential](store::Writer& w) mutable {

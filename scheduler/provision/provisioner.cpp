@@ -4,6 +4,7 @@
 #include "common/encoding.hpp"
 #include "scheduler/cluster/entity_facts.hpp"
 #include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/store/credentials.hpp"
 
 #include <boost/asio/post.hpp>
@@ -55,7 +56,7 @@ void Provisioner::reconcile_dirty_pools() {
 void Provisioner::reconcile_pool(const std::string& key, const cluster::PoolInfo& pool) {
   const std::set<std::string>& ids = ctx_.model.members.members(key);
   const int have = static_cast<int>(ids.size());
-  if (pool.state != "deleting" && have <= pool.target_nodes &&
+  if (pool.state != PoolState::Deleting && have <= pool.target_nodes &&
       !(pool.provisioner == "local" && local_agents_))
     return;
   std::vector<NodeInfo*> nodes;  // copied: remove_node() changes the membership
@@ -63,7 +64,7 @@ void Provisioner::reconcile_pool(const std::string& key, const cluster::PoolInfo
   for (const auto& id : ids) {
     if (NodeInfo* node = ctx_.model.find_node(id)) nodes.push_back(node);
   }
-  if (pool.state == "deleting") {
+  if (pool.state == PoolState::Deleting) {
     for (NodeInfo* node : nodes) remove_node(node->id);
     return;
   }
@@ -107,7 +108,7 @@ void Provisioner::create_local_nodes(const cluster::PoolInfo& pool, int count) {
     spec.hostname = spec.id;
     spec.provisioner = "local";
     spec.image_reference = pool.image_reference;
-    spec.state = "starting";
+    spec.state = to_string(NodeState::Starting);
     const std::string token = auth::new_bearer_token(spec.id);
     records.push_back(
         store::Record{spec.id, pool.id, spec.state, cluster::dump_entity(make_node(spec, now)), 0});
@@ -121,7 +122,7 @@ void Provisioner::create_local_nodes(const cluster::PoolInfo& pool, int count) {
   ctx_.store.submit(
       [records, credentials, pool_id = pool.id](store::Writer& w) mutable {
         auto pool_record = w.get(Table::Pools, "", pool_id);
-        if (!pool_record || pool_record->state != "active") return false;
+        if (!pool_record || pool_record->state != to_string(PoolState::Active)) return false;
         for (std::size_t i = 0; i < records.size(); ++i) {
           if (!w.insert(Table::Nodes, records[i]) || !store::put_credential(w, credentials[i]))
             return false;
@@ -190,7 +191,7 @@ void Provisioner::remove_node(const std::string& node_id) {
   NodeInfo* node = ctx_.model.find_node(node_id);
   if (!node || removing_nodes_.count(node_id)) return;
   node->leaving = true;
-  node->state = "leavingpool";
+  node->state = NodeState::LeavingPool;
   ctx_.model.members.remove(cluster::lower(node->pool_id), node_id);
   removing_nodes_.insert(node_id);
   auto r = std::make_shared<Removal>();

@@ -2,6 +2,8 @@
 // the model untouched (the Dispatcher reserves).
 #include "scheduler/dispatch/round_plan.hpp"
 
+#include "scheduler/domain/states.hpp"
+
 #include <gtest/gtest.h>
 
 namespace openbatch::dispatch {
@@ -28,7 +30,7 @@ NodeInfo& add_node(ClusterModel& model, const std::string& id, const std::string
   NodeInfo& node = model.nodes[id];
   node.id = id;
   node.pool_id = pool;
-  node.state = "idle";
+  node.state = domain::NodeState::Idle;
   node.linked = linked;
   node.ip_address = "10.0.0." + std::to_string(model.nodes.size());
   model.members.add(pool, id);  // a pool's nodes are read through its membership
@@ -87,7 +89,7 @@ TEST(RoundPlan, NodesWithoutALinkOrOfAnotherPoolTakeNothing) {
 TEST(RoundPlan, APoolBeingDeletedPlacesNothing) {
   ClusterModel model;
   add_pool(model, "p", 1);
-  model.pools["p"].state = "deleting";
+  model.pools["p"].state = domain::PoolState::Deleting;
   add_node(model, "n1", "p");
   JobInfo& job = add_job(model, "j", "p");
   add_task(model, job, "t1", 1);

@@ -74,6 +74,14 @@ TEST(NodeRecord, NodesThatAreNotUpKeepTheirState) {
   EXPECT_EQ(node["state"], "unknown") << "only idle/running follow the attempt list";
 }
 
+TEST(NodeRecord, RestingNodeStateFollowsTheSetupAndTheAttempts) {
+  EXPECT_EQ(resting_node_state("", false), NodeState::Idle);
+  EXPECT_EQ(resting_node_state("ready", true), NodeState::Running);
+  EXPECT_EQ(resting_node_state("waitingforstarttask", false), NodeState::WaitingForStartTask);
+  EXPECT_EQ(resting_node_state("starttaskfailed", true), NodeState::StartTaskFailed);
+  EXPECT_EQ(resting_node_state("not-a-state", false), NodeState::Unusable);
+}
+
 TEST(NodeRecord, RecentTasksAreBounded) {
   json node = idle_node();
   for (int i = 0; i < 25; ++i) {
