@@ -218,6 +218,7 @@ class Engine final : public AgentChannelEvents {
   std::function<std::string()> next_etag_;
   std::unique_ptr<LocalAgents> local_agents_;
   boost::asio::steady_timer timer_;
+  std::optional<std::chrono::steady_clock::time_point> last_liveness_scan_;  // its steady_now()
   bool stopped_ = false;
   bool loading_ = false;
   bool round_scheduled_ = false;

@@ -312,6 +312,11 @@ void Engine::handle_inventory(NodeInfo& node, protocol::InventoryUpdate update, 
 void Engine::check_liveness() {
   const auto now = clock_.steady_now();
   const auto interval = std::chrono::seconds(config_.heartbeat_interval_seconds);
+  // The scan visits every node; at 10,000 nodes it was a tenth of the idle cost when run on
+  // every tick. A quarter interval between scans adds at most that to a detection that waits
+  // unknown_after_heartbeats whole intervals (with 1 s heartbeats: every tick, as before).
+  if (last_liveness_scan_ && now - *last_liveness_scan_ < interval / 4) return;
+  last_liveness_scan_ = now;
   const auto unknown_after = interval * config_.unknown_after_heartbeats;
   const auto offline_after = interval * config_.offline_after_heartbeats;
   std::vector<std::string> to_unknown, to_offline;
@@ -400,7 +405,10 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
     spec.image_reference = pool.image_reference;
     spec.state = "starting";
     json node_json = make_node(spec, clock_.now());
-    if (request.inventory.is_object()) node_json["openbatch"]["inventory"] = request.inventory;
+    if (request.inventory.is_object()) {
+      node_json["openbatch"]["inventory"] = request.inventory;
+      node_json["openbatch"]["inventoryHash"] = inventory_hash_of(request.inventory);
+    }
     const std::string token = auth::new_bearer_token(spec.id);
     auto credential = credential_record(kNodeCredential, spec.id, token, pool.id);
     store::Record record{spec.id, pool.id, "starting", dump_entity(node_json), 0};

@@ -1,5 +1,9 @@
 #include "scheduler/nodes/entity_facts.hpp"
 
+#include "common/encoding.hpp"
+
+#include <openssl/evp.h>
+
 #include <cctype>
 #include <cstdio>
 
@@ -19,6 +23,14 @@ std::string string_of(const json& object, const char* key) {
 }
 
 }  // namespace
+
+std::string inventory_hash_of(const nlohmann::json& inventory) {
+  const std::string text = inventory.dump();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
