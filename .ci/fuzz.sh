@@ -7,6 +7,7 @@
 #   .ci/fuzz.sh                 every target, FUZZ_SECONDS each (default 20)
 #   .ci/fuzz.sh odata_filter    only the named targets (fuzz_<name>)
 #   FUZZ_SECONDS=0 FUZZ_RUNS=10000000 .ci/fuzz.sh    a long run: 10^7 executions per target
+#   FUZZ_JOBS                   targets run at once (default: the number of cores)
 #   OPENBATCH_FUZZ_BUILD_DIR    build directory instead of build-fuzz/
 #   CC / CXX                    the clang to use (default clang / clang++)
 set -euo pipefail
@@ -36,14 +37,21 @@ if ((${#targets[@]} == 0)); then
   done
 fi
 
-echo "== run each target (FUZZ_SECONDS=$FUZZ_SECONDS${FUZZ_RUNS:+, FUZZ_RUNS=$FUZZ_RUNS})"
-passed=0 failed=0
+# Each libFuzzer run uses one core: FUZZ_JOBS of them at once (each prints one line when done).
+fuzz_jobs=${FUZZ_JOBS:-$(nproc)}
+echo "== run each target (FUZZ_SECONDS=$FUZZ_SECONDS${FUZZ_RUNS:+, FUZZ_RUNS=$FUZZ_RUNS}, $fuzz_jobs at once)"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 for t in "${targets[@]}"; do
-  if fuzz/run_fuzzer.sh "$build/fuzz/fuzz_$t" "fuzz/corpus/$t" "$build/fuzz/work/$t"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-  fi
+  while (($(jobs -rp | wc -l) >= fuzz_jobs)); do wait -n || true; done
+  (if fuzz/run_fuzzer.sh "$build/fuzz/fuzz_$t" "fuzz/corpus/$t" "$build/fuzz/work/$t"; then
+     echo passed >>"$results"
+   else
+     echo failed >>"$results"
+   fi) &
 done
+wait
+passed=$(grep -c '^passed' "$results" || true)
+failed=$(grep -c '^failed' "$results" || true)
 echo "fuzz: $passed passed, $failed failed"
 ((failed == 0))

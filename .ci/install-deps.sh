@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libgtest-dev
   libgmock-dev openmpi-bin libopenmpi-dev libucx-dev ucx-utils libssl-dev libarchive-dev
   libspdlog-dev libcli11-dev iproute2 curl procps nodejs npm zip unzip shellcheck
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format python3
 )
 
 missing=()

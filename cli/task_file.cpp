@@ -3,9 +3,9 @@
 
 #include "cli/errors.hpp"
 #include "cli/json_fields.hpp"
+#include "common/text/ascii.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <unordered_set>
 
 namespace openbatch::cli {
@@ -15,12 +15,6 @@ using nlohmann::json;
 
 constexpr std::string_view kBodyOpen = "{\"value\":[";
 constexpr std::string_view kBodyClose = "]}";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -56,7 +50,7 @@ Result<TaskFile> parse_task_file(std::string_view text, std::string_view origin)
     if (id == t.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) {
       return usage_error(entry + " has no \"id\"");
     }
-    if (!seen.insert(lower(id->get<std::string>())).second) {
+    if (!seen.insert(text::to_lower(id->get<std::string>())).second) {
       return usage_error(entry + " repeats the id '" + id->get<std::string>() + "'");
     }
   }

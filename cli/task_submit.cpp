@@ -4,10 +4,10 @@
 #include "cli/api.hpp"
 #include "cli/errors.hpp"
 #include "cli/json_fields.hpp"
+#include "common/text/ascii.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -16,12 +16,6 @@ namespace openbatch::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // The BatchError of a TaskAddResult as an Error without an HTTP status.
 Error task_error(const json& result) {
@@ -42,10 +36,10 @@ SubmitReport batch_outcome(const std::vector<std::string>& ids, std::string_view
   const json* value = reply.is_discarded() ? nullptr : find_path(reply, "value");
   std::unordered_map<std::string, const json*> by_id;
   if (value != nullptr && value->is_array()) {
-    for (const auto& r : *value) by_id[lower(text_at(r, "taskId"))] = &r;
+    for (const auto& r : *value) by_id[text::to_lower(text_at(r, "taskId"))] = &r;
   }
   for (const auto& id : ids) {
-    auto it = by_id.find(lower(id));
+    auto it = by_id.find(text::to_lower(id));
     if (it == by_id.end()) {
       report.failures.push_back(
           {id, Error(0, "MissingTaskAddResult", "the reply has no result for this task")});

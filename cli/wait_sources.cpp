@@ -2,9 +2,9 @@
 #include "cli/wait_sources.hpp"
 
 #include "cli/json_fields.hpp"
+#include "common/text/ascii.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace openbatch::cli {
 namespace {
@@ -12,12 +12,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kTaskSelect = "id,state,executionInfo";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 bool is_done(TaskPhase p) { return p == TaskPhase::Succeeded || p == TaskPhase::Failed; }
 
@@ -39,10 +33,11 @@ TaskCounts counts_from_taskcounts(const json& reply) {
 }
 
 TaskPhase task_phase(const json& task) {
-  const std::string state = lower(text_at(task, "state"));
+  const std::string state = text::to_lower(text_at(task, "state"));
   if (state == "completed") {
-    return lower(text_at(task, "executionInfo/result")) == "failure" ? TaskPhase::Failed
-                                                                     : TaskPhase::Succeeded;
+    return text::to_lower(text_at(task, "executionInfo/result")) == "failure"
+               ? TaskPhase::Failed
+               : TaskPhase::Succeeded;
   }
   if (state == "running" || state == "preparing") return TaskPhase::Running;
   return TaskPhase::Active;
@@ -67,7 +62,7 @@ void tally(TaskPhase phase, TaskCounts& counts) {
 }
 
 std::string job_finish_reason(const json& job) {
-  if (lower(text_at(job, "state")) != "completed") return {};
+  if (text::to_lower(text_at(job, "state")) != "completed") return {};
   const std::string why = text_at(job, "executionInfo/terminateReason");
   return why.empty() ? "job completed" : "job completed (" + why + ")";
 }
@@ -98,13 +93,13 @@ TaskSetWaitSource::TaskSetWaitSource(Api& api, std::string job_id,
                                      const std::vector<std::string>& task_ids)
     : api_(api), job_(std::move(job_id)) {
   for (const auto& id : task_ids) {
-    if (phases_.emplace(lower(id), TaskPhase::Active).second) ids_.push_back(id);
+    if (phases_.emplace(text::to_lower(id), TaskPhase::Active).second) ids_.push_back(id);
   }
 }
 
 Result<void> TaskSetWaitSource::poll_each() {
   for (const auto& id : ids_) {
-    TaskPhase& phase = phases_[lower(id)];
+    TaskPhase& phase = phases_[text::to_lower(id)];
     if (is_done(phase)) continue;
     auto task =
         api_.get_json(with_query(path_of({"jobs", job_, "tasks", id}), "$select", kTaskSelect));
@@ -119,11 +114,11 @@ Result<void> TaskSetWaitSource::poll_list() {
   if (!tasks) return tasks.error();
   std::unordered_map<std::string, TaskPhase> seen;
   for (const auto& t : *tasks) {
-    std::string id = lower(text_at(t, "id"));
+    std::string id = text::to_lower(text_at(t, "id"));
     if (phases_.contains(id)) seen[std::move(id)] = task_phase(t);
   }
   for (const auto& id : ids_) {
-    auto it = seen.find(lower(id));
+    auto it = seen.find(text::to_lower(id));
     if (it == seen.end()) {
       return Error(404, "TaskNotFound", "task " + id + " is not in job " + job_);
     }
@@ -151,7 +146,7 @@ Result<WaitState> TaskSetWaitSource::poll() {
 std::vector<std::string> TaskSetWaitSource::failed_ids() const {
   std::vector<std::string> out;
   for (const auto& id : ids_) {
-    if (phases_.at(lower(id)) == TaskPhase::Failed) out.push_back(id);
+    if (phases_.at(text::to_lower(id)) == TaskPhase::Failed) out.push_back(id);
   }
   return out;
 }

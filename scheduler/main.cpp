@@ -7,14 +7,14 @@
 // everything the scheduler creates is private (umask 077; the data directory 0700, see
 // startup/data_dirs.hpp); local node roots live in their own --nodes-dir.
 #include "common/encoding.hpp"
-#include "scheduler/api/packages.hpp"
 #include "scheduler/api/router.hpp"
 #include "scheduler/api/services.hpp"
 #include "scheduler/catalog/catalog.hpp"
 #include "scheduler/lifecycle/sweeper.hpp"
-#include "scheduler/server/agent_endpoint.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/local_agents.hpp"
+#include "scheduler/packages/applications.hpp"
+#include "scheduler/server/agent_endpoint.hpp"
 #include "scheduler/server/http_server.hpp"
 #include "scheduler/server/routed_node_files.hpp"
 #include "scheduler/server/streamed_upload.hpp"
@@ -321,8 +321,8 @@ int main(int argc, char** argv) {
   http_server.route_stream(server::router_streams(), server::router_stream_handler(router));
   agent_endpoint->serve_packages([&services](std::string_view digest) -> std::optional<fs::path> {
     auto reader = services.store.reader();
-    if (!api::digest_referenced(*reader, digest)) return std::nullopt;
-    return api::blob_path(services.data_dir, digest);
+    if (!packages::digest_referenced(*reader, digest)) return std::nullopt;
+    return packages::blob_path(services.data_dir, digest);
   });
   http_server.route_stream(
       [](const server::HeaderParser::value_type& h) {

@@ -1,12 +1,12 @@
 #include "common/auth/bearer_token.hpp"
 
 #include "common/encoding.hpp"
+#include "common/text/ascii.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include <cctype>
 #include <stdexcept>
 
 namespace openbatch::auth {
@@ -42,10 +42,7 @@ bool token_matches(std::string_view token, std::string_view digest) {
 std::optional<std::string_view> bearer_token_of(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i])
-      return std::nullopt;
-  }
+  if (!text::iequals(authorization.substr(0, kScheme.size()), kScheme)) return std::nullopt;
   auto token = authorization.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);

@@ -4,6 +4,7 @@
 
 #include "common/encoding.hpp"
 #include "common/http_date.hpp"
+#include "common/text/ascii.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -38,20 +39,6 @@ constexpr std::string_view kAuthFailedMessage =
     "Server failed to authenticate the request. Make sure the value of Authorization header is "
     "formed correctly including the signature.";
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -62,7 +49,7 @@ std::string_view trim(std::string_view s) {
 std::optional<std::string_view> find_header(std::span<const HeaderField> headers,
                                             std::string_view name) {
   for (const auto& h : headers) {
-    if (iequals(h.name, name)) return h.value;
+    if (text::iequals(h.name, name)) return h.value;
   }
   return std::nullopt;
 }
@@ -106,7 +93,7 @@ void append_canonical_resource(std::string& out, std::string_view target,
     const std::string_view raw_value =
         eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     params.emplace_back(
-        lowercase(encoding::percent_decode_lenient(raw_name, encoding::PlusMeans::Space)),
+        text::to_lower(encoding::percent_decode_lenient(raw_name, encoding::PlusMeans::Space)),
         encoding::percent_decode_lenient(raw_value, encoding::PlusMeans::Space));
   }
   // Byte order on the lowercased names puts '$filter' before letters, as the SDKs do; the
@@ -134,7 +121,7 @@ struct Gathered {
 Gathered gather(std::span<const HeaderField> headers) {
   Gathered g;
   for (const auto& h : headers) {
-    std::string name = lowercase(h.name);
+    std::string name = text::to_lower(h.name);
     if (name.starts_with("ocp-")) {
       const auto value = trim(h.value);
       if (!value.empty()) g.ocp.emplace_back(std::move(name), value);
@@ -179,7 +166,7 @@ std::string build(const RequestView& request, std::string_view account, const Ga
 // The Content-Length slot as the JS SDK fills it (section 9.3).
 std::string_view js_content_length(const RequestView& request, const Gathered& g) {
   if (g.slots[kContentLengthSlot]) return *g.slots[kContentLengthSlot];
-  return iequals(request.method, "POST") ? std::string_view("0") : std::string_view{};
+  return text::iequals(request.method, "POST") ? std::string_view("0") : std::string_view{};
 }
 
 Error auth_failed(std::string detail) {
@@ -202,7 +189,7 @@ struct ParsedAuthorization {
 std::optional<ParsedAuthorization> parse_authorization(std::string_view value) {
   value = trim(value);
   const auto space = value.find(' ');
-  if (space == std::string_view::npos || !iequals(value.substr(0, space), "SharedKey")) {
+  if (space == std::string_view::npos || !text::iequals(value.substr(0, space), "SharedKey")) {
     return std::nullopt;
   }
   const std::string_view credential = trim(value.substr(space + 1));
@@ -297,7 +284,7 @@ Status verify(const RequestView& request, std::span<const SharedKeyCredential> a
     return invalid_auth_info("The Authorization header must be 'SharedKey {account}:{signature}'.");
   }
   const bool known = std::any_of(accepted.begin(), accepted.end(), [&](const auto& c) {
-    return iequals(c.account, parsed->account);
+    return text::iequals(c.account, parsed->account);
   });
   if (!known) return auth_failed("The account '" + std::string(parsed->account) + "' is unknown.");
 
@@ -306,7 +293,7 @@ Status verify(const RequestView& request, std::span<const SharedKeyCredential> a
 
   const std::vector<std::string> candidates = candidate_strings(request, parsed->account, g);
   for (const auto& credential : accepted) {
-    if (!iequals(credential.account, parsed->account)) continue;
+    if (!text::iequals(credential.account, parsed->account)) continue;
     for (const auto& candidate : candidates) {
       if (signature_matches(credential.key, candidate, parsed->signature)) return {};
     }

@@ -5,6 +5,7 @@
 #include "common/http/client.hpp"
 
 #include "common/http_date.hpp"
+#include "common/text/ascii.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,14 +31,6 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
-
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
 
 template <class StringLike>
 std::string_view sv(const StringLike& s) {
@@ -137,9 +130,7 @@ HttpResponse to_response(BeastResponse&& res) {
 }  // namespace
 
 bool CiLess::operator()(std::string_view a, std::string_view b) const noexcept {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return ascii_lower(x) < ascii_lower(y);
-  });
+  return text::iless(a, b);
 }
 
 std::string_view HttpResponse::header(std::string_view name) const {
@@ -403,8 +394,8 @@ Result<HttpResponse> BatchClient::request(std::string_view method, std::string_v
   bool has_type = false;
   bool has_date = false;
   for (const auto& [name, value] : extra_headers) {
-    has_type = has_type || iequals(name, "Content-Type");
-    has_date = has_date || iequals(name, "ocp-date");
+    has_type = has_type || text::iequals(name, "Content-Type");
+    has_date = has_date || text::iequals(name, "ocp-date");
   }
   // The JS SDK sends a JSON Content-Type even on GET and signs it (batch-api.md 9.4).
   if (!has_type) {
@@ -426,7 +417,8 @@ Result<HttpResponse> BatchClient::request_file(std::string_view method, std::str
                                                HeaderList extra_headers) {
   if (auto v = valid(); !v) return v.error();
   bool has_date = false;
-  for (const auto& [name, value] : extra_headers) has_date = has_date || iequals(name, "ocp-date");
+  for (const auto& [name, value] : extra_headers)
+    has_date = has_date || text::iequals(name, "ocp-date");
   if (!has_date) {
     const TimePoint now = clock_ ? clock_->now() : std::chrono::system_clock::now();
     extra_headers.emplace_back("ocp-date", format_http_date(now));
@@ -444,7 +436,8 @@ std::string with_api_version(std::string_view target, std::string_view version) 
     while (!rest.empty()) {
       const auto amp = rest.find('&');
       const std::string_view param = rest.substr(0, amp);
-      if (iequals(param.substr(0, param.find('=')), "api-version")) return std::string(target);
+      if (text::iequals(param.substr(0, param.find('=')), "api-version"))
+        return std::string(target);
       rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     }
   }

@@ -1,6 +1,7 @@
 // NodeSetup: packages, start task, driver check (see node_setup.hpp).
 #include "node_agent/daemon/node_setup.hpp"
 
+#include "common/protocol/environment_settings.hpp"
 #include "common/time.hpp"
 #include "node_agent/state/atomic_file.hpp"
 
@@ -23,15 +24,6 @@ json node_error(std::string code, std::string message, json details = json::arra
   json e = {{"code", std::move(code)}, {"message", std::move(message)}};
   if (!details.empty()) e["errorDetails"] = std::move(details);
   return e;
-}
-
-std::vector<protocol::EnvironmentSetting> settings_of(const json& list) {
-  std::vector<protocol::EnvironmentSetting> out;
-  if (!list.is_array()) return out;
-  for (const auto& s : list) {
-    if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", "")});
-  }
-  return out;
 }
 
 }  // namespace
@@ -161,7 +153,7 @@ void NodeSetup::start_attempt() {
   a.attempt_id = "starttask:" + std::to_string(setup_.generation) + ":" + std::to_string(try_);
   a.task_id = "starttask";
   a.command_line = st.value("commandLine", "");
-  a.environment = settings_of(st.value("environmentSettings", json::array()));
+  a.environment = protocol::environment_settings_of(st.value("environmentSettings", json::array()));
   if (auto id = st.find("userIdentity"); id != st.end() && id->is_object()) a.user_identity = *id;
   if (auto files = st.find("resourceFiles"); files != st.end() && files->is_array())
     a.resource_files = *files;

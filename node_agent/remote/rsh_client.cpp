@@ -2,6 +2,7 @@
 #include "node_agent/remote/rsh_client.hpp"
 
 #include "common/posix/unique_fd.hpp"
+#include "common/text/ascii.hpp"
 #include "node_agent/remote/rsh_wire.hpp"
 
 #include <algorithm>
@@ -118,11 +119,6 @@ std::optional<Invocation> parse_args(const std::vector<std::string>& args, std::
   return inv;
 }
 
-std::string lower(std::string s) {
-  std::ranges::transform(s, s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string trimmed(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -154,7 +150,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
 // endpoint's own address.
 std::optional<Endpoint> find_peer(std::string_view peers, const std::string& host) {
   std::optional<Endpoint> by_address;
-  const std::string wanted = lower(host);
+  const std::string wanted = text::to_lower(host);
   std::size_t start = 0;
   while (start <= peers.size()) {
     auto end = peers.find(',', start);
@@ -165,8 +161,8 @@ std::optional<Endpoint> find_peer(std::string_view peers, const std::string& hos
     if (eq == std::string::npos) continue;
     auto endpoint = parse_endpoint(trimmed(std::string_view(entry).substr(eq + 1)));
     if (!endpoint) continue;
-    if (lower(trimmed(std::string_view(entry).substr(0, eq))) == wanted) return endpoint;
-    if (!by_address && lower(endpoint->host) == wanted) by_address = endpoint;
+    if (text::to_lower(trimmed(std::string_view(entry).substr(0, eq))) == wanted) return endpoint;
+    if (!by_address && text::to_lower(endpoint->host) == wanted) by_address = endpoint;
   }
   return by_address;
 }

@@ -1,6 +1,8 @@
 // build_environment: section 10's variable table as code (see environment.hpp).
 #include "node_agent/tasks/environment.hpp"
 
+#include "common/text/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <utility>
@@ -105,11 +107,9 @@ std::vector<std::string> app_package_variable_names(std::string_view application
   if (version) name += "_" + *version;
   name = map_package_chars(std::move(name));
   std::vector<std::string> names{name};
-  std::string lower = name;
   // Lower-case only the part after the fixed prefix, which is already upper case.
-  const auto from = static_cast<std::ptrdiff_t>(kPrefix.size());
-  std::transform(lower.begin() + from, lower.end(), lower.begin() + from,
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string lower = name.substr(0, kPrefix.size()) +
+                      text::to_lower(std::string_view(name).substr(kPrefix.size()));
   if (lower != name) names.push_back(std::move(lower));
   return names;
 }

@@ -1,13 +1,15 @@
 // Account-level routes: /supportedimages (from the images/ catalog) and /nodecounts (node
 // states per pool), plus the read-only /applications data plane.
+#include "common/text/ascii.hpp"
 #include "scheduler/api/application_admin.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/listing.hpp"
-#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/odata/filter.hpp"
+#include "scheduler/packages/applications.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -73,24 +75,40 @@ json zero_counts() {
   return c;
 }
 
-// Node states are lowercase on the wire; nodecounts keys are camelCase.
+// Node states are lowercase on the wire; nodecounts keys are camelCase. States NodeCounts has
+// no key for count as unknown.
 const char* count_key(const std::string& state) {
-  static const std::pair<const char*, const char*> kKeys[] = {
-      {"creating", "creating"},
-      {"idle", "idle"},
-      {"offline", "offline"},
-      {"preempted", "preempted"},
-      {"rebooting", "rebooting"},
-      {"reimaging", "reimaging"},
-      {"running", "running"},
-      {"starting", "starting"},
-      {"starttaskfailed", "startTaskFailed"},
-      {"leavingpool", "leavingPool"},
-      {"unknown", "unknown"},
-      {"unusable", "unusable"},
-      {"waitingforstarttask", "waitingForStartTask"}};
-  for (const auto& [state_name, key] : kKeys) {
-    if (state == state_name) return key;
+  using domain::NodeState;
+  switch (domain::parse_node_state(state).value_or(NodeState::Unknown)) {
+    case NodeState::Creating:
+      return "creating";
+    case NodeState::Idle:
+      return "idle";
+    case NodeState::Offline:
+      return "offline";
+    case NodeState::Preempted:
+      return "preempted";
+    case NodeState::Rebooting:
+      return "rebooting";
+    case NodeState::Reimaging:
+      return "reimaging";
+    case NodeState::Running:
+      return "running";
+    case NodeState::Starting:
+      return "starting";
+    case NodeState::StartTaskFailed:
+      return "startTaskFailed";
+    case NodeState::LeavingPool:
+      return "leavingPool";
+    case NodeState::Unusable:
+      return "unusable";
+    case NodeState::WaitingForStartTask:
+      return "waitingForStartTask";
+    case NodeState::Unknown:
+    case NodeState::UpgradingOs:
+    case NodeState::Deallocated:
+    case NodeState::Deallocating:
+      break;
   }
   return "unknown";
 }
@@ -163,7 +181,7 @@ HttpResponse node_counts(const RequestContext& ctx, Services& s) {
 // ApplicationSummary: only active versions are listed (Azure: "only Applications and versions
 // that are available for use on Compute Nodes"); an application without one is not listed.
 std::optional<json> application_summary(const json& app) {
-  json versions = active_versions(app);
+  json versions = packages::active_versions(app);
   if (versions.empty()) return std::nullopt;
   return json{{"id", app.value("id", "")},
               {"displayName", app.value("displayName", app.value("id", ""))},
@@ -211,7 +229,7 @@ RouteResult applications_route(const RequestContext& ctx, Services& s) {
 RouteResult account_route(const RequestContext& ctx, Services& s) {
   if (ctx.segments.size() != 1) co_return invalid_uri(ctx);
   if (ctx.method != "GET") co_return unsupported_verb(ctx);
-  if (lower_ascii(ctx.segments[0]) == "supportedimages") co_return supported_images(ctx, s);
+  if (text::to_lower(ctx.segments[0]) == "supportedimages") co_return supported_images(ctx, s);
   co_return node_counts(ctx, s);
 }
 

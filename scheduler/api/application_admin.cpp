@@ -1,58 +1,31 @@
 #include "scheduler/api/application_admin.hpp"
 
-#include "common/time.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/api/body_source.hpp"
 #include "scheduler/api/entity.hpp"
-#include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/json_body.hpp"
-#include "scheduler/api/package_blobs.hpp"
-#include "scheduler/api/packages.hpp"
 #include "scheduler/api/response.hpp"
+#include "scheduler/packages/admin.hpp"
+#include "scheduler/packages/applications.hpp"
+#include "scheduler/packages/blob_store.hpp"
 #include "scheduler/store/async_write.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <optional>
 
 namespace openbatch::api {
 namespace {
 
 using nlohmann::json;
 
-Error application_not_found() {
-  return errors::not_found("ApplicationNotFound", "The specified application does not exist.");
-}
-
-Error package_not_found() {
-  return errors::not_found("ApplicationPackageNotFound",
-                           "The specified application package does not exist.");
-}
-
-Error updates_not_allowed() {
-  return errors::conflict("ApplicationPackageExists",
-                          "The version exists and the application does not allow updates.");
-}
-
-bool allows_updates(const json& app) {
-  auto it = app.find("allowUpdates");
-  return it == app.end() || !it->is_boolean() || it->get<bool>();  // Azure's default: true
-}
-
-store::Record application_record(const json& app) {
-  auto record = make_record(app, "");
-  record.state = "active";
-  return record;
-}
-
 HttpResponse package_response(const RequestContext& ctx, http::status status, const json& app,
                               const std::string& version) {
-  return json_response(ctx, status, dump_json(package_wire(app, version)));
+  return json_response(ctx, status, dump_json(packages::package_wire(app, version)));
 }
 
 // ---- the application ----
 
 RouteResult put_application(const RequestContext& ctx, Services& s, const std::string& id) {
-  if (!valid_package_name(id)) {
+  if (!packages::valid_package_name(id)) {
     co_return error_response(
         ctx, errors::invalid_property("applicationId", id,
                                       "Ids use [A-Za-z0-9_-.], at most 64 characters."));
@@ -71,24 +44,7 @@ RouteResult put_application(const RequestContext& ctx, Services& s, const std::s
   bool created = false;
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto app = load_entity(w, store::Table::Applications, "", id);
-    created = !app;
-    json value = app ? *app : json{{"id", id}, {"versions", json::array()}};
-    if (body->contains("displayName")) value["displayName"] = (*body)["displayName"];
-    if (body->contains("allowUpdates")) value["allowUpdates"] = (*body)["allowUpdates"];
-    if (body->contains("defaultVersion")) {
-      const std::string v = (*body)["defaultVersion"];
-      auto stored = find_version(value, v);
-      if (!stored || !is_active(value, *stored)) {
-        error = errors::invalid_property("defaultVersion", v,
-                                         "The default version must be an existing active version.");
-        return false;
-      }
-      value["defaultVersion"] = *stored;
-    }
-    auto record = application_record(value);
-    return created ? w.insert(store::Table::Applications, record)
-                   : w.update(store::Table::Applications, record);
+    return packages::put_application(w, id, *body, created, error);
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
@@ -97,19 +53,8 @@ RouteResult put_application(const RequestContext& ctx, Services& s, const std::s
 
 RouteResult delete_application(const RequestContext& ctx, Services& s, const std::string& id) {
   Error error;
-  auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto app = load_entity(w, store::Table::Applications, "", id);
-    if (!app) {
-      error = application_not_found();
-      return false;
-    }
-    if (auto v = app->find("versions"); v != app->end() && v->is_array() && !v->empty()) {
-      error = errors::conflict("ApplicationPackagesExist",
-                               "The application has versions: delete them first.");
-      return false;
-    }
-    return w.erase(store::Table::Applications, "", app->value("id", id));
-  });
+  auto status = co_await store::write(
+      s.store, [&](store::Writer& w) { return packages::delete_application(w, id, error); });
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
   co_return empty_response(ctx, http::status::no_content);
@@ -117,15 +62,15 @@ RouteResult delete_application(const RequestContext& ctx, Services& s, const std
 
 RouteResult list_versions(const RequestContext& ctx, Services& s, const std::string& id) {
   auto reader = s.store.reader();
-  auto app = load_entity(*reader, store::Table::Applications, "", id);
-  if (!app) co_return error_response(ctx, application_not_found());
+  auto app = packages::load_application(*reader, id);
+  if (!app) co_return error_response(ctx, packages::application_not_found());
   json value = json::array();
   for (const auto& v : app->value("versions", json::array())) {
-    if (v.is_string()) value.push_back(package_wire(*app, v.get<std::string>()));
+    if (v.is_string()) value.push_back(packages::package_wire(*app, v.get<std::string>()));
   }
   json body = {{"applicationId", app->value("id", id)},
                {"displayName", app->value("displayName", app->value("id", id))},
-               {"allowUpdates", allows_updates(*app)},
+               {"allowUpdates", packages::allows_updates(*app)},
                {"value", std::move(value)}};
   if (app->contains("defaultVersion")) body["defaultVersion"] = (*app)["defaultVersion"];
   co_return json_response(ctx, http::status::ok, dump_json(body));
@@ -136,21 +81,14 @@ RouteResult list_versions(const RequestContext& ctx, Services& s, const std::str
 // The activate=true|false query of an upload (absent: false).
 Result<bool> activate_query(const RequestContext& ctx) {
   auto v = ctx.query_param("activate");
-  if (!v || iequals(*v, "false")) return false;
-  if (iequals(*v, "true")) return true;
+  if (!v || text::iequals(*v, "false")) return false;
+  if (text::iequals(*v, "true")) return true;
   return errors::invalid_query("activate", *v, "activate must be true or false.");
-}
-
-// Checked before the body is read (a doomed upload is not received) and again under the write.
-Status may_upload(const std::optional<json>& app, const std::string& version) {
-  if (!app) return application_not_found();
-  if (find_version(*app, version) && !allows_updates(*app)) return updates_not_allowed();
-  return {};
 }
 
 RouteResult upload_version(const RequestContext& ctx, Services& s, const std::string& id,
                            const std::string& version) {
-  if (!valid_package_name(version)) {
+  if (!packages::valid_package_name(version)) {
     co_return error_response(
         ctx, errors::invalid_property("version", version,
                                       "Versions use [A-Za-z0-9_-.], at most 64 characters."));
@@ -159,69 +97,37 @@ RouteResult upload_version(const RequestContext& ctx, Services& s, const std::st
   if (!activate) co_return error_response(ctx, activate.error());
   {
     auto reader = s.store.reader();
-    if (auto ok = may_upload(load_entity(*reader, store::Table::Applications, "", id), version);
-        !ok) {
+    if (auto ok = packages::may_upload(packages::load_application(*reader, id), version); !ok) {
       co_return error_response(ctx, ok.error());
     }
   }
   StringBodySource whole(ctx.http.body());
   BodySource& body = ctx.body_stream ? *ctx.body_stream : whole;
   co_await body.accept();
-  auto staged = co_await receive_package(body, s.data_dir, s.max_package_bytes);
+  auto staged = co_await packages::receive_package(body, s.data_dir, s.max_package_bytes);
   if (!staged) co_return error_response(ctx, staged.error());
 
   Error error;
-  json saved;
-  std::string stored;
-  bool created = false;
-  std::string old_digest;
-  std::optional<std::filesystem::path> retired;
-  bool applied = false;
+  packages::CommittedUpload upload;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto app = load_entity(w, store::Table::Applications, "", id);
-    if (auto ok = may_upload(app, version); !ok) {
-      error = ok.error();
-      return false;
-    }
-    auto existing = find_version(*app, version);
-    created = !existing;
-    stored = existing.value_or(version);
-    if (const json* old = package_of(*app, stored)) old_digest = old->value("sha256", "");
-    if (auto published = publish_blob(s.data_dir, *staged); !published) {
-      error = published.error();
-      return false;
-    }
-    // Replaced content whose blob nothing else shares goes once this commits.
-    if (!old_digest.empty() && old_digest != staged->sha256 &&
-        !digest_referenced(w, old_digest, id, stored)) {
-      retired = retire_blob(s.data_dir, old_digest);
-    }
-    if (created) (*app)["versions"].push_back(stored);
-    json package = {{"sha256", staged->sha256},
-                    {"size", staged->size},
-                    {"format", "zip"},
-                    {"state", *activate ? kPackageActive : kPackagePending}};
-    if (*activate) package["lastActivationTime"] = format_iso8601(ctx.now);
-    (*app)["openbatch"]["packages"][stored] = std::move(package);
-    saved = *app;
-    applied = w.update(store::Table::Applications, application_record(*app));
-    return applied;
+    return packages::commit_upload(w, s.data_dir, id, version, *staged, *activate, ctx.now, upload,
+                                   error);
   });
-  discard_staged(*staged);  // still there only when it was not published
-  settle_retired(s.data_dir, old_digest, retired, status && applied);
+  packages::discard_staged(*staged);  // still there only when it was not published
+  packages::settle_retired(s.data_dir, upload.old_digest, upload.retired, status && upload.applied);
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
-  co_return package_response(ctx, created ? http::status::created : http::status::ok, saved,
-                             stored);
+  co_return package_response(ctx, upload.created ? http::status::created : http::status::ok,
+                             upload.saved, upload.stored);
 }
 
 RouteResult get_version(const RequestContext& ctx, Services& s, const std::string& id,
                         const std::string& version) {
   auto reader = s.store.reader();
-  auto app = load_entity(*reader, store::Table::Applications, "", id);
-  if (!app) co_return error_response(ctx, application_not_found());
-  auto stored = find_version(*app, version);
-  if (!stored) co_return error_response(ctx, package_not_found());
+  auto app = packages::load_application(*reader, id);
+  if (!app) co_return error_response(ctx, packages::application_not_found());
+  auto stored = packages::find_version(*app, version);
+  if (!stored) co_return error_response(ctx, packages::package_not_found());
   co_return package_response(ctx, http::status::ok, *app, *stored);
 }
 
@@ -231,7 +137,7 @@ RouteResult activate_version(const RequestContext& ctx, Services& s, const std::
   if (!body) co_return error_response(ctx, body.error());
   auto format = body->find("format");
   if (format == body->end()) co_return error_response(ctx, errors::missing_property("format"));
-  if (!format->is_string() || !iequals(format->get<std::string>(), "zip")) {
+  if (!format->is_string() || !text::iequals(format->get<std::string>(), "zip")) {
     co_return error_response(
         ctx,
         errors::invalid_property("format", format->is_string() ? format->get<std::string>() : "",
@@ -241,23 +147,7 @@ RouteResult activate_version(const RequestContext& ctx, Services& s, const std::
   json saved;
   std::string stored;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto app = load_entity(w, store::Table::Applications, "", id);
-    if (!app) {
-      error = application_not_found();
-      return false;
-    }
-    auto found = find_version(*app, version);
-    if (!found || !package_of(*app, *found)) {
-      error = package_not_found();
-      return false;
-    }
-    stored = *found;
-    json& package = (*app)["openbatch"]["packages"][stored];
-    package["state"] = kPackageActive;
-    package["format"] = "zip";
-    package["lastActivationTime"] = format_iso8601(ctx.now);
-    saved = *app;
-    return w.update(store::Table::Applications, application_record(*app));
+    return packages::activate_version(w, id, version, ctx.now, saved, stored, error);
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
@@ -267,45 +157,11 @@ RouteResult activate_version(const RequestContext& ctx, Services& s, const std::
 RouteResult delete_version(const RequestContext& ctx, Services& s, const std::string& id,
                            const std::string& version) {
   Error error;
-  std::string digest;
-  std::optional<std::filesystem::path> retired;
-  bool applied = false;
+  packages::RemovedVersion removed;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    auto app = load_entity(w, store::Table::Applications, "", id);
-    if (!app) {
-      error = application_not_found();
-      return false;
-    }
-    auto stored = find_version(*app, version);
-    if (!stored) {
-      error = package_not_found();
-      return false;
-    }
-    if (auto pools = pools_using(w, *app, *stored); !pools.empty()) {
-      std::vector<ErrorDetail> details;
-      for (auto& p : pools) details.push_back({"PoolId", std::move(p)});
-      error =
-          Error(409, "ApplicationPackageInUse",
-                "The application package is referenced by one or more pools.", std::move(details));
-      return false;
-    }
-    if (const json* p = package_of(*app, *stored)) digest = p->value("sha256", "");
-    json versions = json::array();
-    for (const auto& v : (*app)["versions"]) {
-      if (!(v.is_string() && v.get<std::string>() == *stored)) versions.push_back(v);
-    }
-    (*app)["versions"] = std::move(versions);
-    if (auto ob = app->find("openbatch"); ob != app->end() && ob->contains("packages")) {
-      (*ob)["packages"].erase(*stored);
-    }
-    if (iequals(app->value("defaultVersion", ""), *stored)) app->erase("defaultVersion");
-    if (!digest.empty() && !digest_referenced(w, digest, id, *stored)) {
-      retired = retire_blob(s.data_dir, digest);
-    }
-    applied = w.update(store::Table::Applications, application_record(*app));
-    return applied;
+    return packages::delete_version(w, s.data_dir, id, version, removed, error);
   });
-  settle_retired(s.data_dir, digest, retired, status && applied);
+  packages::settle_retired(s.data_dir, removed.digest, removed.retired, status && removed.applied);
   if (!status) co_return error_response(ctx, status.error());
   if (!error.code.empty()) co_return error_response(ctx, error);
   co_return empty_response(ctx, http::status::no_content);
@@ -321,7 +177,7 @@ RouteResult application_admin_route(const RequestContext& ctx, Services& s) {
     if (m == "DELETE") co_return co_await delete_application(ctx, s, seg[1]);
     co_return unsupported_verb(ctx);
   }
-  if (seg.size() < 3 || lower_ascii(seg[2]) != "versions") co_return invalid_uri(ctx);
+  if (seg.size() < 3 || text::to_lower(seg[2]) != "versions") co_return invalid_uri(ctx);
   if (seg.size() == 3) {
     if (m == "GET") co_return co_await list_versions(ctx, s, seg[1]);
     co_return unsupported_verb(ctx);
@@ -332,7 +188,7 @@ RouteResult application_admin_route(const RequestContext& ctx, Services& s) {
     if (m == "DELETE") co_return co_await delete_version(ctx, s, seg[1], seg[3]);
     co_return unsupported_verb(ctx);
   }
-  if (seg.size() == 5 && lower_ascii(seg[4]) == "activate") {
+  if (seg.size() == 5 && text::to_lower(seg[4]) == "activate") {
     if (m == "POST") co_return co_await activate_version(ctx, s, seg[1], seg[3]);
     co_return unsupported_verb(ctx);
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "scheduler/packages/blob_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -17,16 +18,13 @@
 
 namespace openbatch::api {
 
-class BodySource {
+// Its length() is the Content-Length (nullopt: chunked); read_some ends with 0 once the body
+// is complete, or an Error when the connection fails or the body is malformed (the connection
+// is then closed).
+class BodySource : public packages::ByteStream {
  public:
-  virtual ~BodySource() = default;
-  // Content-Length, when the client sent one (nullopt: chunked).
-  virtual std::optional<std::uint64_t> length() const = 0;
   // The route will read the body: answers "Expect: 100-continue" if the client asked.
   virtual boost::asio::awaitable<void> accept() { co_return; }
-  // Reads the next piece into `buf`; 0 once the body is complete. An Error when the
-  // connection fails or the body is malformed (the connection is then closed).
-  virtual boost::asio::awaitable<Result<std::size_t>> read_some(std::span<char> buf) = 0;
   // True once the whole body has been read (the connection can serve another request).
   virtual bool done() const = 0;
 };

@@ -4,7 +4,6 @@
 #include "common/time.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 
 namespace openbatch::api {
@@ -23,24 +22,6 @@ void stamp_new(nlohmann::json& entity, std::string_view url, std::string_view et
 void touch(nlohmann::json& entity, std::string_view etag, TimePoint now) {
   entity["eTag"] = etag;
   entity["lastModified"] = format_iso8601(now);
-}
-
-void transition_state(nlohmann::json& entity, std::string_view to, TimePoint now) {
-  auto it = entity.find("state");
-  if (it != entity.end() && it->is_string() && it->get_ref<const std::string&>() == to) return;
-  if (it != entity.end()) {
-    entity["previousState"] = *it;
-    entity["previousStateTransitionTime"] = entity.value("stateTransitionTime", std::string());
-  }
-  entity["state"] = to;
-  entity["stateTransitionTime"] = format_iso8601(now);
-}
-
-void transition_allocation_state(nlohmann::json& entity, std::string_view to, TimePoint now) {
-  auto it = entity.find("allocationState");
-  if (it != entity.end() && it->is_string() && it->get_ref<const std::string&>() == to) return;
-  entity["allocationState"] = to;
-  entity["allocationStateTransitionTime"] = format_iso8601(now);
 }
 
 namespace {
@@ -93,19 +74,6 @@ Status check_preconditions(const RequestContext& ctx, const nlohmann::json& enti
       return condition_failed(is_read);
   }
   return {};
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 void append_json_string(std::string& out, std::string_view text) {

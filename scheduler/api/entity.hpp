@@ -1,6 +1,7 @@
 // Common entity bookkeeping shared by pools, jobs, tasks and nodes: the system properties
 // every Azure entity carries (url, eTag, lastModified, creationTime, state and its transition
-// times) and the conditional-request headers (If-Match & co.) evaluated against them.
+// times; later moves are domain/entity_state.hpp's) and the conditional-request headers (If-Match &
+// co.) evaluated against them.
 #pragma once
 
 #include "common/clock.hpp"
@@ -19,19 +20,10 @@ void stamp_new(nlohmann::json& entity, std::string_view url, std::string_view et
                std::string_view state);
 // Sets eTag and lastModified after a change.
 void touch(nlohmann::json& entity, std::string_view etag, TimePoint now);
-// Moves entity[field] to `to` (no-op when already there), keeping the previous value and time
-// in previous<Field> / previous<Field>TransitionTime (for "state") as Azure does.
-void transition_state(nlohmann::json& entity, std::string_view to, TimePoint now);
-// allocationState has no "previous" pair on the wire.
-void transition_allocation_state(nlohmann::json& entity, std::string_view to, TimePoint now);
 
 // Evaluates If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since against the
 // entity. Reads fail with 304 ConditionNotMet, writes with 412 ConditionNotMet.
 Status check_preconditions(const RequestContext& ctx, const nlohmann::json& entity, bool is_read);
-
-// Lowercased copy of an ASCII id (ids are [A-Za-z0-9_-], so this is the case-insensitive key).
-std::string lower_ascii(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
 
 // Appends `text` to `out` as a JSON string literal (quotes and escapes included).
 void append_json_string(std::string& out, std::string_view text);

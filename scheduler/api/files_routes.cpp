@@ -3,6 +3,7 @@
 // requires), HEAD (properties) and DELETE. The path may arrive as one encoded segment
 // (`wd%2Fout.txt`, as the JS SDK sends it) or as several; `\` counts as `/`; `..` is refused.
 #include "common/http_date.hpp"
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -138,7 +139,7 @@ RouteResult list_files(const RequestContext& ctx, Services& s, const FileScope& 
   auto max_results = parse_max_results(ctx, 1000, 1000);
   if (!max_results) co_return error_response(ctx, max_results.error());
   const auto recursive_param = ctx.query_param("recursive");
-  const bool recursive = recursive_param && iequals(*recursive_param, "true");
+  const bool recursive = recursive_param && text::iequals(*recursive_param, "true");
   std::optional<odata::Filter> filter;
   if (auto text = ctx.query_param("$filter"); text && !text->empty()) {
     auto parsed = odata::parse_filter_for(*text, "files");
@@ -189,7 +190,7 @@ RouteResult list_files(const RequestContext& ctx, Services& s, const FileScope& 
 RouteResult delete_file(const RequestContext& ctx, Services& s, const FileScope& scope,
                         const std::string& rel) {
   const auto recursive_param = ctx.query_param("recursive");
-  const bool recursive = recursive_param && iequals(*recursive_param, "true");
+  const bool recursive = recursive_param && text::iequals(*recursive_param, "true");
   auto st = co_await s.node_files->remove(scope.pool, scope.node, join(scope.root, rel), recursive);
   if (!st) co_return error_response(ctx, st.error());
   co_return empty_response(ctx, http::status::ok);

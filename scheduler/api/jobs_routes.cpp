@@ -1,6 +1,7 @@
 // Job routes: add, get, list, delete, patch, update (PUT), terminate, disable, enable,
 // taskcounts. State changes that need work done elsewhere (killing tasks, removing a deleted
 // job's tasks) are recorded here and finished by the lifecycle sweep.
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -9,7 +10,9 @@
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/job_transitions.hpp"
 #include "scheduler/domain/job_validation.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/store/async_write.hpp"
 #include "scheduler/store/task_failures.hpp"
 
@@ -18,6 +21,8 @@
 namespace openbatch::api {
 namespace {
 
+using domain::JobState;
+using domain::TaskState;
 using nlohmann::json;
 using store::Table;
 
@@ -28,21 +33,6 @@ HttpResponse entity_reply(const RequestContext& ctx, http::status status, const 
   return res;
 }
 
-// The 409 for an operation that needs the job in another state.
-Error job_state_conflict(const std::string& state) {
-  if (state == "deleting")
-    return errors::conflict(
-        "JobBeingDeleted",
-        "The specified job has been marked for deletion and is being garbage collected.");
-  if (state == "terminating")
-    return errors::conflict("JobBeingTerminated", "The specified job is being terminated.");
-  if (state == "completed")
-    return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
-  if (state == "disabled" || state == "disabling")
-    return errors::conflict("JobDisabled", "The specified job is disabled.");
-  return errors::conflict("JobNotActive", "The specified job is not in the active state.");
-}
-
 RouteResult add_job(const RequestContext& ctx, Services& s) {
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
@@ -50,7 +40,8 @@ RouteResult add_job(const RequestContext& ctx, Services& s) {
   if (!validated) co_return error_response(ctx, validated.error());
   json job = std::move(*validated);
   const std::string id = job["id"];
-  stamp_new(job, s.account.public_url + "/jobs/" + id, s.etags.next(), ctx.now, "active");
+  stamp_new(job, s.account.public_url + "/jobs/" + id, s.etags.next(), ctx.now,
+            to_string(JobState::Active));
   json info = {{"startTime", format_iso8601(ctx.now)}};
   if (auto pool_id = job["poolInfo"].find("poolId"); pool_id != job["poolInfo"].end())
     info["poolId"] = *pool_id;
@@ -83,9 +74,7 @@ boost::asio::awaitable<Result<json>> update_job(const RequestContext& ctx, Servi
 
 RouteResult delete_job(const RequestContext& ctx, Services& s, const std::string& id) {
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    if (job.value("state", "") == "deleting") return job_state_conflict("deleting");
-    transition_state(job, "deleting", ctx.now);
-    return {};
+    return domain::delete_job(job, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return empty_response(ctx, http::status::accepted);
@@ -98,13 +87,8 @@ RouteResult terminate_job(const RequestContext& ctx, Services& s, const std::str
   if (!validated) co_return error_response(ctx, validated.error());
   const std::string reason = validated->value("terminateReason", "UserTerminate");
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state == "completed" || state == "terminating" || state == "deleting")
-      return job_state_conflict(state);
     // The sweep completes the job once its running tasks are stopped; active tasks never run.
-    transition_state(job, "terminating", ctx.now);
-    job["executionInfo"]["terminateReason"] = reason;
-    return {};
+    return domain::terminate_job(job, reason, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -115,9 +99,7 @@ RouteResult patch_job(const RequestContext& ctx, Services& s, const std::string&
   auto body = parse_json_body(ctx.http.body());
   if (!body) co_return error_response(ctx, body.error());
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state == "completed" || state == "terminating" || state == "deleting")
-      return job_state_conflict(state);
+    if (auto accepted = domain::job_accepts_updates(job); !accepted) return accepted;
     auto changes = full_update ? domain::validate_job_update(*body, job)
                                : domain::validate_job_patch(*body, job);
     if (!changes) return changes.error();
@@ -138,12 +120,8 @@ RouteResult disable_job(const RequestContext& ctx, Services& s, const std::strin
   if (!validated) co_return error_response(ctx, validated.error());
   const std::string option = validated->value("disableTasks", "requeue");
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state != "active") return job_state_conflict(state);
     // The sweep finishes disabling once running tasks are dealt with per `disableTasks`.
-    transition_state(job, "disabling", ctx.now);
-    job["openbatch"]["disableTasks"] = option;
-    return {};
+    return domain::disable_job(job, option, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -151,12 +129,7 @@ RouteResult disable_job(const RequestContext& ctx, Services& s, const std::strin
 
 RouteResult enable_job(const RequestContext& ctx, Services& s, const std::string& id) {
   auto result = co_await update_job(ctx, s, id, [&](store::Writer&, json& job) -> Status {
-    const std::string state = job.value("state", "");
-    if (state != "disabled" && state != "disabling") {
-      return errors::conflict("JobNotDisabled", "The specified job is not disabled.");
-    }
-    transition_state(job, "enabling", ctx.now);
-    return {};
+    return domain::enable_job(job, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -167,10 +140,12 @@ HttpResponse task_counts(const RequestContext& ctx, Services& s, const std::stri
   auto job = reader->get(Table::Jobs, "", id);
   if (!job) return error_response(ctx, job_not_found());
   const std::string real_id = job->id;
-  const int64_t active = reader->count(Table::Tasks, real_id, "active");
-  const int64_t running = reader->count(Table::Tasks, real_id, "running") +
-                          reader->count(Table::Tasks, real_id, "preparing");
-  const int64_t completed = reader->count(Table::Tasks, real_id, "completed");
+  auto in_state = [&](TaskState state) {
+    return reader->count(Table::Tasks, real_id, to_string(state));
+  };
+  const int64_t active = in_state(TaskState::Active);
+  const int64_t running = in_state(TaskState::Running) + in_state(TaskState::Preparing);
+  const int64_t completed = in_state(TaskState::Completed);
   const int64_t failed = store::failed_task_count(*reader, real_id);
   json counts = {{"active", active},
                  {"running", running},
@@ -193,7 +168,7 @@ RouteResult jobs_route(const RequestContext& ctx, Services& s) {
     if (m == "POST") co_return co_await add_job(ctx, s);
     co_return unsupported_verb(ctx);
   }
-  if (seg.size() >= 3 && (seg[2] == "tasks" || lower_ascii(seg[2]) == "addtaskcollection")) {
+  if (seg.size() >= 3 && (seg[2] == "tasks" || text::to_lower(seg[2]) == "addtaskcollection")) {
     co_return co_await tasks_route(ctx, s);
   }
   const std::string& id = seg[1];
@@ -205,7 +180,7 @@ RouteResult jobs_route(const RequestContext& ctx, Services& s) {
     co_return unsupported_verb(ctx);
   }
   if (seg.size() != 3) co_return invalid_uri(ctx);
-  const std::string action = lower_ascii(seg[2]);
+  const std::string action = text::to_lower(seg[2]);
   if (action == "taskcounts") {
     if (m != "GET") co_return unsupported_verb(ctx);
     co_return task_counts(ctx, s, id);

@@ -1,5 +1,6 @@
 #include "scheduler/api/listing.hpp"
 
+#include "common/text/ascii.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/odata/filter.hpp"
@@ -34,7 +35,7 @@ std::string next_link(const RequestContext& ctx, std::string_view token) {
   link.set_encoded_path(ctx.raw_path);
   auto params = link.params();
   for (const auto& [name, value] : ctx.query) {
-    if (iequals(name, "$skiptoken")) continue;
+    if (text::iequals(name, "$skiptoken")) continue;
     params.append({name, value});
   }
   params.append({"$skiptoken", token});
@@ -63,7 +64,7 @@ Result<std::size_t> parse_max_results(const RequestContext& ctx, std::size_t def
 
 Status check_expand(const RequestContext& ctx) {
   auto expand = ctx.query_param("$expand");
-  if (!expand || expand->empty() || iequals(*expand, "stats")) return {};
+  if (!expand || expand->empty() || text::iequals(*expand, "stats")) return {};
   return errors::invalid_query("$expand", *expand, "Only 'stats' can be expanded.");
 }
 

@@ -1,24 +1,30 @@
 // Pool routes: add, get, list, exists (HEAD), delete, patch, updateproperties, resize,
 // stopresize, removenodes, and the autoscale verbs (refused: OpenBatch runs no autoscale).
 #include "common/auth/bearer_token.hpp"
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
 #include "scheduler/api/entity_update.hpp"
 #include "scheduler/api/json_body.hpp"
 #include "scheduler/api/listing.hpp"
-#include "scheduler/api/package_refs.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/entity_state.hpp"
+#include "scheduler/domain/node_record.hpp"
+#include "scheduler/domain/pool_transitions.hpp"
 #include "scheduler/domain/pool_validation.hpp"
-#include "scheduler/nodes/credentials.hpp"
+#include "scheduler/packages/resolution.hpp"
 #include "scheduler/store/async_write.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <nlohmann/json.hpp>
 
 namespace openbatch::api {
 namespace {
 
+using domain::AllocationState;
+using domain::PoolState;
 using nlohmann::json;
 using store::Table;
 
@@ -46,16 +52,18 @@ RouteResult add_pool(const RequestContext& ctx, Services& s) {
   if (!validated) co_return error_response(ctx, validated.error());
   json pool = std::move(validated->value);
   const std::string id = pool["id"];
-  stamp_new(pool, s.account.public_url + "/pools/" + id, s.etags.next(), ctx.now, "active");
-  pool["allocationState"] = target_nodes(pool) > 0 ? "resizing" : "steady";
+  stamp_new(pool, s.account.public_url + "/pools/" + id, s.etags.next(), ctx.now,
+            to_string(PoolState::Active));
+  pool["allocationState"] =
+      to_string(target_nodes(pool) > 0 ? AllocationState::Resizing : AllocationState::Steady);
   pool["allocationStateTransitionTime"] = format_iso8601(ctx.now);
   pool["currentDedicatedNodes"] = 0;
   pool["currentLowPriorityNodes"] = 0;
   auto record = make_record(pool, "");
   Error error;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
-    if (auto refs =
-            check_package_refs(w, pool.value("applicationPackageReferences", json::array()));
+    if (auto refs = packages::check_package_refs(
+            w, pool.value("applicationPackageReferences", json::array()));
         !refs) {
       error = refs.error();
       return false;
@@ -91,7 +99,7 @@ boost::asio::awaitable<Result<json>> update_pool(const RequestContext& ctx, Serv
                                                  const std::string& id, Mutate mutate) {
   co_return co_await update_entity(ctx, s, Table::Pools, id, pool_not_found,
                                    [&](store::Writer& w, json& pool) -> Status {
-                                     if (pool.value("state", "") == "deleting")
+                                     if (domain::pool_state(pool) == PoolState::Deleting)
                                        return pool_being_deleted();
                                      return mutate(w, pool);
                                    });
@@ -105,7 +113,7 @@ RouteResult delete_pool(const RequestContext& ctx, Services& s, const std::strin
       error = pool_not_found();
       return false;
     }
-    if (pool->value("state", "") == "deleting") {
+    if (domain::pool_state(*pool) == PoolState::Deleting) {
       error = pool_being_deleted();
       return false;
     }
@@ -115,10 +123,7 @@ RouteResult delete_pool(const RequestContext& ctx, Services& s, const std::strin
     }
     // Deleting resizes the pool to zero, requeueing running tasks; the lifecycle sweep removes
     // the pool once its last node has left.
-    transition_state(*pool, "deleting", ctx.now);
-    transition_allocation_state(*pool, "resizing", ctx.now);
-    (*pool)["targetDedicatedNodes"] = 0;
-    (*pool)["targetLowPriorityNodes"] = 0;
+    domain::delete_pool(*pool, ctx.now);
     touch(*pool, s.etags.next(), ctx.now);
     return w.update(Table::Pools, make_record(*pool, ""));
   });
@@ -139,7 +144,7 @@ RouteResult patch_pool(const RequestContext& ctx, Services& s, const std::string
   const json& changes = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer& w, json& pool) -> Status {
     if (auto refs = changes.find("applicationPackageReferences"); refs != changes.end()) {
-      if (auto ok = check_package_refs(w, *refs); !ok) return ok.error();
+      if (auto ok = packages::check_package_refs(w, *refs); !ok) return ok.error();
     }
     for (const char* field : {"startTask", "applicationPackageReferences", "metadata",
                               "certificateReferences", "targetNodeCommunicationMode"}) {
@@ -163,20 +168,7 @@ RouteResult resize_pool(const RequestContext& ctx, Services& s, const std::strin
   if (!validated) co_return error_response(ctx, validated.error());
   const json& resize = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer&, json& pool) -> Status {
-    if (pool.value("enableAutoScale", false)) {
-      return errors::conflict("OperationNotValidOnPool",
-                              "The pool has autoscale enabled; it cannot be resized manually.");
-    }
-    if (pool.value("allocationState", "steady") != "steady") {
-      return errors::conflict("PoolBeingResized", "The specified pool is already being resized.");
-    }
-    for (const char* field : {"targetDedicatedNodes", "targetLowPriorityNodes", "resizeTimeout"}) {
-      if (resize.contains(field)) pool[field] = resize[field];
-    }
-    pool["openbatch"]["nodeDeallocationOption"] = resize.value("nodeDeallocationOption", "requeue");
-    pool.erase("resizeErrors");
-    transition_allocation_state(pool, "resizing", ctx.now);
-    return {};
+    return domain::resize_pool(pool, resize, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -184,14 +176,7 @@ RouteResult resize_pool(const RequestContext& ctx, Services& s, const std::strin
 
 RouteResult stop_resize(const RequestContext& ctx, Services& s, const std::string& id) {
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer&, json& pool) -> Status {
-    if (pool.value("allocationState", "steady") != "resizing") {
-      return errors::conflict("OperationInvalidForCurrentState", "The pool is not being resized.");
-    }
-    // Stop where the pool is now: the targets become the current counts.
-    pool["targetDedicatedNodes"] = pool.value("currentDedicatedNodes", 0);
-    pool["targetLowPriorityNodes"] = pool.value("currentLowPriorityNodes", 0);
-    transition_allocation_state(pool, "stopping", ctx.now);
-    return {};
+    return domain::stop_resize(pool, ctx.now);
   });
   if (!result) co_return error_response(ctx, result.error());
   co_return entity_reply(ctx, http::status::accepted, *result);
@@ -204,9 +189,7 @@ RouteResult remove_nodes(const RequestContext& ctx, Services& s, const std::stri
   if (!validated) co_return error_response(ctx, validated.error());
   const json& request = *validated;
   auto result = co_await update_pool(ctx, s, id, [&](store::Writer& w, json& pool) -> Status {
-    if (pool.value("allocationState", "steady") != "steady") {
-      return errors::conflict("PoolBeingResized", "The specified pool is already being resized.");
-    }
+    if (auto steady = domain::pool_accepts_node_removal(pool); !steady) return steady;
     std::vector<json> nodes;
     for (const auto& node_id : request["nodeList"]) {
       auto node = load_entity(w, Table::Nodes, id, node_id.get<std::string>());
@@ -216,17 +199,12 @@ RouteResult remove_nodes(const RequestContext& ctx, Services& s, const std::stri
       nodes.push_back(std::move(*node));
     }
     for (auto& node : nodes) {
-      transition_state(node, "leavingpool", ctx.now);
-      node["openbatch"]["nodeDeallocationOption"] =
-          request.value("nodeDeallocationOption", "requeue");
+      domain::leave_pool(node, request.value("nodeDeallocationOption", "requeue"), ctx.now);
       touch(node, s.etags.next(), ctx.now);
       if (!w.update(Table::Nodes, make_record(node, id)))
         return errors::internal("node update failed");
     }
-    const int remaining =
-        std::max(0, pool.value("targetDedicatedNodes", 0) - static_cast<int>(nodes.size()));
-    pool["targetDedicatedNodes"] = remaining;
-    transition_allocation_state(pool, "resizing", ctx.now);
+    domain::shrink_for_removed_nodes(pool, static_cast<int>(nodes.size()), ctx.now);
     return {};
   });
   if (!result) co_return error_response(ctx, result.error());
@@ -241,7 +219,7 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
   auto pool = load_entity(*reader, Table::Pools, "", id);
   reader.reset();
   if (!pool) co_return error_response(ctx, pool_not_found());
-  if (pool->value("state", "") != "active") {
+  if (domain::pool_state(*pool) != PoolState::Active) {
     co_return error_response(
         ctx, errors::conflict(
                  "PoolBeingDeleted",
@@ -249,15 +227,15 @@ RouteResult new_join_token(const RequestContext& ctx, Services& s, const std::st
   }
   const std::string pool_id = pool->value("id", id);
   const std::string token = auth::new_bearer_token(pool_id);
-  auto record = nodes::credential_record(nodes::kJoinCredential, pool_id, token, pool_id);
+  auto record = store::credential_record(store::kJoinCredential, pool_id, token, pool_id);
   bool found = true;
   auto status = co_await store::write(s.store, [&](store::Writer& w) {
     auto current = w.get(Table::Pools, "", pool_id);
-    if (!current || current->state != "active") {
+    if (!current || current->state != to_string(PoolState::Active)) {
       found = false;
       return false;
     }
-    return nodes::put_credential(w, record);
+    return store::put_credential(w, record);
   });
   if (!status) co_return error_response(ctx, status.error());
   if (!found) co_return error_response(ctx, pool_not_found());
@@ -286,7 +264,7 @@ RouteResult pools_route(const RequestContext& ctx, Services& s) {
   }
   if (seg.size() != 3) co_return invalid_uri(ctx);
   if (m != "POST") co_return unsupported_verb(ctx);
-  const std::string action = lower_ascii(seg[2]);
+  const std::string action = text::to_lower(seg[2]);
   if (action == "updateproperties") co_return co_await patch_pool(ctx, s, id, true);
   if (action == "resize") co_return co_await resize_pool(ctx, s, id);
   if (action == "stopresize") co_return co_await stop_resize(ctx, s, id);

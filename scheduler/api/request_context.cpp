@@ -1,15 +1,13 @@
 #include "scheduler/api/request_context.hpp"
 
+#include "common/text/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 
 namespace openbatch::api {
 
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) <
-           std::tolower(static_cast<unsigned char>(y));
-  });
+  return text::iless(a, b);
 }
 
 std::optional<std::string_view> RequestContext::query_param(std::string_view name) const {

@@ -2,6 +2,7 @@
 
 #include "common/auth/shared_key.hpp"
 #include "common/encoding.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/api/disk_gate.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/request_context.hpp"
@@ -91,7 +92,7 @@ Result<void> parse_target(RequestContext& ctx) {
 
 RouteResult dispatch(const RequestContext& ctx, Services& s) {
   if (ctx.segments.empty()) co_return invalid_uri(ctx);
-  const std::string top = lower_ascii(ctx.segments[0]);
+  const std::string top = text::to_lower(ctx.segments[0]);
   if (top == "pools") co_return co_await pools_route(ctx, s);
   if (top == "jobs") co_return co_await jobs_route(ctx, s);
   if (top == "applications") co_return co_await applications_route(ctx, s);
@@ -141,8 +142,8 @@ bool Router::streams_body(http::verb method, std::string_view target) {
   std::vector<std::string> segments;
   for (auto seg : url->segments()) segments.emplace_back(seg);
   while (!segments.empty() && segments.back().empty()) segments.pop_back();
-  return segments.size() == 4 && iequals(segments[0], "applications") &&
-         iequals(segments[2], "versions");
+  return segments.size() == 4 && text::iequals(segments[0], "applications") &&
+         text::iequals(segments[2], "versions");
 }
 
 boost::asio::awaitable<HttpResponse> Router::handle_streamed(HttpRequest head, BodySource& body) {

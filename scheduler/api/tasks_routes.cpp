@@ -1,6 +1,7 @@
 // Task routes: add, addtaskcollection (<= 100, one group-commit op for the whole collection),
 // get, list, update (PUT constraints), delete, terminate, reactivate, subtasksinfo; file
 // routes under a task are delegated to files_route.
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
 #include "scheduler/api/entity.hpp"
 #include "scheduler/api/entity_store.hpp"
@@ -8,7 +9,10 @@
 #include "scheduler/api/listing.hpp"
 #include "scheduler/api/response.hpp"
 #include "scheduler/api/routes.hpp"
+#include "scheduler/domain/entity_state.hpp"
+#include "scheduler/domain/job_transitions.hpp"
 #include "scheduler/domain/subtask_rows.hpp"
+#include "scheduler/domain/task_execution.hpp"
 #include "scheduler/domain/task_validation.hpp"
 #include "scheduler/store/async_write.hpp"
 #include "scheduler/store/subtask_rows.hpp"
@@ -24,24 +28,10 @@ using store::Table;
 
 constexpr std::size_t kMaxTasksPerCollection = 100;
 
-// Tasks can be added only to an active (or disabled) job.
-std::optional<Error> job_refuses_tasks(const json& job) {
-  const std::string state = job.value("state", "");
-  if (state == "completed" || state == "terminating") {
-    return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
-  }
-  if (state == "deleting") {
-    return errors::conflict(
-        "JobBeingDeleted",
-        "The specified job has been marked for deletion and is being garbage collected.");
-  }
-  return std::nullopt;
-}
-
 // Turns a validated TaskAddParameter into the stored CloudTask.
 json make_task(json task, const json& job, const std::string& task_url, const std::string& etag,
                TimePoint now) {
-  stamp_new(task, task_url, etag, now, "active");
+  stamp_new(task, task_url, etag, now, to_string(domain::TaskState::Active));
   json& constraints = task["constraints"];
   if (!constraints.contains("maxWallClockTime"))
     constraints["maxWallClockTime"] = format_duration(kMaxDuration);
@@ -69,7 +59,7 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
   auto job = load_entity(*reader, Table::Jobs, "", job_id);
   reader.reset();
   if (!job) co_return error_response(ctx, job_not_found());
-  if (auto refused = job_refuses_tasks(*job)) co_return error_response(ctx, *refused);
+  if (auto refused = domain::job_refuses_tasks(*job)) co_return error_response(ctx, *refused);
   const std::string real_job_id = job->value("id", job_id);
 
   json* items = &*body;
@@ -121,7 +111,7 @@ RouteResult add_tasks(const RequestContext& ctx, Services& s, const std::string&
       refused = job_not_found();
       return false;
     }
-    if (auto r = job_refuses_tasks(*current)) {
+    if (auto r = domain::job_refuses_tasks(*current)) {
       refused = *r;
       return false;
     }
@@ -232,7 +222,7 @@ RouteResult put_task(const RequestContext& ctx, Services& s, const std::string& 
       ctx, s, job_id, task_id, [&](store::Writer&, const json& job, json& task) -> Status {
         auto validated = domain::validate_task_update(*body, job);
         if (!validated) return validated.error();
-        if (task.value("state", "") == "completed") {
+        if (domain::task_state(task) == domain::TaskState::Completed) {
           return errors::conflict("TaskCompleted", "The specified task is already completed.");
         }
         if (auto c = validated->find("constraints"); c != validated->end()) {
@@ -252,20 +242,11 @@ RouteResult terminate_task(const RequestContext& ctx, Services& s, const std::st
                            const std::string& task_id) {
   auto result = co_await update_task(
       ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
-        if (task.value("state", "") == "completed") {
-          return errors::conflict("TaskCompleted", "The specified task is already completed.");
-        }
+        // A running task is killed by its node; it stays recorded as ended by the user.
+        if (auto ended = domain::terminate_task(task, ctx.now); !ended) return ended;
         if (!store::mark_task_failed(w, job.value("id", job_id), task.value("id", task_id))) {
           return errors::internal("could not record the task's failure");
         }
-        // A running task is killed by its node; it stays recorded as ended by the user.
-        transition_state(task, "completed", ctx.now);
-        json& info = task["executionInfo"];
-        info["endTime"] = format_iso8601(ctx.now);
-        info["result"] = "failure";
-        info["failureInfo"] = {{"category", "usererror"},
-                               {"code", "TaskEnded"},
-                               {"message", "Task Was Ended by User Request"}};
         return {};
       });
   if (!result) co_return error_response(ctx, result.error());
@@ -276,24 +257,9 @@ RouteResult reactivate_task(const RequestContext& ctx, Services& s, const std::s
                             const std::string& task_id) {
   auto result = co_await update_task(
       ctx, s, job_id, task_id, [&](store::Writer& w, const json& job, json& task) -> Status {
-        const std::string job_state = job.value("state", "");
-        if (job_state == "completed" || job_state == "terminating") {
-          return errors::conflict("JobCompleted",
-                                  "The specified job is already in a completed state.");
-        }
-        if (task.value("state", "") != "completed") {
-          return errors::conflict("TaskNotCompleted", "The specified task is not completed.");
-        }
-        if (task["executionInfo"].value("result", "") != "failure") {
-          return errors::conflict(
-              "TaskSucceeded",
-              "The specified task completed successfully and cannot be reactivated.");
-        }
+        const auto job_state = domain::job_state(job).value_or(domain::JobState::Active);
+        if (auto again = domain::reactivate_task(task, job_state, ctx.now); !again) return again;
         store::clear_task_failed(w, job.value("id", job_id), task.value("id", task_id));
-        transition_state(task, "active", ctx.now);
-        task["executionInfo"] = {{"retryCount", 0},
-                                 {"requeueCount", task["executionInfo"].value("requeueCount", 0)}};
-        task.erase("nodeInfo");
         return {};
       });
   if (!result) co_return error_response(ctx, result.error());
@@ -357,7 +323,7 @@ RouteResult tasks_route(const RequestContext& ctx, Services& s) {
       ctx.segments;  // jobs/{j}/tasks[/{t}[/action|files...]] or jobs/{j}/addtaskcollection
   const std::string& m = ctx.method;
   const std::string& job_id = seg[1];
-  if (lower_ascii(seg[2]) == "addtaskcollection") {
+  if (text::to_lower(seg[2]) == "addtaskcollection") {
     if (seg.size() != 3) co_return invalid_uri(ctx);
     if (m != "POST") co_return unsupported_verb(ctx);
     co_return co_await add_tasks(ctx, s, job_id, true);
@@ -376,7 +342,7 @@ RouteResult tasks_route(const RequestContext& ctx, Services& s) {
   }
   if (seg[4] == "files") co_return co_await files_route(ctx, s);
   if (seg.size() != 5) co_return invalid_uri(ctx);
-  const std::string action = lower_ascii(seg[4]);
+  const std::string action = text::to_lower(seg[4]);
   if (action == "subtasksinfo") {
     if (m != "GET") co_return unsupported_verb(ctx);
     co_return subtasks_info(ctx, s, job_id, task_id);

@@ -1,7 +1,7 @@
 // Catalog lookups, the pool image compatibility checks, and the /supportedimages wire shape.
 #include "scheduler/catalog/catalog.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 
 #include <algorithm>
 
@@ -20,21 +20,23 @@ std::string_view generation_words(HyperVGeneration g) {
 
 bool SupportedImage::has_capability(std::string_view capability) const {
   return std::any_of(capabilities.begin(), capabilities.end(),
-                     [capability](const std::string& c) { return iequals(c, capability); });
+                     [capability](const std::string& c) { return text::iequals(c, capability); });
 }
 
 const VmSize* Catalog::find_vm_size(std::string_view name) const {
-  auto it = std::lower_bound(
-      sizes_by_name_.begin(), sizes_by_name_.end(), name,
-      [this](std::uint32_t idx, std::string_view key) { return iless(sizes_[idx].name, key); });
-  if (it == sizes_by_name_.end() || !iequals(sizes_[*it].name, name)) return nullptr;
+  auto it = std::lower_bound(sizes_by_name_.begin(), sizes_by_name_.end(), name,
+                             [this](std::uint32_t idx, std::string_view key) {
+                               return text::iless(sizes_[idx].name, key);
+                             });
+  if (it == sizes_by_name_.end() || !text::iequals(sizes_[*it].name, name)) return nullptr;
   return &sizes_[*it];
 }
 
 const SupportedImage* Catalog::find_image(std::string_view publisher, std::string_view offer,
                                           std::string_view sku) const {
   for (const auto& img : images_) {
-    if (iequals(img.publisher, publisher) && iequals(img.offer, offer) && iequals(img.sku, sku)) {
+    if (text::iequals(img.publisher, publisher) && text::iequals(img.offer, offer) &&
+        text::iequals(img.sku, sku)) {
       return &img;
     }
   }
@@ -43,7 +45,7 @@ const SupportedImage* Catalog::find_image(std::string_view publisher, std::strin
 
 std::optional<OsType> Catalog::node_agent_os(std::string_view node_agent_sku_id) const {
   for (const auto& img : images_) {
-    if (iequals(img.node_agent_sku_id, node_agent_sku_id)) return img.os_type;
+    if (text::iequals(img.node_agent_sku_id, node_agent_sku_id)) return img.os_type;
   }
   return std::nullopt;
 }
@@ -89,7 +91,7 @@ Status Catalog::check_compatible(const VmSize& size, const SupportedImage& image
         "Windows nodes are not supported by OpenBatch; choose a Linux image from "
         "/supportedimages.");
   }
-  if (!iequals(image.node_agent_sku_id, node_agent_sku_id)) {
+  if (!text::iequals(image.node_agent_sku_id, node_agent_sku_id)) {
     if (auto st = check_custom_image(node_agent_sku_id); !st) return st;
     return errors::invalid_property("nodeAgentSKUId", node_agent_sku_id,
                                     "The image " + image_name(image) +

@@ -1,6 +1,6 @@
 // Catalog::load and Catalog::from_json: reading and checking the images/ JSON files. Every
 // field is checked here once, so that lookups and checks later can trust the values.
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/catalog/catalog.hpp"
 
 #include <algorithm>
@@ -279,7 +279,7 @@ Result<Catalog> Catalog::from_json(const json& vm_sizes, const json& images) {
     const auto idx = static_cast<std::uint32_t>(c.sizes_.size() - 1);
     auto pos = std::lower_bound(c.sizes_by_name_.begin(), c.sizes_by_name_.end(), idx,
                                 [&c](std::uint32_t a, std::uint32_t b) {
-                                  return iless(c.sizes_[a].name, c.sizes_[b].name);
+                                  return text::iless(c.sizes_[a].name, c.sizes_[b].name);
                                 });
     c.sizes_by_name_.insert(pos, idx);
   }

@@ -1,7 +1,7 @@
 // Path rendering, the member checks of Fields, and the enum/id/length helpers of values.hpp.
 #include "scheduler/domain/fields.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/domain/duration.hpp"
 #include "scheduler/domain/values.hpp"
 
@@ -10,7 +10,7 @@ namespace openbatch::domain {
 std::optional<std::string_view> match_enum(std::string_view value,
                                            std::initializer_list<std::string_view> allowed) {
   for (std::string_view a : allowed) {
-    if (catalog::iequals(a, value)) return a;
+    if (text::iequals(a, value)) return a;
   }
   return std::nullopt;
 }

@@ -1,6 +1,7 @@
 #include "scheduler/domain/gang_execution.hpp"
 
 #include "common/time.hpp"
+#include "scheduler/domain/entity_state.hpp"
 
 #include <charconv>
 
@@ -17,16 +18,6 @@ json* gang_of(json& task) {
 }
 
 const json* gang_of(const json& task) { return gang_of(const_cast<json&>(task)); }
-
-void move_subtask(json& subtask, const char* to, const std::string& when) {
-  if (subtask.value("state", "") == to) return;
-  if (subtask.contains("state")) {
-    subtask["previousState"] = subtask["state"];
-    subtask["previousStateTransitionTime"] = subtask.value("stateTransitionTime", when);
-  }
-  subtask["state"] = to;
-  subtask["stateTransitionTime"] = when;
-}
 
 json* subtask_entry(json& task, int subtask_id) {
   auto ext = task.find("openbatch");
@@ -76,7 +67,7 @@ json dispatch_gang(json task, std::string_view job_id, const std::vector<Dispatc
                           {"taskRootDirectory", dir},
                           {"taskRootDirectoryUrl", target.node_url + "/files/" + dir}}},
                         {"startTime", t},
-                        {"state", "preparing"},
+                        {"state", to_string(TaskState::Preparing)},
                         {"stateTransitionTime", t}});
   }
   json& ext = task["openbatch"];
@@ -109,7 +100,7 @@ bool mark_coordinated(json& task, std::string_view attempt_id, TimePoint now) {
   if (coordinated[*k] == true) return false;
   coordinated[*k] = true;
   if (json* subtask = subtask_entry(task, *k)) {
-    move_subtask(*subtask, "running", format_iso8601(now));
+    move_state(*subtask, TaskState::Running, now);
   }
   return true;
 }
@@ -133,9 +124,9 @@ bool complete_subtask(json& task, std::string_view attempt_id, const protocol::R
   auto k = gang_instance_of(task, attempt_id);
   if (!k || *k == 0) return false;
   json* subtask = subtask_entry(task, *k);
-  if (subtask == nullptr || subtask->value("state", "") == "completed") return false;
+  if (subtask == nullptr || task_state(*subtask) == TaskState::Completed) return false;
   const std::string t = format_iso8601(now);
-  move_subtask(*subtask, "completed", t);
+  move_state(*subtask, TaskState::Completed, now);
   protocol::put_completion(*subtask, report);
   if (!report.end_time) (*subtask)["endTime"] = t;
   return true;

@@ -1,8 +1,9 @@
 // Job request validators (job_validation.hpp).
 #include "scheduler/domain/job_validation.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/domain/duration.hpp"
+#include "scheduler/domain/entity_state.hpp"
 #include "scheduler/domain/fields.hpp"
 #include "scheduler/domain/parts.hpp"
 #include "scheduler/domain/values.hpp"
@@ -148,8 +149,8 @@ Status take_job_tasks(Fields& f) {
   }
   if (auto st = f.object("jobReleaseTask", check_release_task); !st) return st;
   if (f.out().contains("jobReleaseTask") &&
-      catalog::iequals(string_member(f.out()["jobPreparationTask"], "id"),
-                       string_member(f.out()["jobReleaseTask"], "id"))) {
+      text::iequals(string_member(f.out()["jobPreparationTask"], "id"),
+                    string_member(f.out()["jobReleaseTask"], "id"))) {
     const Path release = f.at("jobReleaseTask");
     return detail::invalid(release / "id", f.out()["jobReleaseTask"]["id"],
                            "must differ from the job preparation task's id");
@@ -192,14 +193,14 @@ Status check_against_current(const json& out, const json& current, const Path& r
         "A job's onAllTasksComplete cannot be changed from terminatejob to noaction.");
   }
   const json* pool_info = detail::find_member(out, "poolInfo");
-  if (pool_info == nullptr || string_member(current, "state") == "disabled") return {};
+  if (pool_info == nullptr || job_state(current) == JobState::Disabled) return {};
   bool changes = pool_info_always_changes;
   if (!changes) {
     const json* old_info = current.is_object() ? detail::find_member(current, "poolInfo") : nullptr;
     const std::string_view new_id = string_member(*pool_info, "poolId");
     changes = old_info == nullptr ||
               (new_id.empty() ? *old_info != *pool_info
-                              : !catalog::iequals(new_id, string_member(*old_info, "poolId")));
+                              : !text::iequals(new_id, string_member(*old_info, "poolId")));
   }
   if (!changes) return {};
   return errors::conflict("OperationInvalidForCurrentState",

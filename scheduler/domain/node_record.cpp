@@ -1,6 +1,7 @@
 #include "scheduler/domain/node_record.hpp"
 
 #include "common/time.hpp"
+#include "scheduler/domain/entity_state.hpp"
 
 namespace openbatch::domain {
 namespace {
@@ -59,15 +60,33 @@ void set_node_state(json& node, std::string_view state, TimePoint now) {
   node["stateTransitionTime"] = format_iso8601(now);
 }
 
+void set_node_state(json& node, NodeState state, TimePoint now) {
+  set_node_state(node, to_string(state), now);
+}
+
 void refresh_busy_state(json& node, TimePoint now) {
-  const std::string state = node.value("state", "");
-  if (state != "idle" && state != "running") return;
-  set_node_state(node, attempts_object(node).empty() ? "idle" : "running", now);
+  const auto state = node_state(node);
+  if (!state || !node_is_up(*state)) return;
+  set_node_state(node, attempts_object(node).empty() ? NodeState::Idle : NodeState::Running, now);
 }
 
 std::string resting_state(std::string_view setup_state, bool has_attempts) {
-  if (setup_state.empty() || setup_state == "ready") return has_attempts ? "running" : "idle";
+  if (setup_state.empty() || setup_state == "ready")
+    return std::string(to_string(has_attempts ? NodeState::Running : NodeState::Idle));
   return std::string(setup_state);
+}
+
+bool settle_node_state(json& node, NodeState requested, TimePoint now) {
+  if (!node.is_object() || node_state(node) == NodeState::LeavingPool) return false;
+  NodeState target = requested;
+  if (node_is_up(target)) target = attempts_of(node).empty() ? NodeState::Idle : NodeState::Running;
+  set_node_state(node, target, now);
+  return true;
+}
+
+void leave_pool(json& node, std::string_view deallocation_option, TimePoint now) {
+  move_state(node, NodeState::LeavingPool, now);
+  node["openbatch"]["nodeDeallocationOption"] = deallocation_option;
 }
 
 void apply_node_status(json& node, std::string_view setup_state, const json& start_task_info,
@@ -92,8 +111,7 @@ void apply_node_status(json& node, std::string_view setup_state, const json& sta
   } else {
     node.erase("errors");
   }
-  const std::string current = node.value("state", "");
-  if (current == "leavingpool") return;
+  if (node_state(node) == NodeState::LeavingPool) return;
   set_node_state(node, resting_state(setup_state, !attempts_object(node).empty()), now);
 }
 
@@ -123,7 +141,7 @@ bool add_attempt(json& node, const AttemptOnNode& attempt, int slots_per_node, T
   recent.push_back({{"taskUrl", attempt.task_url},
                     {"jobId", attempt.job_id},
                     {"taskId", attempt.task_id},
-                    {"taskState", "running"},
+                    {"taskState", to_string(TaskState::Running)},
                     {"executionInfo",
                      {{"startTime", format_iso8601(now)}, {"retryCount", 0}, {"requeueCount", 0}}},
                     {"openbatchAttemptId", attempt.attempt_id}});

@@ -1,16 +1,18 @@
-// The stored ComputeNode JSON as pure functions: a new node, its state moves, and the attempts
-// it runs. The node record is the durable source of truth for a node's capacity: every attempt
-// dispatched to it is listed under openbatch.attempts (attempt id -> {jobId, taskId, slots}),
-// added in the same transaction that moves the task to running and removed in the one that
+// The stored ComputeNode JSON as pure functions: a new node, every move of its state, and the
+// attempts it runs. The node record is the durable source of truth for a node's capacity: every
+// attempt dispatched to it is listed under openbatch.attempts (attempt id -> {jobId, taskId,
+// slots}), added in the same transaction that moves the task to running and removed in the one that
 // applies its completion or requeue. runningTasksCount / runningTaskSlotsCount follow the
 // list; idle <-> running follow it too. No I/O, no clock.
 #pragma once
 
 #include "common/clock.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,16 +30,31 @@ struct NewNode {
   std::string hostname;
   std::string provisioner;  // "local" | "static"
   json image_reference = json::object();
-  std::string state = "creating";
+  std::string state{to_string(NodeState::Creating)};  // the wire spelling
 };
 
 json make_node(const NewNode& spec, TimePoint now);
 
-// Up and taking work: idle or running.
-inline bool node_is_up(std::string_view state) { return state == "idle" || state == "running"; }
+// Up and taking work: idle or running (the wire spelling; see states.hpp for the enum).
+inline bool node_is_up(std::string_view state) {
+  const auto parsed = parse_node_state(state);
+  return parsed && node_is_up(*parsed);
+}
 
-// Moves `state` (no-op when already there), with stateTransitionTime.
+// Moves `state` (no-op when already there), with stateTransitionTime. A ComputeNode has no
+// previousState on the wire, so none is kept.
+void set_node_state(json& node, NodeState state, TimePoint now);
 void set_node_state(json& node, std::string_view state, TimePoint now);
+
+// The engine's write of a node state it decided (lost contact: unknown; silent too long:
+// offline; back in touch: its resting state). A node that is leavingpool keeps that state
+// (false, node unchanged); idle and running follow the node's durable attempt list, not the
+// caller's view of it. True when the node was written (its state may be unchanged).
+bool settle_node_state(json& node, NodeState requested, TimePoint now);
+
+// Pool - Remove Nodes: -> leavingpool, keeping the previous state as the API always has, and
+// the deallocation option (requeue, terminate, taskcompletion, retaineddata) for the engine.
+void leave_pool(json& node, std::string_view deallocation_option, TimePoint now);
 
 // idle/running from the attempt list, for a node that is up (idle or running); other states
 // are left alone.

@@ -1,7 +1,7 @@
 // userAccounts and mountConfiguration validation (pool_parts.hpp).
 #include "scheduler/domain/pool_parts.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/domain/parts.hpp"
 
 #include <string>
@@ -125,10 +125,10 @@ bool is_valid_user_name(std::string_view name) {
                     c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
-  if (catalog::iequals(name, "root")) return false;
+  if (text::iequals(name, "root")) return false;
   constexpr std::string_view kAutoUserPrefix = "_azbatch";
   return !(name.size() >= kAutoUserPrefix.size() &&
-           catalog::iequals(name.substr(0, kAutoUserPrefix.size()), kAutoUserPrefix));
+           text::iequals(name.substr(0, kAutoUserPrefix.size()), kAutoUserPrefix));
 }
 
 Status take_user_accounts(Fields& pool) {
@@ -139,7 +139,7 @@ Status take_user_accounts(Fields& pool) {
   for (std::size_t i = 0; i < accounts->size(); ++i) {
     const auto& name = (*accounts)[i]["name"].get_ref<const std::string&>();
     for (std::size_t j = 0; j < i; ++j) {
-      if (catalog::iequals((*accounts)[j]["name"].get_ref<const std::string&>(), name)) {
+      if (text::iequals((*accounts)[j]["name"].get_ref<const std::string&>(), name)) {
         const Path entry = list[i];
         return invalid(entry / "name", (*accounts)[i]["name"], "duplicate user account name");
       }

@@ -1,7 +1,7 @@
 // Pool request validators (pool_validation.hpp).
 #include "scheduler/domain/pool_validation.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/domain/duration.hpp"
 #include "scheduler/domain/fields.hpp"
 #include "scheduler/domain/parts.hpp"
@@ -242,7 +242,7 @@ Result<PoolAddResult> validate_pool(json& body, const catalog::Catalog& catalog,
   if (auto st = f.string("vmSize", {.required = true, .max_chars = 256}); !st) return st.error();
   auto size = catalog.require_vm_size(result.value["vmSize"].get_ref<const std::string&>());
   if (!size) return size.error();
-  result.value["vmSize"] = catalog::to_lower((*size)->name);
+  result.value["vmSize"] = text::to_lower((*size)->name);
   auto vm = [&](json& s, json& o, const Path& p) {
     return check_vm_configuration(s, o, p, **size, catalog);
   };

@@ -1,17 +1,11 @@
 #include "scheduler/domain/task_execution.hpp"
 
+#include "common/protocol/environment_settings.hpp"
 #include "common/time.hpp"
+#include "scheduler/domain/entity_state.hpp"
 
 namespace openbatch::domain {
 namespace {
-
-void move_state(json& task, const char* to, TimePoint now) {
-  const std::string t = format_iso8601(now);
-  task["previousState"] = task.value("state", "");
-  task["previousStateTransitionTime"] = task.value("stateTransitionTime", "");
-  task["state"] = to;
-  task["stateTransitionTime"] = t;
-}
 
 json& execution_info(json& task) {
   json& info = task["executionInfo"];
@@ -29,7 +23,7 @@ json& extension(json& task) {
 
 // Back to active: the attempt's outcome fields go (Azure sets them only when completed).
 void reactivate_for_next_attempt(json& task, TimePoint now) {
-  move_state(task, "active", now);
+  move_state(task, TaskState::Active, now);
   json& info = execution_info(task);
   for (const char* field : {"endTime", "exitCode", "failureInfo", "result"}) info.erase(field);
   task.erase("nodeInfo");
@@ -75,7 +69,7 @@ std::string current_attempt_id(const json& task) {
 
 json dispatch_task(json task, std::string_view job_id, const DispatchTarget& target,
                    const std::string& attempt_id, TimePoint now) {
-  move_state(task, "running", now);
+  move_state(task, TaskState::Running, now);
   json& info = execution_info(task);
   info["startTime"] = format_iso8601(now);
   for (const char* field : {"endTime", "exitCode", "failureInfo", "result"}) info.erase(field);
@@ -110,7 +104,7 @@ json complete_task(json task, const protocol::Report& report, TimePoint now,
     return task;
   }
   outcome = CompletionOutcome::Completed;
-  move_state(task, "completed", now);
+  move_state(task, TaskState::Completed, now);
   protocol::put_completion(info, report);
   if (!report.end_time) info["endTime"] = format_iso8601(now);
   extension(task).erase("attemptId");
@@ -126,6 +120,38 @@ json requeue_task(json task, TimePoint now) {
   return task;
 }
 
+Status terminate_task(json& task, TimePoint now) {
+  if (task_state(task) == TaskState::Completed) {
+    return errors::conflict("TaskCompleted", "The specified task is already completed.");
+  }
+  move_state(task, TaskState::Completed, now);
+  json& info = task["executionInfo"];
+  info["endTime"] = format_iso8601(now);
+  info["result"] = "failure";
+  info["failureInfo"] = {{"category", "usererror"},
+                         {"code", "TaskEnded"},
+                         {"message", "Task Was Ended by User Request"}};
+  return {};
+}
+
+Status reactivate_task(json& task, JobState job_state, TimePoint now) {
+  if (job_is_ending(job_state)) {
+    return errors::conflict("JobCompleted", "The specified job is already in a completed state.");
+  }
+  if (task_state(task) != TaskState::Completed) {
+    return errors::conflict("TaskNotCompleted", "The specified task is not completed.");
+  }
+  if (task["executionInfo"].value("result", "") != "failure") {
+    return errors::conflict("TaskSucceeded",
+                            "The specified task completed successfully and cannot be reactivated.");
+  }
+  move_state(task, TaskState::Active, now);
+  task["executionInfo"] = {{"retryCount", 0},
+                           {"requeueCount", task["executionInfo"].value("requeueCount", 0)}};
+  task.erase("nodeInfo");
+  return {};
+}
+
 protocol::Assignment make_assignment(const json& task, std::string_view job_id,
                                      const json& job_environment, const std::string& attempt_id) {
   protocol::Assignment a;
@@ -137,14 +163,9 @@ protocol::Assignment make_assignment(const json& task, std::string_view job_id,
     a.requeue_count = int_or(*info, "requeueCount", 0);
   }
   a.command_line = task.value("commandLine", "");
-  auto settings = [](const json& list, std::vector<protocol::EnvironmentSetting>& out) {
-    if (!list.is_array()) return;
-    for (const auto& s : list) {
-      if (s.is_object()) out.push_back({s.value("name", ""), s.value("value", "")});
-    }
-  };
-  if (auto env = task.find("environmentSettings"); env != task.end()) settings(*env, a.environment);
-  settings(job_environment, a.job_environment);
+  if (auto env = task.find("environmentSettings"); env != task.end())
+    protocol::append_environment_settings(*env, a.environment);
+  protocol::append_environment_settings(job_environment, a.job_environment);
   if (auto identity = task.find("userIdentity"); identity != task.end() && identity->is_object()) {
     a.user_identity = *identity;
   }

@@ -1,8 +1,10 @@
-// Task execution transitions as pure functions of the stored CloudTask JSON: dispatch to a
-// node (active -> running), apply an agent's completion report (running -> completed, or back
-// to active for a retry), requeue (running -> active after a node loss), and the assignment
-// an agent receives. No I/O, no clock: `now` is passed in. The engine applies them inside the
-// store transaction that also re-checks the node's capacity.
+// Every task state change, as pure functions of the stored CloudTask JSON: dispatch to a node
+// (active -> running), apply an agent's completion report (running -> completed, or back to
+// active for a retry), requeue (running -> active after a node loss), terminate (-> completed
+// by request) and reactivate (completed -> active); plus the assignment an agent receives. No
+// I/O, no clock: `now` is passed in. The engine applies them inside the store transaction that
+// also re-checks the node's capacity; the API routes inside their update transaction.
+// Multi-instance subtasks move in gang_execution.hpp.
 //
 // Attempt ids: "{jobId}:{taskId}:{taskSeq}:{dispatch}" -- the task record's seq (never reused,
 // even after a delete and re-add of the same id) and the task's own dispatch counter
@@ -10,7 +12,9 @@
 #pragma once
 
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "common/protocol/agent_protocol.hpp"
+#include "scheduler/domain/states.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +53,16 @@ json complete_task(json task, const protocol::Report& report, TimePoint now,
 
 // running -> active after its node was lost or left: requeueCount + 1 (counts against nothing).
 json requeue_task(json task, TimePoint now);
+
+// Ends the task by request (Task - Terminate): -> completed with result failure and
+// failureInfo TaskEnded; a running attempt is killed by its node. 409 TaskCompleted (task
+// unchanged) when it already is completed.
+Status terminate_task(json& task, TimePoint now);
+
+// completed (failed) -> active again (Task - Reactivate): retryCount back to 0, requeueCount
+// kept, the attempt's outcome and nodeInfo gone. 409 JobCompleted when the job has ended or is
+// ending, TaskNotCompleted, or TaskSucceeded (a task that did not fail); task unchanged then.
+Status reactivate_task(json& task, JobState job_state, TimePoint now);
 
 // What the agent needs to run the attempt. `job_environment` is the job's
 // commonEnvironmentSettings (an array, possibly empty).

@@ -1,7 +1,7 @@
 // Task request validators (task_validation.hpp).
 #include "scheduler/domain/task_validation.hpp"
 
-#include "scheduler/catalog/ascii.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/domain/fields.hpp"
 #include "scheduler/domain/parts.hpp"
 #include "scheduler/domain/values.hpp"
@@ -47,12 +47,12 @@ std::optional<std::string_view> job_task_id(const json& job, std::string_view ke
 
 Status check_reserved_id(std::string_view id, const json& job) {
   if (auto prep = job_task_id(job, "jobPreparationTask", kDefaultPrepId);
-      prep && catalog::iequals(*prep, id)) {
+      prep && text::iequals(*prep, id)) {
     return errors::conflict("TaskIdSameAsJobPreparationTask",
                             "The specified task id is the id of the job's preparation task.");
   }
   if (auto release = job_task_id(job, "jobReleaseTask", kDefaultReleaseId);
-      release && catalog::iequals(*release, id)) {
+      release && text::iequals(*release, id)) {
     return errors::conflict("TaskIdSameAsJobReleaseTask",
                             "The specified task id is the id of the job's release task.");
   }
@@ -84,7 +84,7 @@ Status check_dependency_ids(const json& ids, const Path& path, std::string_view 
     if (!id.is_string() || !is_valid_id(id.get_ref<const std::string&>())) {
       return detail::invalid(path[i], id, "must be a task id");
     }
-    if (catalog::iequals(id.get_ref<const std::string&>(), own_id)) {
+    if (text::iequals(id.get_ref<const std::string&>(), own_id)) {
       return detail::invalid(path[i], id, "a task cannot depend on itself");
     }
   }

@@ -1,7 +1,9 @@
 #include "scheduler/lifecycle/sweeper.hpp"
 
 #include "common/time.hpp"
-#include "scheduler/lifecycle/transitions.hpp"
+#include "scheduler/domain/job_transitions.hpp"
+#include "scheduler/domain/pool_transitions.hpp"
+#include "scheduler/domain/states.hpp"
 #include "scheduler/store/async_write.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -13,10 +15,16 @@
 namespace openbatch::lifecycle {
 namespace {
 
+using domain::JobState;
+using domain::NodeState;
+using domain::PoolFacts;
+using domain::PoolState;
+using domain::TaskState;
 using nlohmann::json;
 using store::Table;
 
-std::vector<store::Record> all_in_state(store::Reader& reader, Table table, const char* state) {
+std::vector<store::Record> all_in_state(store::Reader& reader, Table table,
+                                        std::string_view state) {
   std::vector<store::Record> out;
   store::ListQuery q{table, std::string(), std::string(state), 0, 1000};
   for (;;) {
@@ -33,8 +41,8 @@ std::vector<store::Record> all_in_state(store::Reader& reader, Table table, cons
 PoolFacts pool_facts(store::Reader& reader, const std::string& pool_id) {
   PoolFacts f;
   f.nodes_in_pool = static_cast<int>(reader.count(Table::Nodes, pool_id, std::nullopt));
-  f.nodes_joined =
-      f.nodes_in_pool - static_cast<int>(reader.count(Table::Nodes, pool_id, "leavingpool"));
+  f.nodes_joined = f.nodes_in_pool - static_cast<int>(reader.count(
+                                         Table::Nodes, pool_id, to_string(NodeState::LeavingPool)));
   return f;
 }
 
@@ -49,14 +57,14 @@ boost::asio::awaitable<void> Sweeper::sweep_pools() {
   std::vector<store::Record> pools;
   {
     auto reader = store_.reader();
-    pools = all_in_state(*reader, Table::Pools, "active");
-    auto deleting = all_in_state(*reader, Table::Pools, "deleting");
+    pools = all_in_state(*reader, Table::Pools, to_string(PoolState::Active));
+    auto deleting = all_in_state(*reader, Table::Pools, to_string(PoolState::Deleting));
     pools.insert(pools.end(), std::make_move_iterator(deleting.begin()),
                  std::make_move_iterator(deleting.end()));
   }
   for (const auto& record : pools) {
     const bool settled = record.body.find("\"allocationState\":\"steady\"") != std::string::npos &&
-                         record.state == "active";
+                         record.state == to_string(PoolState::Active);
     if (settled) continue;  // steady active pools change only when nodes join (registry's job)
     const TimePoint now = clock_.now();
     std::string etag = etags_();
@@ -66,8 +74,8 @@ boost::asio::awaitable<void> Sweeper::sweep_pools() {
       auto pool = json::parse(current->body, nullptr, false);
       if (pool.is_discarded()) return true;
       const PoolFacts facts = pool_facts(w, current->id);
-      if (pool_can_be_removed(pool, facts)) return w.erase(Table::Pools, "", current->id);
-      auto next = next_pool(pool, facts, now);
+      if (domain::pool_can_be_removed(pool, facts)) return w.erase(Table::Pools, "", current->id);
+      auto next = domain::settle_pool(pool, facts, now);
       if (!next) return true;
       (*next)["eTag"] = etag;
       (*next)["lastModified"] = format_iso8601(now);
@@ -80,8 +88,9 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
   std::vector<store::Record> jobs;
   {
     auto reader = store_.reader();
-    for (const char* state : {"terminating", "disabling", "enabling", "deleting"}) {
-      auto rows = all_in_state(*reader, Table::Jobs, state);
+    for (JobState state :
+         {JobState::Terminating, JobState::Disabling, JobState::Enabling, JobState::Deleting}) {
+      auto rows = all_in_state(*reader, Table::Jobs, to_string(state));
       jobs.insert(jobs.end(), std::make_move_iterator(rows.begin()),
                   std::make_move_iterator(rows.end()));
     }
@@ -89,7 +98,7 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
   for (const auto& record : jobs) {
     const TimePoint now = clock_.now();
     std::string etag = etags_();
-    if (record.state == "deleting") {
+    if (record.state == to_string(JobState::Deleting)) {
       // Remove the tasks a chunk per op, then the job itself.
       bool finished = false;
       while (!finished) {
@@ -116,10 +125,10 @@ boost::asio::awaitable<void> Sweeper::sweep_jobs() {
       if (!current) return true;
       auto job = json::parse(current->body, nullptr, false);
       if (job.is_discarded()) return true;
-      JobFacts facts;
-      facts.running_tasks = w.count(Table::Tasks, current->id, "running") +
-                            w.count(Table::Tasks, current->id, "preparing");
-      auto next = next_job(job, facts, now);
+      const int64_t running_tasks =
+          w.count(Table::Tasks, current->id, to_string(TaskState::Running)) +
+          w.count(Table::Tasks, current->id, to_string(TaskState::Preparing));
+      auto next = domain::settle_job(job, running_tasks, now);
       if (!next) return true;
       (*next)["eTag"] = etag;
       (*next)["lastModified"] = format_iso8601(now);

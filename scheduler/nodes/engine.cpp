@@ -7,9 +7,9 @@
 #include "scheduler/domain/task_execution.hpp"
 #include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
-#include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/package_access.hpp"
+#include "scheduler/packages/access.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -473,13 +473,14 @@ std::optional<std::string> Engine::authenticate_node(std::string_view token) {
   const std::string node_id(auth::token_prefix(token));
   if (node_id.empty()) return std::nullopt;
   auto reader = store_.reader();
-  if (!credential_matches(*reader, kNodeCredential, node_id, token)) return std::nullopt;
+  if (!store::credential_matches(*reader, store::kNodeCredential, node_id, token))
+    return std::nullopt;
   return node_id;
 }
 
 bool Engine::node_may_download(const std::string& node_id, std::string_view digest) {
   auto reader = store_.reader();
-  return nodes::node_may_download(*reader, node_id, digest);
+  return packages::node_may_download(*reader, node_id, digest);
 }
 
 }  // namespace openbatch::nodes

@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,6 +45,8 @@ struct EngineConfig {
   int unknown_after_heartbeats = 3;  // no frame for this many intervals -> unknown
   int offline_after_heartbeats = 6;  // ... and this many -> offline, attempts requeued
   std::size_t max_dispatch_per_round = 2048;
+  // A fileRequest unanswered this long fails with 504 OperationTimedOut.
+  std::chrono::milliseconds file_request_timeout = std::chrono::seconds(30);
 };
 
 struct JoinRequest {
@@ -90,9 +93,8 @@ class Engine final : public AgentChannelEvents {
   // Node files (engine_files.cpp, agent-protocol.md 3.9): sends one fileRequest to the node's
   // agent, minting its requestId, and calls `done` on the strand with the agent's answer; or
   // with 409 NodeNotReachable when the node has no link now or its link closes first, or 504
-  // OperationTimedOut after kFileRequestTimeout. Thread-safe (posts to the strand).
+  // OperationTimedOut after config.file_request_timeout. Thread-safe (posts to the strand).
   using FileAnswer = std::function<void(protocol::FileResponse)>;
-  static constexpr std::chrono::seconds kFileRequestTimeout{30};
   void file_request(std::string node_id, protocol::FileRequest request, FileAnswer done);
 
   // The node a node token belongs to (reads the store; call off the strand). nullopt when the

@@ -7,9 +7,9 @@
 #include "scheduler/domain/task_execution.hpp"
 #include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
-#include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -373,9 +373,9 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
     bool token_valid = false;
     {
       auto reader = store_.reader();
-      token_valid =
-          credential_matches(*reader, kJoinCredential,
-                             pool_joinable ? pool_it->second.id : request.pool_id, request.token);
+      token_valid = store::credential_matches(*reader, store::kJoinCredential,
+                                              pool_joinable ? pool_it->second.id : request.pool_id,
+                                              request.token);
     }
     if (!pool_joinable || !token_valid) {
       spdlog::info("join refused for pool '{}': {}", request.pool_id.substr(0, 64),
@@ -410,12 +410,12 @@ void Engine::join(JoinRequest request, std::function<void(Result<JoinAnswer>)> d
       node_json["openbatch"]["inventoryHash"] = inventory_hash_of(request.inventory);
     }
     const std::string token = auth::new_bearer_token(spec.id);
-    auto credential = credential_record(kNodeCredential, spec.id, token, pool.id);
+    auto credential = store::credential_record(store::kNodeCredential, spec.id, token, pool.id);
     store::Record record{spec.id, pool.id, "starting", dump_entity(node_json), 0};
     joins_in_flight_[lower(pool.id)]++;
     store_.submit(
         [record, credential](store::Writer& w) mutable {
-          return w.insert(Table::Nodes, record) && put_credential(w, credential);
+          return w.insert(Table::Nodes, record) && store::put_credential(w, credential);
         },
         [this, done = std::move(done), spec, token,
          pool_key = lower(pool.id)](const Status& status) mutable {

@@ -12,7 +12,7 @@
 #include "scheduler/nodes/entity_facts.hpp"
 #include "scheduler/nodes/gang_rows.hpp"
 #include "scheduler/nodes/mpi_transport.hpp"
-#include "scheduler/nodes/package_resolution.hpp"
+#include "scheduler/packages/resolution.hpp"
 #include "scheduler/placement/place.hpp"
 
 #include <boost/asio/post.hpp>
@@ -308,7 +308,7 @@ bool commit_gang(store::Writer& w, D& d, store::Record& task_record, EditOf& edi
   protocol::Assignment base = make_assignment(running, job_id, d.job_environment, primary);
   if (auto refs = running.find("applicationPackageReferences");
       refs != running.end() && !refs->empty()) {
-    ResolvedPackages packages = resolve_packages(w, *refs);
+    packages::ResolvedPackages packages = packages::resolve_packages(w, *refs);
     for (const auto& [app, version] : packages.unresolved) {
       packages.packages.push_back({app, version, std::string(64, '0'), 0, false});
     }
@@ -404,7 +404,7 @@ void Engine::commit_dispatches(std::vector<Dispatch> dispatches) {
           d.assignment = make_assignment(running, job_id, d.job_environment, attempt_id);
           if (auto refs = running.find("applicationPackageReferences");
               refs != running.end() && !refs->empty()) {
-            ResolvedPackages packages = resolve_packages(w, *refs);
+            packages::ResolvedPackages packages = packages::resolve_packages(w, *refs);
             // Azure fails such a task with a pre-processing error: the null digest, which no
             // package has, makes the agent's install fail with the reference in the message.
             for (const auto& [app, version] : packages.unresolved) {

@@ -36,7 +36,7 @@ void Engine::file_request(std::string node_id, protocol::FileRequest request, Fi
     }
     const std::string id = "f" + std::to_string(next_file_request_++);
     request.request_id = id;
-    auto deadline = std::make_unique<asio::steady_timer>(strand_, kFileRequestTimeout);
+    auto deadline = std::make_unique<asio::steady_timer>(strand_, config_.file_request_timeout);
     deadline->async_wait([this, id](const boost::system::error_code& ec) {
       if (ec) return;  // answered or failed first
       auto it = file_requests_.find(id);

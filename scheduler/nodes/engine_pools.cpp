@@ -8,9 +8,9 @@
 #include "scheduler/domain/task_execution.hpp"
 #include "scheduler/nodes/agent_channel.hpp"
 #include "scheduler/nodes/attempt_writes.hpp"
-#include "scheduler/nodes/credentials.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
+#include "scheduler/store/credentials.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -105,7 +105,8 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
     const std::string token = auth::new_bearer_token(spec.id);
     records.push_back(
         store::Record{spec.id, pool.id, spec.state, dump_entity(make_node(spec, now)), 0});
-    credentials.push_back(credential_record(kNodeCredential, spec.id, token, pool.id));
+    credentials.push_back(
+        store::credential_record(store::kNodeCredential, spec.id, token, pool.id));
     created->push_back({spec.id, token});
     // Its identity is on its way (written once the creation commits): reconcile must not
     // mint another token for it meanwhile.
@@ -117,7 +118,7 @@ void Engine::create_local_nodes(const PoolInfo& pool, int count) {
         auto pool_record = w.get(Table::Pools, "", pool_id);
         if (!pool_record || pool_record->state != "active") return false;
         for (std::size_t i = 0; i < records.size(); ++i) {
-          if (!w.insert(Table::Nodes, records[i]) || !put_credential(w, credentials[i]))
+          if (!w.insert(Table::Nodes, records[i]) || !store::put_credential(w, credentials[i]))
             return false;
         }
         return true;
@@ -152,9 +153,9 @@ void Engine::ensure_local_agent(const NodeInfo& node) {
   // commit and the write): mint a new token, store its digest, then write the file.
   identity_in_flight_.insert(node.id);
   const std::string token = auth::new_bearer_token(node.id);
-  auto credential = credential_record(kNodeCredential, node.id, token, node.pool_id);
+  auto credential = store::credential_record(store::kNodeCredential, node.id, token, node.pool_id);
   store_.submit(
-      [credential](store::Writer& w) { return put_credential(w, credential); },
+      [credential](store::Writer& w) { return store::put_credential(w, credential); },
       [this, node_id = node.id, pool_id = node.pool_id, token](const Status& status) {
         asio::post(strand_, [this, node_id, pool_id, token, ok = status.has_value()] {
           identity_in_flight_.erase(node_id);
@@ -192,7 +193,7 @@ void Engine::remove_node(const std::string& node_id) {
             return false;
         }
         w.erase(Table::Nodes, pool_id, node_id);
-        w.erase(Table::Credentials, kNodeCredential, node_id);
+        w.erase(Table::Credentials, store::kNodeCredential, node_id);
         return true;
       },
       [this, results, ids, infos, node_id, pool_id](const Status& status) {

@@ -7,7 +7,7 @@
 #include "scheduler/nodes/attempt_writes.hpp"
 #include "scheduler/nodes/engine.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/package_resolution.hpp"
+#include "scheduler/packages/resolution.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -28,7 +28,7 @@ protocol::NodeSetup Engine::node_setup_for(const NodeInfo& node) {
   if (pool.package_refs.is_array() && !pool.package_refs.empty()) {
     // Rare (once per link), so a read here is fine; the API made sure the versions existed.
     auto reader = store_.reader();
-    ResolvedPackages resolved = resolve_packages(*reader, pool.package_refs);
+    packages::ResolvedPackages resolved = packages::resolve_packages(*reader, pool.package_refs);
     for (const auto& [app, version] : resolved.unresolved) {
       spdlog::warn("pool {}: application package {} {} is not available; node {} goes without it",
                    pool.id, app, version, node.id);

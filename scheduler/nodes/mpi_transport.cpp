@@ -1,8 +1,9 @@
 #include "scheduler/nodes/mpi_transport.hpp"
 
+#include "common/text/ascii.hpp"
+
 #include <algorithm>
 #include <arpa/inet.h>
-#include <cctype>
 #include <cstdint>
 #include <optional>
 
@@ -10,12 +11,6 @@ namespace openbatch::nodes {
 namespace {
 
 using nlohmann::json;
-
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string text_of(const json& object, const char* key) {
   auto it = object.find(key);
@@ -83,7 +78,7 @@ MpiNodeNet mpi_node_net_of(std::string node_id, std::string address, const json&
     for (const auto& a : *list) {
       if (!a.is_object()) continue;
       const std::string text = text_of(a, "address");
-      const std::string family = lowercase(text_of(a, "family"));
+      const std::string family = text::to_lower(text_of(a, "family"));
       // "ipv4" from the agent; "inet" as ip(8) words it.
       if (text.empty() || (!family.empty() && family != "ipv4" && family != "inet") || !ipv4(text))
         continue;
@@ -97,10 +92,10 @@ MpiNodeNet mpi_node_net_of(std::string node_id, std::string address, const json&
       const std::string device = text_of(p, "device");
       const int port = int_of(p, "port");
       // sysfs words it "4: ACTIVE"; the inventory keeps the word.
-      const std::string state = lowercase(text_of(p, "state"));
+      const std::string state = text::to_lower(text_of(p, "state"));
       const bool active = state == "active" || state.ends_with(": active");
       if (device.empty() || port <= 0 || !active ||
-          lowercase(text_of(p, "linkLayer")) != "infiniband")
+          text::to_lower(text_of(p, "linkLayer")) != "infiniband")
         continue;
       out.infiniband_ports.push_back(device + ":" + std::to_string(port));
     }
@@ -192,7 +187,7 @@ MpiTransport choose_mpi_transport(std::span<const MpiNodeNet> nodes,
                         t.overridden_by.end()) {
       t.overridden_by.push_back(s.name);
     }
-    if (s.name == "OMPI_MCA_pml") user_pml = lowercase(s.value);
+    if (s.name == "OMPI_MCA_pml") user_pml = text::to_lower(s.value);
   }
   if (user_pml) t.kind = user_pml->find("ucx") != std::string::npos ? "ucx" : "tcp";
   if (!t.overridden_by.empty()) {

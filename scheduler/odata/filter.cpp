@@ -5,8 +5,8 @@
 // are used only after checking the value's type).
 #include "scheduler/odata/filter.hpp"
 
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
-#include "scheduler/odata/ascii.hpp"
 #include "scheduler/odata/filter_program.hpp"
 
 #include <nlohmann/json.hpp>
@@ -34,7 +34,7 @@ const json* resolve(const json& entity, const std::vector<std::string>& path) {
     auto it = object.find(segment);
     if (it == object.end()) {
       for (it = object.begin(); it != object.end(); ++it) {
-        if (detail::iequals(it->first, segment)) break;
+        if (text::iequals(it->first, segment)) break;
       }
       if (it == object.end()) return nullptr;
     }
@@ -76,7 +76,7 @@ std::partial_ordering compare_strings(std::string_view value, const Literal& lit
     // to text when the property is not a time.
     if (lit.kind == LiteralKind::DateTime) return std::partial_ordering::unordered;
   }
-  return detail::icompare(value, lit.text);
+  return text::icompare(value, lit.text);
 }
 
 // How the property value orders against the literal; unordered when they cannot be compared.
@@ -143,7 +143,7 @@ bool evaluate(const FilterProgram& program, uint32_t index, const json& entity) 
     case NodeKind::StartsWith: {
       const json* value = resolve(entity, node.path);
       return value != nullptr && value->is_string() &&
-             detail::istarts_with(value->get_ref<const json::string_t&>(), node.literal.text);
+             text::istarts_with(value->get_ref<const json::string_t&>(), node.literal.text);
     }
   }
   return false;
@@ -154,7 +154,7 @@ bool path_is(const std::vector<std::string>& path, std::string_view property) {
     const std::size_t slash = property.find('/');
     const bool last = i + 1 == path.size();
     if (last != (slash == std::string_view::npos)) return false;
-    if (!detail::iequals(path[i], property.substr(0, slash))) return false;
+    if (!text::iequals(path[i], property.substr(0, slash))) return false;
     if (!last) property.remove_prefix(slash + 1);
   }
   return !path.empty();
@@ -191,7 +191,7 @@ std::optional<std::string> Filter::unknown_property(std::span<const std::string_
     if (node.path.empty()) continue;
     bool found = false;
     for (std::string_view name : known) {
-      if (detail::iequals(name, node.path.front())) {
+      if (text::iequals(name, node.path.front())) {
         found = true;
         break;
       }
@@ -209,7 +209,7 @@ std::optional<std::string> Filter::unknown_property(std::span<const std::string_
 
 std::optional<std::string> Filter::state_equals() const {
   auto state = string_equals("state");
-  if (state) return detail::to_lower(*state);
+  if (state) return text::to_lower(*state);
   return std::nullopt;
 }
 

@@ -1,7 +1,7 @@
 // Tokenizer for $filter text (see filter_lexer.hpp).
 #include "scheduler/odata/filter_lexer.hpp"
 
-#include "scheduler/odata/ascii.hpp"
+#include "common/text/ascii.hpp"
 
 namespace openbatch::odata::detail {
 namespace {
@@ -106,7 +106,7 @@ class Lexer {
     }
     const std::string_view text = text_.substr(start, pos_ - start);
     if (pos_ < text_.size() && text_[pos_] == '\'') {
-      if (iequals(text, "datetime") || iequals(text, "datetimeoffset")) {
+      if (text::iequals(text, "datetime") || text::iequals(text, "datetimeoffset")) {
         return quoted(TokenKind::DateTime, start);
       }
       return LexError{start, "unsupported literal type '" + std::string(text) + "'"};

@@ -8,8 +8,8 @@
 //              | operand op operand          (one side a property path, the other a literal)
 // Recursion happens only through '(' and 'not', both counted against kMaxFilterDepth, so a
 // hostile "((((..." fails with an error instead of overflowing the stack.
+#include "common/text/ascii.hpp"
 #include "common/time.hpp"
-#include "scheduler/odata/ascii.hpp"
 #include "scheduler/odata/entity_properties.hpp"
 #include "scheduler/odata/filter.hpp"
 #include "scheduler/odata/filter_lexer.hpp"
@@ -56,7 +56,7 @@ std::optional<CompareOp> compare_op(const Token& t) {
       {"eq", CompareOp::Eq}, {"ne", CompareOp::Ne}, {"gt", CompareOp::Gt},
       {"ge", CompareOp::Ge}, {"lt", CompareOp::Lt}, {"le", CompareOp::Le}};
   for (const auto& [name, op] : kOps) {
-    if (detail::iequals(t.text, name)) return op;
+    if (text::iequals(t.text, name)) return op;
   }
   return std::nullopt;
 }
@@ -79,7 +79,7 @@ CompareOp mirrored(CompareOp op) {
 
 bool is_reserved(std::string_view word) {
   for (std::string_view k : {"and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le"}) {
-    if (detail::iequals(word, k)) return true;
+    if (text::iequals(word, k)) return true;
   }
   return false;
 }
@@ -120,7 +120,7 @@ class Parser {
   }
   const Token& advance() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
   bool at_keyword(std::string_view keyword, std::size_t ahead = 0) const {
-    return peek(ahead).kind == TokenKind::Word && detail::iequals(peek(ahead).text, keyword);
+    return peek(ahead).kind == TokenKind::Word && text::iequals(peek(ahead).text, keyword);
   }
 
   Error fail(std::size_t pos, std::string_view reason) const {
@@ -229,11 +229,11 @@ class Parser {
         out.literal = number_literal(t.text);
         break;
       case TokenKind::Word:
-        if (detail::iequals(t.text, "null")) {
+        if (text::iequals(t.text, "null")) {
           out.literal.kind = LiteralKind::Null;
-        } else if (detail::iequals(t.text, "true") || detail::iequals(t.text, "false")) {
+        } else if (text::iequals(t.text, "true") || text::iequals(t.text, "false")) {
           out.literal.kind = LiteralKind::Bool;
-          out.literal.boolean = detail::iequals(t.text, "true");
+          out.literal.boolean = text::iequals(t.text, "true");
         } else if (is_reserved(t.text)) {
           return fail(t, "expected a property or a value but found " + describe(t));
         } else {
@@ -278,7 +278,7 @@ class Parser {
   // startswith(path, 'prefix'), optionally compared with true or false.
   Result<uint32_t> parse_call() {
     const Token& name = advance();
-    if (!detail::iequals(name.text, "startswith")) {
+    if (!text::iequals(name.text, "startswith")) {
       return fail(name, "unsupported function '" + name.text + "'");
     }
     if (auto counted = count_term(name); !counted) return counted.error();
@@ -316,7 +316,7 @@ class Parser {
       return fail(op_token, "startswith can only be compared with eq or ne and true or false");
     }
     advance();
-    const bool want_true = detail::iequals(advance().text, "true") == (*op == CompareOp::Eq);
+    const bool want_true = text::iequals(advance().text, "true") == (*op == CompareOp::Eq);
     if (want_true) return call;
     Node negation;
     negation.kind = NodeKind::Not;

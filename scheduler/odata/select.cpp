@@ -1,7 +1,7 @@
 // $select parsing and projection (see select.hpp).
 #include "scheduler/odata/select.hpp"
 
-#include "scheduler/odata/ascii.hpp"
+#include "common/text/ascii.hpp"
 
 #include <algorithm>
 #include <compare>
@@ -39,8 +39,8 @@ bool Select::includes(std::string_view name) const {
   // properties is sorted by lowercased bytes, which is exactly icompare's order.
   auto it = std::lower_bound(
       properties.begin(), properties.end(), name,
-      [](const std::string& a, std::string_view b) { return std::is_lt(detail::icompare(a, b)); });
-  return it != properties.end() && detail::iequals(*it, name);
+      [](const std::string& a, std::string_view b) { return std::is_lt(text::icompare(a, b)); });
+  return it != properties.end() && text::iequals(*it, name);
 }
 
 Result<Select> parse_select(std::string_view text) {
@@ -57,7 +57,7 @@ Result<Select> parse_select(std::string_view text) {
     if (const char* reason = name_problem(name)) {
       return errors::invalid_query(kParameter, text, reason);
     }
-    select.properties.push_back(detail::to_lower(name));
+    select.properties.push_back(text::to_lower(name));
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }

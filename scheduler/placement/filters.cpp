@@ -1,7 +1,7 @@
 // The per-node placement rules listed in kFilters.
 #include "scheduler/placement/filters.hpp"
 
-#include "scheduler/placement/ids.hpp"
+#include "common/text/ascii.hpp"
 
 #include <algorithm>
 
@@ -39,7 +39,7 @@ std::optional<Reason> gpu_filter(const NodeView& node, const TaskRequest& task) 
   if (want.count <= 0) return std::nullopt;
   const auto matching = std::count_if(
       node.node.gpus.begin(), node.node.gpus.end(),
-      [&](const GpuDevice& gpu) { return want.sku.empty() || detail::iequals(gpu.sku, want.sku); });
+      [&](const GpuDevice& gpu) { return want.sku.empty() || text::iequals(gpu.sku, want.sku); });
   if (matching >= want.count) return std::nullopt;
   return reasons::insufficient_gpus(want.count, static_cast<int>(matching), want.sku);
 }

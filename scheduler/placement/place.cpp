@@ -3,8 +3,8 @@
 // nothing with reservations, and a bounded report for every task left pending.
 #include "scheduler/placement/place.hpp"
 
+#include "common/text/ascii.hpp"
 #include "scheduler/placement/filters.hpp"
-#include "scheduler/placement/ids.hpp"
 #include "scheduler/placement/pool_index.hpp"
 
 #include <algorithm>
@@ -16,9 +16,9 @@
 namespace openbatch::placement {
 namespace {
 
-using detail::IdLess;
 using detail::PoolIndex;
 using detail::WorkingNode;
+using text::ILess;
 
 struct JobBudget {
   int limit = -1;  // maxParallelTasks; negative = unlimited
@@ -97,8 +97,8 @@ class Placer {
   std::span<const PendingTask> tasks_;
   const PlacementPolicy& policy_;
   std::vector<WorkingNode> nodes_;  // sorted by node id; indices are the final tie-break
-  std::map<std::string_view, PoolIndex, IdLess> pools_;
-  std::map<std::string_view, JobBudget, IdLess> jobs_;
+  std::map<std::string_view, PoolIndex, ILess> pools_;
+  std::map<std::string_view, JobBudget, ILess> jobs_;
   std::size_t pools_with_free_slots_ = 0;
   std::size_t detailed_ = 0;  // pending reports that carry per-node detail so far
   PlacementResult result_;

@@ -8,7 +8,7 @@
 // Internal to placement. Not thread-safe: it lives inside one place() call.
 #pragma once
 
-#include "scheduler/placement/ids.hpp"
+#include "common/text/ascii.hpp"
 #include "scheduler/placement/snapshot.hpp"
 
 #include <climits>
@@ -124,7 +124,7 @@ class PoolIndex {
   std::set<NodeKey> available_;          // schedulable, unreserved nodes, best first
   std::vector<uint32_t> reserved_;       // held by gangs this round, in reservation order
   std::vector<uint32_t> unschedulable_;  // nodes that take no tasks, in id order
-  std::map<std::string_view, uint32_t, IdLess> by_affinity_;
+  std::map<std::string_view, uint32_t, text::ILess> by_affinity_;
   int max_reserved_free_ = 0;
   const PendingTask* first_reserver_ = nullptr;
 };

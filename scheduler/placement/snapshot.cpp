@@ -1,7 +1,7 @@
 // Wire spellings of the snapshot enums and the placement order of pending tasks.
 #include "scheduler/placement/snapshot.hpp"
 
-#include "scheduler/placement/ids.hpp"
+#include "common/text/ascii.hpp"
 
 #include <array>
 #include <utility>
@@ -36,7 +36,7 @@ std::string_view to_string(NodeState state) {
 
 std::optional<NodeState> parse_node_state(std::string_view text) {
   for (const auto& [value, name] : kNodeStates) {
-    if (detail::iequals(name, text)) return value;
+    if (text::iequals(name, text)) return value;
   }
   return std::nullopt;
 }
@@ -46,8 +46,8 @@ std::string_view to_string(NodeFillType fill) {
 }
 
 std::optional<NodeFillType> parse_node_fill_type(std::string_view text) {
-  if (detail::iequals(text, "spread")) return NodeFillType::Spread;
-  if (detail::iequals(text, "pack")) return NodeFillType::Pack;
+  if (text::iequals(text, "spread")) return NodeFillType::Spread;
+  if (text::iequals(text, "pack")) return NodeFillType::Pack;
   return std::nullopt;
 }
 

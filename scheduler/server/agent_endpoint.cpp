@@ -212,7 +212,7 @@ asio::awaitable<bool> AgentEndpoint::download_package(
                           .substr(kPackagesPrefix.size());
   std::optional<std::filesystem::path> file;
   if (is_digest(digest) && packages_) {
-    // Only the packages of the node's own pool and of its tasks (package_access.hpp); any
+    // Only the packages of the node's own pool and of its tasks (packages/access.hpp); any
     // other is answered as if it did not exist.
     if (engine_.node_may_download(*node_id, digest)) {
       file = packages_(digest);

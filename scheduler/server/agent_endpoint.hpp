@@ -4,7 +4,7 @@
 //   -> an AgentLink GET  /agent/v1/packages/<sha256>   Bearer <node token> -> the application
 //   package blob,
 //        streamed from its file, with `x-openbatch-sha256: <sha256>`; only a package of the
-//        node's own pool or of a task dispatched to it (package_access.hpp), else 404 as for
+//        node's own pool or of a task dispatched to it (packages/access.hpp), else 404 as for
 //        a digest no package has
 // Agents never use SharedKey; clients never use these paths. Refusals use the Azure error
 // shape (401 for a missing or wrong token, and for a join naming a pool that does not exist, with

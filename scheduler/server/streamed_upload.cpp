@@ -1,5 +1,7 @@
 #include "scheduler/server/streamed_upload.hpp"
 
+#include "common/text/ascii.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
@@ -16,13 +18,6 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // A slow client is fine; one that sends nothing for this long is gone.
 constexpr std::chrono::seconds kPieceTimeout{60};
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 class ConnectionBody final : public api::BodySource {
  public:
@@ -75,7 +70,7 @@ asio::awaitable<bool> serve(api::Router& router, beast::tcp_stream& stream,
                             beast::flat_buffer& buffer, HeaderParser& header) {
   auto expect = header.get()[http::field::expect];
   const bool expect_continue =
-      iequals(std::string_view(expect.data(), expect.size()), "100-continue");
+      text::iequals(std::string_view(expect.data(), expect.size()), "100-continue");
   http::request_parser<http::buffer_body> parser{std::move(header)};
   parser.body_limit(boost::none);  // the route enforces its own limit (--max-package-bytes)
   api::HttpRequest head(parser.get().base());

@@ -1,6 +1,8 @@
 // Record queries: get/list/count on any connection, insert/update/erase on the write one.
 #include "scheduler/store/record_queries.hpp"
 
+#include "common/text/ascii.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -46,27 +48,14 @@ Record read_record(sqlite3_stmt* stmt) {
   return record;
 }
 
-std::string lower(std::string_view in) {
-  std::string out;
-  assign_ascii_lower(out, in);
-  return out;
-}
-
 }  // namespace
-
-void assign_ascii_lower(std::string& out, std::string_view in) {
-  out.assign(in);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-}
 
 Result<std::optional<Record>> query_get(Connection& connection, Table table,
                                         std::string_view parent, std::string_view id) {
   auto stmt = connection.statement(table, Sql::Get);
   if (!stmt) return stmt.error();
-  const std::string parent_key = lower(parent);
-  const std::string key = lower(id);
+  const std::string parent_key = text::to_lower(parent);
+  const std::string key = text::to_lower(id);
   StatementScope scope(*stmt);
   if (!bind_all(*stmt, std::string_view(parent_key), std::string_view(key))) {
     return connection.error("get (bind)");
@@ -84,8 +73,8 @@ Result<std::vector<Record>> query_list(Connection& connection, const ListQuery& 
                               : (by_state ? Sql::ListByState : Sql::ListAll);
   auto stmt = connection.statement(query.table, which);
   if (!stmt) return stmt.error();
-  const std::string parent_key = by_parent ? lower(*query.parent) : std::string();
-  const std::string state = by_state ? lower(*query.state) : std::string();
+  const std::string parent_key = by_parent ? text::to_lower(*query.parent) : std::string();
+  const std::string state = by_state ? text::to_lower(*query.state) : std::string();
   StatementScope scope(*stmt);
   int index = 0;
   int rc = SQLITE_OK;
@@ -109,8 +98,8 @@ Result<int64_t> query_count(Connection& connection, Table table,
                            : (state ? Sql::CountByState : Sql::CountAll);
   auto stmt = connection.statement(table, which);
   if (!stmt) return stmt.error();
-  const std::string parent_key = parent ? lower(*parent) : std::string();
-  const std::string state_key = state ? lower(*state) : std::string();
+  const std::string parent_key = parent ? text::to_lower(*parent) : std::string();
+  const std::string state_key = state ? text::to_lower(*state) : std::string();
   StatementScope scope(*stmt);
   int index = 0;
   int rc = SQLITE_OK;
@@ -156,9 +145,9 @@ bool ConnectionWriter::insert(Table table, Record& record) {
     note(stmt.error());
     return false;
   }
-  assign_ascii_lower(parent_key_, record.parent);
-  assign_ascii_lower(key_, record.id);
-  assign_ascii_lower(state_, record.state);
+  text::assign_lower(parent_key_, record.parent);
+  text::assign_lower(key_, record.id);
+  text::assign_lower(state_, record.state);
   StatementScope scope(*stmt);
   if (!bind_all(*stmt, std::string_view(parent_key_), std::string_view(key_),
                 std::string_view(record.id), std::string_view(record.parent),
@@ -180,9 +169,9 @@ bool ConnectionWriter::update(Table table, const Record& record) {
     note(stmt.error());
     return false;
   }
-  assign_ascii_lower(parent_key_, record.parent);
-  assign_ascii_lower(key_, record.id);
-  assign_ascii_lower(state_, record.state);
+  text::assign_lower(parent_key_, record.parent);
+  text::assign_lower(key_, record.id);
+  text::assign_lower(state_, record.state);
   StatementScope scope(*stmt);
   if (!bind_all(*stmt, std::string_view(state_), std::string_view(record.body),
                 std::string_view(parent_key_), std::string_view(key_))) {
@@ -200,8 +189,8 @@ bool ConnectionWriter::erase(Table table, std::string_view parent, std::string_v
     note(stmt.error());
     return false;
   }
-  assign_ascii_lower(parent_key_, parent);
-  assign_ascii_lower(key_, id);
+  text::assign_lower(parent_key_, parent);
+  text::assign_lower(key_, id);
   StatementScope scope(*stmt);
   if (!bind_all(*stmt, std::string_view(parent_key_), std::string_view(key_))) {
     note(connection_.error("erase (bind)"));
@@ -222,7 +211,7 @@ std::size_t ConnectionWriter::erase_children(Table table, std::string_view paren
     note(stmt.error());
     return 0;
   }
-  assign_ascii_lower(parent_key_, parent);
+  text::assign_lower(parent_key_, parent);
   StatementScope scope(*stmt);
   if (!bind_all(*stmt, std::string_view(parent_key_), clamp_limit(limit))) {
     note(connection_.error("erase_children (bind)"));

@@ -18,8 +18,6 @@
 namespace openbatch::store {
 
 // Ids and states are [A-Za-z0-9_-] and lowercase enums, so ASCII lowercasing is the whole of
-// case-insensitive comparison. Writes `in` lowercased into `out` (reusing its capacity).
-void assign_ascii_lower(std::string& out, std::string_view in);
 
 Result<std::optional<Record>> query_get(Connection& connection, Table table,
                                         std::string_view parent, std::string_view id);

@@ -1,9 +1,9 @@
 // Application packages through the real router and store (ApiHarness: bodies in memory, the
 // same route code the streamed server path runs): pending versions, activation, references,
 // deletion rules, the blob files, and resolve_package_refs.
-#include "scheduler/api/package_blobs.hpp"
-#include "scheduler/api/package_refs.hpp"
-#include "scheduler/api/packages.hpp"
+#include "scheduler/packages/applications.hpp"
+#include "scheduler/packages/blob_store.hpp"
+#include "scheduler/packages/resolution.hpp"
 #include "tests/unit/api/api_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -65,8 +65,8 @@ TEST_F(ApplicationsApi, PendingVersionIsInvisibleToTheDataPlaneUntilActivated) {
   EXPECT_EQ(up.json()["state"], "pending");
   EXPECT_EQ(up.json()["size"], zip.size());
   const std::string sha = up.json()["sha256"];
-  EXPECT_TRUE(api::valid_digest(sha));
-  EXPECT_EQ(file_text(api::blob_path(h.dir(), sha)), zip);
+  EXPECT_TRUE(packages::valid_digest(sha));
+  EXPECT_EQ(file_text(packages::blob_path(h.dir(), sha)), zip);
   EXPECT_FALSE(up.json().contains("lastActivationTime"));
 
   // The data plane lists active versions only; an application without one is not there.
@@ -126,8 +126,8 @@ TEST_F(ApplicationsApi, ReuploadFollowsAllowUpdates) {
   ASSERT_EQ(second.status, 200) << second.body;
   EXPECT_NE(first.json()["sha256"], second.json()["sha256"]);
   // The replaced content is no longer referenced: its blob went.
-  EXPECT_FALSE(fs::exists(api::blob_path(h.dir(), first.json()["sha256"].get<std::string>())));
-  EXPECT_TRUE(fs::exists(api::blob_path(h.dir(), second.json()["sha256"].get<std::string>())));
+  EXPECT_FALSE(fs::exists(packages::blob_path(h.dir(), first.json()["sha256"].get<std::string>())));
+  EXPECT_TRUE(fs::exists(packages::blob_path(h.dir(), second.json()["sha256"].get<std::string>())));
 
   ASSERT_EQ(h.call("PUT", with_version("/applications/a"), json{{"allowUpdates", false}}).status,
             200);
@@ -173,11 +173,11 @@ TEST_F(ApplicationsApi, DeleteIsRefusedWhileAPoolUsesTheVersion) {
   erased.get_future().wait();
   const std::string sha = v1.json()["sha256"];
   EXPECT_EQ(h.call("DELETE", with_version("/applications/a/versions/1")).status, 204);
-  EXPECT_TRUE(fs::exists(api::blob_path(h.dir(), sha))) << "version 2 still has the content";
+  EXPECT_TRUE(fs::exists(packages::blob_path(h.dir(), sha))) << "version 2 still has the content";
   EXPECT_EQ(h.call("GET", with_version("/applications/a/versions/1")).code(),
             "ApplicationPackageNotFound");
   EXPECT_EQ(h.call("DELETE", with_version("/applications/a/versions/2")).status, 204);
-  EXPECT_FALSE(fs::exists(api::blob_path(h.dir(), sha)));
+  EXPECT_FALSE(fs::exists(packages::blob_path(h.dir(), sha)));
   auto app = h.call("GET", with_version("/applications/a/versions")).json();
   EXPECT_EQ(app["value"], json::array());
   EXPECT_FALSE(app.contains("defaultVersion"));
@@ -194,18 +194,18 @@ TEST_F(ApplicationsApi, ResolvePackageRefs) {
       200);
   auto reader = h.store().reader();
 
-  auto ok = api::resolve_package_refs(
+  auto ok = packages::resolve_package_refs(
       *reader, json::array({{{"applicationId", "drv"}},
                             {{"applicationId", "DRV"}, {"version", "535.104"}}}));
   ASSERT_TRUE(ok) << ok.error().message;
   ASSERT_EQ(ok->size(), 2u);
-  const api::ResolvedPackage expected{"Drv", "535.104", v1.json()["sha256"], v1.json()["size"],
+  const protocol::PackageRef expected{"Drv", "535.104", v1.json()["sha256"], v1.json()["size"],
                                       true};
   EXPECT_EQ((*ok)[0], expected);
   EXPECT_FALSE((*ok)[1].default_version);
   EXPECT_EQ((*ok)[1].sha256, expected.sha256);
 
-  auto bad = api::resolve_package_refs(
+  auto bad = packages::resolve_package_refs(
       *reader,
       json::array({{{"applicationId", "drv"}, {"version", "550"}}, {{"applicationId", "none"}}}));
   ASSERT_FALSE(bad);
@@ -213,28 +213,28 @@ TEST_F(ApplicationsApi, ResolvePackageRefs) {
   EXPECT_EQ(bad.error().code, "InvalidApplicationPackageReferences");
   EXPECT_EQ(bad.error().values,
             (std::vector<ErrorDetail>{{"drv", "550"}, {"none", "(default version)"}}));
-  EXPECT_TRUE(api::resolve_package_refs(*reader, json())->empty());
+  EXPECT_TRUE(packages::resolve_package_refs(*reader, json())->empty());
 }
 
 TEST(PackageRules, Digests) {
-  EXPECT_TRUE(api::valid_digest(std::string(64, 'a')));
-  EXPECT_FALSE(api::valid_digest(std::string(64, 'A')));
-  EXPECT_FALSE(api::valid_digest(std::string(63, 'a')));
-  EXPECT_FALSE(api::valid_digest("../" + std::string(61, 'a')));
+  EXPECT_TRUE(packages::valid_digest(std::string(64, 'a')));
+  EXPECT_FALSE(packages::valid_digest(std::string(64, 'A')));
+  EXPECT_FALSE(packages::valid_digest(std::string(63, 'a')));
+  EXPECT_FALSE(packages::valid_digest("../" + std::string(61, 'a')));
 }
 
 TEST(PackageRules, ZipMagic) {
-  EXPECT_TRUE(api::looks_like_zip(std::string("PK\x03\x04rest", 8)));
-  EXPECT_TRUE(api::looks_like_zip(std::string("PK\x05\x06", 4)));
-  EXPECT_FALSE(api::looks_like_zip("PK"));
-  EXPECT_FALSE(api::looks_like_zip("\x1f\x8b\x08\x00"));
+  EXPECT_TRUE(packages::looks_like_zip(std::string("PK\x03\x04rest", 8)));
+  EXPECT_TRUE(packages::looks_like_zip(std::string("PK\x05\x06", 4)));
+  EXPECT_FALSE(packages::looks_like_zip("PK"));
+  EXPECT_FALSE(packages::looks_like_zip("\x1f\x8b\x08\x00"));
 }
 
 TEST(PackageRules, Names) {
-  EXPECT_TRUE(api::valid_package_name("535.104-rc_1"));
-  EXPECT_FALSE(api::valid_package_name(".."));
-  EXPECT_FALSE(api::valid_package_name("a/b"));
-  EXPECT_FALSE(api::valid_package_name(std::string(65, 'a')));
+  EXPECT_TRUE(packages::valid_package_name("535.104-rc_1"));
+  EXPECT_FALSE(packages::valid_package_name(".."));
+  EXPECT_FALSE(packages::valid_package_name("a/b"));
+  EXPECT_FALSE(packages::valid_package_name(std::string(65, 'a')));
 }
 
 TEST(PackageRules, ActiveVersionsKeepUploadOrder) {
@@ -244,9 +244,10 @@ TEST(PackageRules, ActiveVersionsKeepUploadOrder) {
       {"openbatch",
        {{"packages",
          {{"2", {{"state", "active"}}}, {"1", {{"state", "pending"}}}, {"3", json::object()}}}}}};
-  EXPECT_EQ(api::active_versions(app), json::array({"2", "3"}));  // no state: written before states
-  EXPECT_EQ(api::find_version(app, "3"), "3");
-  EXPECT_FALSE(api::find_version(app, "4"));
+  EXPECT_EQ(packages::active_versions(app),
+            json::array({"2", "3"}));  // no state: written before states
+  EXPECT_EQ(packages::find_version(app, "3"), "3");
+  EXPECT_FALSE(packages::find_version(app, "4"));
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // GPU request.
 #include "scheduler/domain/node_record.hpp"
 #include "scheduler/nodes/entity_facts.hpp"
-#include "scheduler/nodes/package_resolution.hpp"
+#include "scheduler/packages/resolution.hpp"
 
 #include <gtest/gtest.h>
 
@@ -71,22 +71,22 @@ json application() {
 }
 
 TEST(PackageResolution, ActiveVersionsResolveCaseInsensitively) {
-  auto named =
-      resolve_package(application(), {{"applicationId", "gpudriver"}, {"version", "411.82"}});
+  auto named = packages::resolve_package(application(),
+                                         {{"applicationId", "gpudriver"}, {"version", "411.82"}});
   ASSERT_TRUE(named);
   EXPECT_EQ(*named, (protocol::PackageRef{"GPUDriver", "411.82", std::string(64, 'a'), 10, false}));
-  auto by_default = resolve_package(application(), {{"applicationId", "GPUDriver"}});
+  auto by_default = packages::resolve_package(application(), {{"applicationId", "GPUDriver"}});
   ASSERT_TRUE(by_default);
   EXPECT_TRUE(by_default->default_version);
   EXPECT_EQ(by_default->version, "411.82");
-  EXPECT_FALSE(
-      resolve_package(application(), {{"applicationId", "GPUDriver"}, {"version", "470.57"}}))
+  EXPECT_FALSE(packages::resolve_package(application(),
+                                         {{"applicationId", "GPUDriver"}, {"version", "470.57"}}))
       << "a pending version is not installable";
-  EXPECT_FALSE(
-      resolve_package(application(), {{"applicationId", "GPUDriver"}, {"version", "1.0"}}));
+  EXPECT_FALSE(packages::resolve_package(application(),
+                                         {{"applicationId", "GPUDriver"}, {"version", "1.0"}}));
   json no_default = application();
   no_default.erase("defaultVersion");
-  EXPECT_FALSE(resolve_package(no_default, {{"applicationId", "GPUDriver"}}));
+  EXPECT_FALSE(packages::resolve_package(no_default, {{"applicationId", "GPUDriver"}}));
 }
 
 TEST(GpuRequest, ReadsTheResourcesExtension) {
