@@ -6,6 +6,8 @@
 #include "scheduler/agents/attempt_ends.hpp"
 #include "scheduler/cluster/context.hpp"
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 namespace openbatch::agents {
@@ -25,6 +27,7 @@ class Liveness {
 
   cluster::Context& ctx_;
   AttemptEnds& ends_;
+  std::optional<std::chrono::steady_clock::time_point> last_scan_;  // ctx_.clock.steady_now()
 };
 
 }  // namespace openbatch::agents

@@ -1,6 +1,9 @@
 #include "scheduler/cluster/entity_facts.hpp"
 
+#include "common/encoding.hpp"
 #include "common/text/ascii.hpp"
+
+#include <openssl/evp.h>
 
 #include <cctype>
 #include <cstdio>
@@ -23,6 +26,20 @@ std::string string_of(const json& object, const char* key) {
 }  // namespace
 
 std::string lower(std::string_view s) { return text::to_lower(s); }
+
+std::string inventory_hash_of(const nlohmann::json& inventory) {
+  const std::string text = inventory.dump();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) {
   PoolInfo p;

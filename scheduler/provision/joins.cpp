@@ -65,7 +65,11 @@ void Joins::join(const JoinRequest& request, std::function<void(Result<JoinAnswe
   spec.image_reference = pool.image_reference;
   spec.state = "starting";
   json node_json = make_node(spec, ctx_.clock.now());
-  if (request.inventory.is_object()) node_json["openbatch"]["inventory"] = request.inventory;
+  if (request.inventory.is_object()) {
+    node_json["openbatch"]["inventory"] = request.inventory;
+    // The hash the agent computes: the welcome then does not ask again for what the join sent.
+    node_json["openbatch"]["inventoryHash"] = cluster::inventory_hash_of(request.inventory);
+  }
   const std::string token = auth::new_bearer_token(spec.id);
   auto credential = store::credential_record(store::kNodeCredential, spec.id, token, pool.id);
   store::Record record{spec.id, pool.id, "starting", cluster::dump_entity(node_json), 0};
