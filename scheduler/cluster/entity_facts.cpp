@@ -35,12 +35,6 @@ std::string inventory_hash_of(const nlohmann::json& inventory) {
   return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) {
   PoolInfo p;
   p.id = string_of(pool, "id");
