@@ -44,6 +44,7 @@ struct Options {
   std::string key;
   int scheduler_pid = 0;
   std::uint64_t nodes = 1000;
+  std::uint64_t link_nodes = UINT64_MAX;  // nodes that link after joining; the rest only join
   unsigned slots = 1;
   unsigned concurrency = 256;  // joins and links in flight at once
   unsigned threads = 1;        // I/O threads of the simulated nodes
@@ -202,6 +203,7 @@ struct Simulation {
   sim::SimConfig config;
   sim::SimCounters counters;
   std::vector<std::shared_ptr<sim::SimNode>> nodes;
+  std::uint64_t link_nodes = 0;  // nodes [0, link_nodes) link; the others only join
   std::atomic<std::uint64_t> next{0};
 };
 
@@ -211,9 +213,11 @@ boost::asio::awaitable<void> start_worker(Simulation& s, std::uint64_t total) {
     const std::uint64_t index = s.next.fetch_add(1);
     if (index >= total) co_return;
     auto node = std::make_shared<sim::SimNode>(s.io, s.config, s.counters, index);
-    s.nodes[index] = node;
-    const bool ready =
-        co_await boost::asio::co_spawn(node->strand(), node->start(), boost::asio::use_awaitable);
+    const bool links = index < s.link_nodes;
+    if (links) s.nodes[index] = node;
+    const bool ready = co_await boost::asio::co_spawn(node->strand(), node->start(links),
+                                                      boost::asio::use_awaitable);
+    if (!links) continue;  // joined only: nothing more to run
     if (ready) boost::asio::co_spawn(node->strand(), node->run(), boost::asio::detached);
   }
 }
@@ -253,7 +257,12 @@ bool join_phase(Simulation& s, BatchClient& admin, const Options& opt, Results& 
            ", failed " + std::to_string(c.failed) +
            (c.failed ? " (first: " + c.first_error + ")" : "");
   };
-  if (!wait_for([&] { return c.ready + c.failed >= opt.nodes; }, opt.timeout_s, "join", progress))
+  const std::uint64_t linking = s.link_nodes;
+  if (linking < opt.nodes)
+    std::printf("  %llu nodes link, %llu only join (POST /agent/v1/join, no link)\n",
+                (unsigned long long)linking, (unsigned long long)(opt.nodes - linking));
+  if (!wait_for([&] { return c.ready + c.failed >= linking && c.joined + c.failed >= opt.nodes; },
+                opt.timeout_s, "join", progress))
     return false;
   r.join_sim_ready_wall = seconds_since(before.at);
   if (c.failed) {
@@ -264,7 +273,7 @@ bool join_phase(Simulation& s, BatchClient& admin, const Options& opt, Results& 
   if (!wait_for(
           [&] {
             idle = idle_nodes(admin, opt);
-            if (idle >= long(opt.nodes)) return true;
+            if (idle >= long(linking)) return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             return false;
           },
@@ -407,9 +416,9 @@ bool dispatch_phase(Simulation& s, BatchClient& admin, const Options& opt, Resul
 
 bool gang_phase(Simulation& s, BatchClient& admin, const Options& opt, Results& r) {
   if (opt.instances == 0) return true;
-  if (opt.instances > opt.nodes) {
-    std::printf("== gang: skipped (%llu instances > %llu nodes)\n",
-                (unsigned long long)opt.instances, (unsigned long long)opt.nodes);
+  if (opt.instances > s.link_nodes) {
+    std::printf("== gang: skipped (%llu instances > %llu linked nodes)\n",
+                (unsigned long long)opt.instances, (unsigned long long)s.link_nodes);
     return true;
   }
   std::printf("== gang: one multi-instance task of %llu instances\n",
@@ -474,6 +483,9 @@ int main(int argc, char** argv) {
   app.add_option("--account", opt.account)->capture_default_str();
   app.add_option("--scheduler-pid", opt.scheduler_pid, "for its CPU and RSS (/proc)");
   app.add_option("--nodes", opt.nodes, "simulated nodes")->capture_default_str();
+  app.add_option("--link-nodes", opt.link_nodes,
+                 "nodes that link after joining (default all); the others only join, so that "
+                 "join cost can be measured past the scheduler's fd limit");
   app.add_option("--slots", opt.slots, "taskSlotsPerNode")->capture_default_str();
   app.add_option("--concurrency", opt.concurrency, "joins and links in flight")
       ->capture_default_str();
@@ -497,7 +509,8 @@ int main(int argc, char** argv) {
   }
   std::printf("command: OPENBATCH_ACCOUNT_KEY=\"$KEY\" %s\n",
               openbatch::bench::printable_command_line(argc, argv).c_str());
-  raise_fd_limit(opt.nodes * 2 + 1024);
+  const std::uint64_t link_nodes = std::min(opt.link_nodes, opt.nodes);
+  raise_fd_limit(link_nodes * 2 + opt.concurrency + 1024);
 
   Simulation s;
   {
@@ -513,6 +526,7 @@ int main(int argc, char** argv) {
   s.config.pool_id = opt.pool;
   s.config.run_time = std::chrono::milliseconds(opt.run_ms);
   s.nodes.resize(opt.nodes);
+  s.link_nodes = link_nodes;
 
   BatchClient admin(opt.url, opt.account, opt.key);
   if (!create_pool(admin, opt)) return 1;
@@ -534,14 +548,15 @@ int main(int argc, char** argv) {
               (unsigned long long)s.counters.frames_in.load(),
               (unsigned long long)s.counters.frames_out.load());
   std::printf(
-      "SUMMARY nodes=%llu join_s=%s join_cpu_s=%s idle_pct=%s idle_rss_mib=%s tasks=%llu "
+      "SUMMARY nodes=%llu linked=%llu join_s=%s join_cpu_s=%s idle_pct=%s idle_rss_mib=%s "
+      "tasks=%llu "
       "tasks_per_s=%s dispatch_cpu_s=%s instances=%llu gang_s=%s gang_cpu_s=%s ok=%d\n",
-      (unsigned long long)opt.nodes, figure(r.join_wall, "%.3f").c_str(),
-      figure(r.join_cpu, "%.3f").c_str(), figure(r.idle_pct, "%.2f").c_str(),
-      figure(r.idle_rss, "%.0f").c_str(), (unsigned long long)opt.tasks,
-      figure(r.dispatch_tasks_per_s, "%.0f").c_str(), figure(r.dispatch_cpu, "%.3f").c_str(),
-      (unsigned long long)opt.instances, figure(r.gang_wall, "%.3f").c_str(),
-      figure(r.gang_cpu, "%.3f").c_str(), ok ? 1 : 0);
+      (unsigned long long)opt.nodes, (unsigned long long)link_nodes,
+      figure(r.join_wall, "%.3f").c_str(), figure(r.join_cpu, "%.3f").c_str(),
+      figure(r.idle_pct, "%.2f").c_str(), figure(r.idle_rss, "%.0f").c_str(),
+      (unsigned long long)opt.tasks, figure(r.dispatch_tasks_per_s, "%.0f").c_str(),
+      figure(r.dispatch_cpu, "%.3f").c_str(), (unsigned long long)opt.instances,
+      figure(r.gang_wall, "%.3f").c_str(), figure(r.gang_cpu, "%.3f").c_str(), ok ? 1 : 0);
   std::fflush(stdout);
   // The links die with the process; nothing to wait for.
   std::_Exit(ok ? 0 : 1);

@@ -16,6 +16,8 @@
 # Knobs (environment): NODES="1000 10000 50000" IDLE_SECONDS=30 TASKS=20000 INSTANCES=1000
 #   CLIENTS=4 CONCURRENCY=256 (joins in flight) SIM_THREADS=1 HEARTBEAT=10 RUN_MS=0
 #   PHASE_TIMEOUT=600 (seconds per phase) SCHED_ARGS="..." (extra scheduler arguments)
+#   LINK_NODES=K: only K nodes link after joining, the others only POST /agent/v1/join (join
+#   cost past the fd limit: 50,000 links need a hard fd limit above 50,000; here it is 20,000)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +34,7 @@ SIM_THREADS=${SIM_THREADS:-1}
 HEARTBEAT=${HEARTBEAT:-10}
 RUN_MS=${RUN_MS:-0}
 PHASE_TIMEOUT=${PHASE_TIMEOUT:-600}
+LINK_NODES=${LINK_NODES:-}
 ACCOUNT=benchaccount
 read -r -a SCHED_ARGS_ARRAY <<<"${SCHED_ARGS:-}"
 
@@ -77,12 +80,14 @@ for n in $NODES; do
   data=$WORK/n$n
   rm -f "$WORK/ready"
   # Each link is an fd on both sides; the scheduler's connection cap follows its fd limit.
-  fds=$((n * 2 + 4096))
+  links=$n
+  [[ -n $LINK_NODES ]] && ((LINK_NODES < n)) && links=$LINK_NODES
+  fds=$((links * 2 + 4096))
   # Raising the hard limit takes CAP_SYS_RESOURCE; without it, as far as the hard limit goes.
   hard=$(ulimit -Hn)
   if [[ $hard != unlimited ]] && ((fds > hard)); then
     fds=$hard
-    ((n + 1024 < hard)) || echo "run_scale_bench: the fd hard limit ($hard) is below N=$n links plus a reserve; expect refused links" >&2
+    ((links + 1024 < hard)) || echo "run_scale_bench: the fd hard limit ($hard) is below N=$n links plus a reserve; expect refused links" >&2
   fi
   (ulimit -n "$fds" && exec "$SCHEDULER" --listen 127.0.0.1:0 --data-dir "$data" --account "$ACCOUNT" \
     --key-file "$KEY_FILE" --ready-file "$WORK/ready" --heartbeat-seconds "$HEARTBEAT" --log-level warn \
@@ -102,7 +107,7 @@ for n in $NODES; do
   OPENBATCH_ACCOUNT_KEY=$(cat "$KEY_FILE") "$SIM" --url "$url" --account "$ACCOUNT" --scheduler-pid "$PID" \
     --nodes "$n" --concurrency "$CONCURRENCY" --threads "$SIM_THREADS" --idle-seconds "$IDLE_SECONDS" \
     --tasks "$TASKS" --clients "$CLIENTS" --instances "$INSTANCES" --run-ms "$RUN_MS" \
-    --timeout-s "$PHASE_TIMEOUT" | tee "$WORK/n$n.out" || rc=$?
+    --timeout-s "$PHASE_TIMEOUT" ${LINK_NODES:+--link-nodes "$LINK_NODES"} | tee "$WORK/n$n.out" || rc=$?
   ((rc == 0)) || echo "FAILED: agent_sim exited with $rc"
   grep '^SUMMARY' "$WORK/n$n.out" >>"$WORK/summary" || true
   warnings=$(grep -c -iE '\] \[(warning|error|critical)\]' "$WORK/n$n.log" || true)
@@ -115,9 +120,9 @@ echo "== results ($(date -u '+%Y-%m-%dT%H:%M:%SZ'), load $(cut -d' ' -f1-3 /proc
 python3 - "$WORK/summary" <<'EOF'
 import sys
 rows = [dict(x.split("=", 1) for x in line.split()[1:]) for line in open(sys.argv[1])]
-head = ("nodes", "join s", "join CPU-s", "idle %core", "RSS MiB", "tasks", "tasks/s",
+head = ("nodes", "linked", "join s", "join CPU-s", "idle %core", "RSS MiB", "tasks", "tasks/s",
         "disp CPU-s", "gang inst", "gang s", "gang CPU-s", "ok")
-keys = ("nodes", "join_s", "join_cpu_s", "idle_pct", "idle_rss_mib", "tasks", "tasks_per_s",
+keys = ("nodes", "linked", "join_s", "join_cpu_s", "idle_pct", "idle_rss_mib", "tasks", "tasks_per_s",
         "dispatch_cpu_s", "instances", "gang_s", "gang_cpu_s", "ok")
 print(" ".join(f"{h:>11}" for h in head))
 for r in rows:

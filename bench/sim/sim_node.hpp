@@ -11,6 +11,7 @@
 // atomics in SimCounters.
 #pragma once
 
+#include "common/encoding.hpp"
 #include "common/protocol/agent_protocol.hpp"
 #include "common/time.hpp"
 
@@ -19,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <chrono>
@@ -111,12 +113,15 @@ class SimNode : public std::enable_shared_from_this<SimNode> {
 
   // Join, link, hello, welcome, inventory, nodeStatus ready. True when the node is ready;
   // then run() keeps it alive.
-  asio::awaitable<bool> start() {
+  // With `link` false the node only joins (POST /agent/v1/join) and keeps no link: join cost
+  // at more nodes than the scheduler's fd limit allows links.
+  asio::awaitable<bool> start(bool link_after_join = true) {
     // Not `if (!co_await join())`: GCC 12 miscompiles that form (the callee's `this` is
     // garbage), and the simulator crashed with it.
     const bool joined = co_await join();
     if (!joined) co_return false;
     counters_.joined.fetch_add(1);
+    if (!link_after_join) co_return true;
     const bool linked = co_await link();
     if (!linked) co_return false;
     counters_.ready.fetch_add(1);
@@ -238,17 +243,16 @@ class SimNode : public std::enable_shared_from_this<SimNode> {
     co_return true;
   }
 
-  // Opaque to the scheduler, which only compares it with the one it stored.
+  // As the real agent computes it (node_agent/link/inventory_hash.cpp): the scheduler stores
+  // this hash of the inventory a node joined with, and asks for no inventory when hello's equals
+  // it.
   std::string inventory_hash() const {
     const std::string text = inventory().dump();
-    char out[65];
-    std::uint64_t h = 1469598103934665603ull;
-    for (char c : text) h = (h ^ std::uint8_t(c)) * 1099511628211ull;
-    for (int i = 0; i < 4; ++i) {
-      std::snprintf(out + 16 * i, 17, "%016llx",
-                    static_cast<unsigned long long>(h * (2 * std::uint64_t(i) + 1)));
-    }
-    return std::string(out, 64);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+    return openbatch::encoding::hex_encode(
+        std::string_view(reinterpret_cast<const char*>(digest), length));
   }
 
   asio::awaitable<void> heartbeat_loop() {

@@ -4,6 +4,7 @@
 #include "common/protocol/agent_protocol.hpp"
 
 #include "common/encoding.hpp"
+#include "common/protocol/gang_assignment_encoding.hpp"
 #include "common/time.hpp"
 
 #include <array>
@@ -631,36 +632,46 @@ void to_json(json& j, const TaskConstraints& v) {
   put_optional(j, "retentionTime", v.retention_time);
 }
 
-void to_json(json& j, const MultiInstance& v) {
-  j = {{"numberOfInstances", v.number_of_instances},
-       {"subtaskId", v.subtask_id},
-       {"coordinationCommandLine", v.coordination_command_line},
-       {"commonResourceFiles", v.common_resource_files},
-       {"hostList", v.host_list},
-       {"nodeList", v.node_list},
-       {"execToken", v.exec_token}};
-  if (!v.exec_ports.empty()) j["execPorts"] = v.exec_ports;
-  if (!v.host_names.empty()) j["hostNames"] = v.host_names;
+json multi_instance_without_lists(const MultiInstance& v) {
+  json j = {{"numberOfInstances", v.number_of_instances},
+            {"subtaskId", v.subtask_id},
+            {"coordinationCommandLine", v.coordination_command_line},
+            {"commonResourceFiles", v.common_resource_files},
+            {"execToken", v.exec_token}};
   if (!v.transport.empty()) j["transport"] = v.transport;
   if (!v.transport_environment.empty()) j["transportEnvironment"] = v.transport_environment;
+  return j;
+}
+
+void to_json(json& j, const MultiInstance& v) {
+  j = multi_instance_without_lists(v);
+  j["hostList"] = v.host_list;
+  j["nodeList"] = v.node_list;
+  if (!v.exec_ports.empty()) j["execPorts"] = v.exec_ports;
+  if (!v.host_names.empty()) j["hostNames"] = v.host_names;
+}
+
+json assignment_without_multi_instance(const Assignment& v) {
+  json j = {{"attemptId", v.attempt_id},
+            {"jobId", v.job_id},
+            {"taskId", v.task_id},
+            {"retryCount", v.retry_count},
+            {"requeueCount", v.requeue_count},
+            {"commandLine", v.command_line},
+            {"environmentSettings", v.environment},
+            {"userIdentity", v.user_identity},
+            {"resourceFiles", v.resource_files},
+            {"constraints", v.constraints},
+            {"requiredSlots", v.required_slots},
+            {"gpuUuids", v.gpu_uuids}};
+  if (!v.job_environment.empty()) j["jobEnvironmentSettings"] = v.job_environment;
+  if (!v.application_packages.empty()) j["applicationPackages"] = v.application_packages;
+  return j;
 }
 
 void to_json(json& j, const Assignment& v) {
-  j = {{"attemptId", v.attempt_id},
-       {"jobId", v.job_id},
-       {"taskId", v.task_id},
-       {"retryCount", v.retry_count},
-       {"requeueCount", v.requeue_count},
-       {"commandLine", v.command_line},
-       {"environmentSettings", v.environment},
-       {"userIdentity", v.user_identity},
-       {"resourceFiles", v.resource_files},
-       {"constraints", v.constraints},
-       {"requiredSlots", v.required_slots},
-       {"gpuUuids", v.gpu_uuids}};
+  j = assignment_without_multi_instance(v);
   if (v.multi_instance) j["multiInstance"] = *v.multi_instance;
-  if (!v.job_environment.empty()) j["jobEnvironmentSettings"] = v.job_environment;
-  if (!v.application_packages.empty()) j["applicationPackages"] = v.application_packages;
 }
 
 void to_json(json& j, const PackageRef& v) {
@@ -826,6 +837,11 @@ void from_json(const json& j, Message& v) {
 }
 
 std::string encode(const Message& message) {
+  if (const auto* assignment = std::get_if<Assignment>(&message.payload);
+      assignment && assignment->multi_instance &&
+      assignment->multi_instance->host_list.size() >= kSharedGangListsFrom) {
+    return encode_gang_assignment(message.seq, *assignment);
+  }
   json j;
   to_json(j, message);
   return j.dump();

@@ -34,6 +34,13 @@ void Liveness::write_node_state(const std::string& node_id, NodeState state) {
 void Liveness::check() {
   const auto now = ctx_.clock.steady_now();
   const auto interval = std::chrono::seconds(ctx_.config.heartbeat_interval_seconds);
+  // The scan visits every node; at 10,000 nodes it was a tenth of the idle cost when run on
+  // every tick. A quarter interval between scans adds at most that to a detection that waits
+  // unknown_after_heartbeats whole intervals (with 1 s heartbeats: every tick, as before).
+  // After a scan that changed a state the next tick scans again, so unknown -> offline does
+  // not wait for the clock to move.
+  if (last_scan_ && now - *last_scan_ < interval / 4) return;
+  last_scan_ = now;
   const auto unknown_after = interval * ctx_.config.unknown_after_heartbeats;
   const auto offline_after = interval * ctx_.config.offline_after_heartbeats;
   std::vector<std::string> to_unknown, to_offline;
@@ -54,6 +61,7 @@ void Liveness::check() {
     write_node_state(id, NodeState::Unknown);
   }
   for (const auto& id : to_offline) mark_offline(id);
+  if (!to_unknown.empty() || !to_offline.empty()) last_scan_.reset();
 }
 
 void Liveness::mark_offline(const std::string& id) {

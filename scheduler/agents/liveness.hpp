@@ -7,6 +7,8 @@
 #include "scheduler/cluster/context.hpp"
 #include "scheduler/domain/states.hpp"
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 namespace openbatch::agents {
@@ -26,6 +28,7 @@ class Liveness {
 
   cluster::Context& ctx_;
   AttemptEnds& ends_;
+  std::optional<std::chrono::steady_clock::time_point> last_scan_;  // ctx_.clock.steady_now()
 };
 
 }  // namespace openbatch::agents

@@ -1,7 +1,10 @@
 #include "scheduler/cluster/entity_facts.hpp"
 
+#include "common/encoding.hpp"
 #include "common/text/ascii.hpp"
 #include "scheduler/domain/states.hpp"
+
+#include <openssl/evp.h>
 
 #include <cctype>
 #include <cstdio>
@@ -24,6 +27,14 @@ std::string string_of(const json& object, const char* key) {
 }  // namespace
 
 std::string lower(std::string_view s) { return text::to_lower(s); }
+
+std::string inventory_hash_of(const nlohmann::json& inventory) {
+  const std::string text = inventory.dump();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
 
 PoolInfo pool_info_of(const json& pool, const std::string& default_provisioner) {
   PoolInfo p;

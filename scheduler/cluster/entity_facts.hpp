@@ -32,6 +32,11 @@ struct InventoryFacts {
 };
 InventoryFacts inventory_facts_of(const nlohmann::json& inventory);
 
+// The inventory's "inventoryHash" as the agent computes it (node_agent/link/inventory_hash.cpp:
+// lowercase hex SHA-256 of inventory.dump()). Stored at join, so that the welcome does not ask
+// a freshly joined agent for the inventory it sent with its join a moment before.
+std::string inventory_hash_of(const nlohmann::json& inventory);
+
 std::string lower(std::string_view s);
 
 }  // namespace openbatch::cluster

@@ -38,8 +38,13 @@ const cluster::PoolInfo* Joins::admit(const JoinRequest& request,
     done(Error(401, "AuthenticationFailed", "The pool join token is not valid for this pool."));
     return nullptr;
   }
-  const int members = static_cast<int>(ctx_.model.members.count(lower(pool->id)));
-  if (members + in_flight_[lower(pool->id)] >= pool->target_nodes) {
+  const std::string key = lower(pool->id);
+  // A join whose node the change feed already counted (its commit answer is still on its way
+  // here) must not count twice, or the last node of a pool is refused.
+  const auto& members = ctx_.model.members.members(key);
+  std::size_t pending = 0;
+  for (const auto& id : in_flight_[key]) pending += members.count(id) ? 0 : 1;
+  if (static_cast<int>(members.size() + pending) >= pool->target_nodes) {
     done(Error(409, "PoolTargetReached",
                "Pool " + pool->id + " already has its targetDedicatedNodes (" +
                    std::to_string(pool->target_nodes) + ") nodes; resize the pool to add more.",
@@ -66,11 +71,15 @@ void Joins::join(const JoinRequest& request, std::function<void(Result<JoinAnswe
   spec.image_reference = pool.image_reference;
   spec.state = to_string(NodeState::Starting);
   json node_json = make_node(spec, ctx_.clock.now());
-  if (request.inventory.is_object()) node_json["openbatch"]["inventory"] = request.inventory;
+  if (request.inventory.is_object()) {
+    node_json["openbatch"]["inventory"] = request.inventory;
+    // The hash the agent computes: the welcome then does not ask again for what the join sent.
+    node_json["openbatch"]["inventoryHash"] = cluster::inventory_hash_of(request.inventory);
+  }
   const std::string token = auth::new_bearer_token(spec.id);
   auto credential = store::credential_record(store::kNodeCredential, spec.id, token, pool.id);
   store::Record record{spec.id, pool.id, spec.state, cluster::dump_entity(node_json), 0};
-  in_flight_[lower(pool.id)]++;
+  in_flight_[lower(pool.id)].insert(spec.id);
   ctx_.store.submit(
       [record, credential](store::Writer& w) mutable {
         return w.insert(Table::Nodes, record) && store::put_credential(w, credential);
@@ -79,7 +88,7 @@ void Joins::join(const JoinRequest& request, std::function<void(Result<JoinAnswe
        pool_key = lower(pool.id)](const Status& status) mutable {
         asio::post(ctx_.strand, [this, done = std::move(done), spec, token, pool_key,
                                  status]() mutable {
-          in_flight_[pool_key]--;
+          in_flight_[pool_key].erase(spec.id);
           if (!status) {
             done(status.error());
             return;

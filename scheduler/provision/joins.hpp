@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -41,7 +42,8 @@ class Joins {
                                  std::function<void(Result<JoinAnswer>)>& done);
 
   cluster::Context& ctx_;
-  std::unordered_map<std::string, int> in_flight_;  // by lowercased pool id
+  // Nodes whose join is being committed, by lowercased pool id.
+  std::unordered_map<std::string, std::set<std::string>> in_flight_;
 };
 
 }  // namespace openbatch::provision

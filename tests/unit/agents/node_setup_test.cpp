@@ -7,12 +7,10 @@
 
 #include <gtest/gtest.h>
 
-namespace openbatch::agents {
+namespace openbatch::cluster {
 // The stored entities' pure transitions (scheduler/domain/).
 using namespace domain;    // NOLINT(google-build-using-namespace)
 using namespace packages;  // NOLINT(google-build-using-namespace)
-using cluster::gpu_request_of;
-using cluster::parse_cuda_version;
 namespace {
 
 using nlohmann::json;
@@ -123,4 +121,4 @@ TEST(PoolSetup, StartTaskPackagesAndThePinnedDriver) {
 }
 
 }  // namespace
-}  // namespace openbatch::agents
+}  // namespace openbatch::cluster

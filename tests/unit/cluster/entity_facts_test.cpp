@@ -60,5 +60,18 @@ TEST(EntityFacts, InventoryFacts) {
   EXPECT_EQ(facts.address, "10.1.0.4");
 }
 
+// The agent's inventoryHash (node_agent/link/inventory_hash.cpp): SHA-256 of the compact dump,
+// keys sorted. A different hash would only make every welcome ask for the inventory again.
+TEST(EntityFacts, InventoryHashIsTheAgentsSha256OfTheCompactDump) {
+  const json inventory = {{"hostname", "sim-0"},
+                          {"memoryMiB", 8192},
+                          {"cpu", {{"logicalCount", 2}}},
+                          {"gpus", json::array()}};
+  // printf '%s' '{"cpu":{"logicalCount":2},"gpus":[],"hostname":"sim-0","memoryMiB":8192}' |
+  // sha256sum
+  EXPECT_EQ(inventory_hash_of(inventory),
+            "2ff6db1abbc6006a7effc2abb45703d284b16c809e40294363a3b6c44fb60b47");
+}
+
 }  // namespace
 }  // namespace openbatch::cluster
